@@ -41,3 +41,49 @@ def open_offline(browser, url: str, *, viewport=None) -> PageVisit:
     )
     page.goto(url, wait_until="load")
     return visit
+
+
+SERIOUS = ("serious", "critical")
+
+
+def check_page(browser, url: str) -> dict:
+    """Every browser check the site must pass on one page; returns the problems found (empty if none).
+
+    Checks: no page errors; no request to another host; no failed request;
+    every course chart becomes interactive; axe-core finds no serious or
+    critical violation.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    visit = open_offline(browser, url)
+    page = visit.page
+    problems: dict = {}
+    charts = page.locator("figure.htc-chart")
+    if charts.count():
+        try:
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('figure.htc-chart')]"
+                ".every(f => f.classList.contains('htc-chart-live') && f.querySelector('svg'))",
+                timeout=15_000,
+            )
+        except Exception:  # noqa: BLE001 - reported as a problem below
+            problems["charts"] = "not every chart became interactive"
+    # Snapshot what the page itself did before axe runs: axe's own stylesheet
+    # preload re-fetches @import rules against the page URL (e.g. /basic.css).
+    page_errors, blocked, failed = list(visit.errors), list(visit.blocked), list(visit.failed)
+    results = Axe().run(page)
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in results.response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+    if serious:
+        problems["axe"] = serious
+    if page_errors:
+        problems["errors"] = page_errors
+    if blocked:
+        problems["blocked"] = blocked
+    if failed:
+        problems["failed"] = failed
+    page.context.close()
+    return problems

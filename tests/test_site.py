@@ -9,7 +9,8 @@ from urllib.parse import urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from browser import open_offline
+from browser import check_page, open_offline
+from conftest import serve_directory
 
 # Attributes through which a page makes the browser fetch something.
 FETCHING = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src", "audio": "src", "video": "src", "embed": "src", "object": "data"}
@@ -104,17 +105,126 @@ def test_global_estimates_chart_renders_offline(browser, site_url):
     page.context.close()
 
 
-@pytest.fixture(scope="module")
-def all_page_paths(site_dir):
-    return [str(p.relative_to(site_dir)) for p in built_pages(site_dir) if p.name not in ("genindex.html",)]
+def page_paths(site_dir: Path) -> list[str]:
+    return [str(p.relative_to(site_dir)) for p in built_pages(site_dir)]
 
 
-def test_every_page_opens_offline_without_errors(browser, site_url, all_page_paths):
-    problems = {}
-    for rel in all_page_paths:
-        visit = open_offline(browser, f"{site_url}/{rel}")
-        visit.page.wait_for_timeout(100)
-        if visit.errors or visit.blocked or visit.failed:
-            problems[rel] = {"errors": visit.errors, "blocked": visit.blocked, "failed": visit.failed}
-        visit.page.context.close()
+def test_every_page_passes_the_browser_checks(browser, site_url, site_dir):
+    """Visit every built page: no errors, no other hosts, charts live, no serious axe violation."""
+    paths = page_paths(site_dir)
+    problems = {rel: found for rel in paths if (found := check_page(browser, f"{site_url}/{rel}"))}
+    print(f"visited {len(paths)} pages; axe found no serious or critical violation on {len(paths) - len(problems)}")
     assert not problems, problems
+
+
+def test_the_browser_checks_fail_a_broken_page(browser, tmp_path):
+    """A page with an image without alt text and a chart script from a CDN fails the same checks."""
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Broken</title>'
+        '<script src="https://cdn.jsdelivr.net/npm/vega@6"></script></head>'
+        '<body><main><h1>Broken</h1><img src="chart.png"></main></body></html>',
+        encoding="utf-8",
+    )
+    (tmp_path / "chart.png").write_bytes(b"")
+    url, server = serve_directory(tmp_path)
+    try:
+        problems = check_page(browser, f"{url}/index.html")
+    finally:
+        server.shutdown()
+    assert any("image-alt" in p for p in problems.get("axe", [])), problems
+    assert any("cdn.jsdelivr.net" in u for u in problems.get("blocked", [])), problems
+    assert remote_references((tmp_path / "index.html").read_text(encoding="utf-8"))
+
+
+def test_keyboard_focus_reaches_main_content(browser, site_url):
+    visit = open_offline(browser, f"{site_url}/book/intro.html")
+    page = visit.page
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.getAttribute('href') || ''")
+    assert focused.endswith("#main-content"), f"the first Tab stop should skip to the main content, got {focused!r}"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    inside_main = page.evaluate(
+        "() => { const m = document.querySelector('#main-content'); return !!m && m.contains(document.activeElement); }"
+    )
+    assert inside_main, "after the skip link, keyboard focus should move into the main content"
+    page.context.close()
+
+
+def test_search_finds_a_course_term(browser, site_url):
+    visit = open_offline(browser, f"{site_url}/search.html?q=Palermo")
+    page = visit.page
+    page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    assert page.locator("#search-results ul.search li").count() >= 1
+    assert visit.errors == [] and visit.blocked == []
+    page.context.close()
+
+
+def test_internal_links_and_anchors_resolve(site_dir, repo_root):
+    import json
+    import subprocess
+
+    lychee = repo_root / ".venv" / "bin" / "lychee"
+    result = subprocess.run(
+        [str(lychee), "--offline", "--include-fragments", "--no-progress", "--format", "json",
+         "--exclude-path", str(site_dir / "_static"), str(site_dir) + "/**/*.html"],
+        capture_output=True, text=True,
+    )
+    report = json.loads(result.stdout)
+    assert report["total"] > 100, "lychee checked suspiciously few links"
+    assert report["errors"] == 0 and result.returncode == 0, report["error_map"]
+
+
+def test_link_checker_catches_a_broken_anchor(tmp_path, repo_root):
+    import subprocess
+
+    (tmp_path / "a.html").write_text('<a href="b.html#missing">x</a><a href="nowhere.html">y</a>', encoding="utf-8")
+    (tmp_path / "b.html").write_text('<h1 id="present">B</h1>', encoding="utf-8")
+    result = subprocess.run(
+        [str(repo_root / ".venv" / "bin" / "lychee"), "--offline", "--include-fragments", "--no-progress", str(tmp_path / "a.html")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode != 0
+
+
+def test_every_page_is_light(site_dir):
+    heavy = {rel: size for rel in page_paths(site_dir) if (size := (site_dir / rel).stat().st_size) > 300_000}
+    assert not heavy, f"pages over the 300 KB HTML budget: {heavy}"
+
+
+def test_pages_have_titles_favicon_and_social_metadata(site_dir):
+    for rel in page_paths(site_dir):
+        text = (site_dir / rel).read_text(encoding="utf-8")
+        if text.startswith('<meta http-equiv="Refresh"'):
+            continue  # the root index.html only redirects to the landing page
+        soup = BeautifulSoup(text, "html.parser")
+        assert soup.html.get("lang") == "en", rel
+        assert soup.title and soup.title.get_text(strip=True), f"{rel} has no <title>"
+        assert soup.find("link", rel="icon"), f"{rel} has no favicon"
+        for prop in ("og:title", "og:description", "og:type"):
+            tag = soup.find("meta", property=prop)
+            assert tag and tag.get("content"), f"{rel} lacks {prop}"
+        assert soup.find("meta", attrs={"name": "description"}), f"{rel} lacks a meta description"
+
+
+def test_launch_buttons_point_at_existing_notebooks(site_dir, repo_root):
+    import yaml
+
+    config = yaml.safe_load((repo_root / "_config.yml").read_text(encoding="utf-8"))
+    repo_url = config["repository"]["url"].rstrip("/")
+    owner_repo = urlparse(repo_url).path.strip("/")
+    notebook_pages = [rel for rel in page_paths(site_dir) if (repo_root / rel).with_suffix(".ipynb").exists()]
+    assert notebook_pages, "no notebook pages were built"
+    expected_hosts = {
+        urlparse(config["launch_buttons"][key]).netloc
+        for key in ("binderhub_url", "colab_url", "jupyterhub_url")
+    }
+    for rel in notebook_pages:
+        soup = BeautifulSoup((site_dir / rel).read_text(encoding="utf-8"), "html.parser")
+        links = [a["href"] for a in soup.select("a[href]") if urlparse(a["href"]).netloc in expected_hosts]
+        hosts = {urlparse(link).netloc for link in links}
+        assert hosts == expected_hosts, f"{rel}: launch buttons for {hosts}, expected {expected_hosts}"
+        notebook = str(Path(rel).with_suffix(".ipynb"))
+        for link in links:
+            assert notebook in link, f"{rel}: launch link does not name its notebook: {link}"
+            assert owner_repo.split("/")[-1] in link, f"{rel}: launch link does not name the repository: {link}"

@@ -157,6 +157,31 @@ def _is_thebe_script(script) -> bool:
     return name.endswith("sphinx-thebe.js") or "THEBE_JS_URL" in body or "thebe@" in name
 
 
+def _social_metadata(app: Sphinx, context: dict, body: str) -> str:
+    """Description and Open Graph tags, so shared links show the page's title and gist."""
+    import html as html_lib
+    import re
+
+    site = app.config.html_title or app.config.project
+    title = re.sub(r"<[^>]+>", "", context.get("title") or site)
+    first_paragraph = re.search(r"<p>(.*?)</p>", body, flags=re.S)
+    text = re.sub(r"<[^>]+>", "", first_paragraph.group(1)) if first_paragraph else site
+    text = re.sub(r"\s+", " ", html_lib.unescape(text)).strip()
+    description = text if len(text) <= 200 else text[:197].rsplit(" ", 1)[0] + "..."
+    tags = {
+        ("name", "description"): description,
+        ("property", "og:title"): f"{title} | {site}" if title != site else site,
+        ("property", "og:description"): description,
+        ("property", "og:type"): "website",
+        ("property", "og:site_name"): site,
+        ("name", "twitter:card"): "summary",
+    }
+    return "".join(
+        f'<meta {attr}="{key}" content="{html_lib.escape(value, quote=True)}" />\n'
+        for (attr, key), value in tags.items()
+    )
+
+
 def _on_html_page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     # Jupyter Book always loads sphinx-thebe, which points at a CDN and, on
     # stock pages, throws "Identifier 'THEBE_JS_URL' has already been
@@ -165,6 +190,7 @@ def _on_html_page_context(app: Sphinx, pagename, templatename, context, doctree)
     if scripts is not None:
         scripts[:] = [s for s in scripts if not _is_thebe_script(s)]
     body = context.get("body", "")
+    context["metatags"] = context.get("metatags", "") + _social_metadata(app, context, body)
     if charts.CHART_CLASS in body:
         app.add_js_file(VEGA_SHIM, priority=300)
         app.add_js_file(VEGA_BUNDLE, priority=301)
