@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
 # These targets share names with folders (datasets/, assignments/): always run them.
-.PHONY: book test serve clean datasets setup browser
+.PHONY: book test serve clean datasets setup browser bench
 
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: book browser
 serve: 
 	@test -f _build/html/index.html || { echo "Build the site first: make book"; exit 1; }
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
+
+# Performance figures (printed, never asserted): build, notebooks, grading, page weight.
+bench: $(STAMP) browser
+	$(BIN)/python -m htcourse.bench
 
 datasets: $(STAMP)
 	$(BIN)/python -m htcourse.datasets generate
