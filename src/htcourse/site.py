@@ -145,6 +145,8 @@ def _on_config_inited(app: Sphinx, config) -> None:
     # state, in place of its CDN defaults. They keep the default priority
     # (500), after the vega scripts (300+), which must load before require.js.
     config.nb_ipywidgets_js = {"require.js": {}, "embed-amd.js": {}}
+    # Sphinx checks static paths before builder-inited fills this folder.
+    VENDOR_DIR.mkdir(parents=True, exist_ok=True)
     static = list(config.html_static_path)
     if str(VENDOR_DIR) not in static and "book/_vendor" not in static:
         static.append(str(VENDOR_DIR))
