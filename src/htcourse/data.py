@@ -19,7 +19,9 @@ import pandas as pd
 
 from htcourse.paths import datasets_dir
 
-REGENERATE_HINT = "Recreate it with `make datasets` (or `python -m htcourse.datasets generate`) from the repository root."
+REGENERATE_HINT = (
+    "Recreate it with `make datasets` (or `python -m htcourse.datasets generate`) from the repository root."
+)
 
 
 class DatasetMissingError(FileNotFoundError):
@@ -57,7 +59,7 @@ def path(name: str) -> Path:
         if file_name in _generated_files():
             hint = REGENERATE_HINT
         else:
-            hint = "It is not generated: restore it from the repository (for example with `git checkout -- datasets`)."
+            hint = "It is not generated: restore it from the repository (e.g. `git checkout -- datasets`)."
         raise DatasetMissingError(f"Dataset file {file} is missing. {hint}", str(file))
     return file
 

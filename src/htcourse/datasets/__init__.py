@@ -1,0 +1,127 @@
+"""The course's synthetic datasets: registry, generation and writing.
+
+Each dataset has a generator module with the same small interface:
+
+``NAME``, ``SUMMARY``
+    Registry name and a one-line description.
+``CSV_FILES``, ``DATASHEET_FILE``
+    The files it writes into ``datasets/``.
+``generate(seed) -> GeneratedDataset``
+    Draws the data in memory (nothing is written) and renders the datasheet.
+``resources() -> list[dict]``
+    Frictionless Data resource descriptors (with Table Schemas) for its CSV
+    files; they do not depend on the seed.
+
+Use :func:`generate` for one dataset in memory, :func:`write_datasets` to
+write files, or the command line::
+
+    python -m htcourse.datasets generate [--seed N] [--out DIR] [--only NAME ...]
+    python -m htcourse.datasets list
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+from . import ad_screening, case_records, hotline, list_overlap
+from ._common import DEFAULT_SEED, LICENCE, GeneratedDataset, write_files_atomically
+
+__all__ = [
+    "DATASETS",
+    "DATAPACKAGE_FILE",
+    "DEFAULT_SEED",
+    "GeneratedDataset",
+    "csv_files",
+    "datapackage_text",
+    "generate",
+    "generate_all",
+    "output_files",
+    "write_datasets",
+]
+
+#: Registry: dataset name -> generator module, in a fixed order.
+DATASETS: dict[str, ModuleType] = {
+    module.NAME: module for module in (case_records, list_overlap, ad_screening, hotline)
+}
+
+DATAPACKAGE_FILE = "datapackage.json"
+
+
+class UnknownDatasetError(KeyError):
+    """A dataset name that is not in the registry."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _check_names(names: Iterable[str]) -> list[str]:
+    names = list(names)
+    unknown = [name for name in names if name not in DATASETS]
+    if unknown:
+        known = ", ".join(DATASETS)
+        raise UnknownDatasetError(f"unknown dataset {unknown[0]!r} (known: {known})")
+    # Registry order, each name once, so the output never depends on the
+    # order of the command-line arguments.
+    return [name for name in DATASETS if name in names]
+
+
+def csv_files() -> list[str]:
+    """The names of every CSV file the generators write."""
+    return [filename for module in DATASETS.values() for filename in module.CSV_FILES]
+
+
+def generate(name: str, seed: int = DEFAULT_SEED) -> GeneratedDataset:
+    """Generate one dataset in memory."""
+    (name,) = _check_names([name])
+    return DATASETS[name].generate(seed)
+
+
+def generate_all(seed: int = DEFAULT_SEED, names: Sequence[str] | None = None) -> dict[str, GeneratedDataset]:
+    """Generate several datasets (all by default) in memory, in registry order."""
+    selected = _check_names(DATASETS if names is None else names)
+    return {name: DATASETS[name].generate(seed) for name in selected}
+
+
+def datapackage_text() -> str:
+    """``datapackage.json`` describing every CSV file of every dataset.
+
+    It holds only the files' schemas, which do not depend on the seed, so it
+    is the same whichever datasets a run regenerates.
+    """
+    package = {
+        "name": "htcourse-synthetic-datasets",
+        "title": "Synthetic datasets for the course 'Human Trafficking and Modern-Day "
+        "Slavery: Technology, Data and Power'",
+        "description": "Synthetic data: a program generated every value and no row is a "
+        "real person. Each dataset has a datasheet (<name>.md) beside its files. "
+        "Regenerate with 'make datasets' (python -m htcourse.datasets generate). "
+        "Only an empty cell is a missing value: NA is Namibia's ISO code.",
+        "licenses": [dict(LICENCE)],
+        "resources": [resource for module in DATASETS.values() for resource in module.resources()],
+    }
+    return json.dumps(package, indent=2, ensure_ascii=False) + "\n"
+
+
+def output_files(generated: dict[str, GeneratedDataset]) -> dict[str, str]:
+    """Every file a run writes: the datasets' files and ``datapackage.json``."""
+    files: dict[str, str] = {}
+    for dataset in generated.values():
+        files.update(dataset.files)
+    files[DATAPACKAGE_FILE] = datapackage_text()
+    return files
+
+
+def write_datasets(
+    out_dir: Path, seed: int = DEFAULT_SEED, names: Sequence[str] | None = None
+) -> list[Path]:
+    """Generate datasets and write them to ``out_dir``, all or nothing.
+
+    Raises :class:`UnknownDatasetError` for an unknown name and
+    :class:`htcourse.datasets._common.OutputError` when ``out_dir`` cannot be
+    written; in both cases nothing is written.
+    """
+    generated = generate_all(seed, names)
+    return write_files_atomically(output_files(generated), Path(out_dir))
