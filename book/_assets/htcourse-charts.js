@@ -30,6 +30,9 @@
       .vegaEmbed(live, spec, { actions: false, renderer: "svg" })
       .then(function () {
         view.replaceChildren(live);
+        // A chart with controls (e.g. a threshold slider) is no longer a
+        // single image: it becomes a labelled group so the controls stay usable.
+        if (view.querySelector("input, select")) view.setAttribute("role", "group");
         labelBindings(view, figure);
         figure.classList.add("htc-chart-live");
       })

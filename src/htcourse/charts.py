@@ -7,7 +7,7 @@ the notebook displays
   becomes the chart's caption and its accessible name, so a screen-reader
   user gets the finding;
 * must embed at most :data:`MAX_SPEC_BYTES` of data (aggregate before charting);
-* in Jupyter, Colab or nbval, renders with Altair's usual renderer;
+* in Jupyter, Colab or nbval, renders with Altair's HTML renderer;
 * during the site build (``htcourse.site`` sets :data:`SITE_BUILD_ENV`), renders
   as a ``<figure class="htc-chart">`` holding a static SVG drawn at build time
   (visible at once, without script) and the chart's spec, which the page's
@@ -23,7 +23,7 @@ import json
 import os
 
 import altair as alt
-from altair.vegalite.v6.display import mimetype_renderer
+from altair.vegalite.v6.display import html_renderer
 
 SITE_BUILD_ENV = "HTCOURSE_SITE_BUILD"
 CHART_CLASS = "htc-chart"
@@ -102,8 +102,11 @@ def _renderer(spec: dict, **metadata) -> dict:
     if os.environ.get(SITE_BUILD_ENV) == "1":
         return {"text/html": chart_html(spec)}
     check_spec(spec)
-    # In Jupyter, Colab or nbval: Altair's own default mimebundle.
-    return mimetype_renderer(spec, **metadata)
+    # In a live Jupyter, Colab or VS Code session: Altair's HTML output, which
+    # every front end displays. (Altair 6's own default bundle uses the
+    # mimetype application/vnd.vegalite.v6.json, which nbformat rejects when
+    # a notebook is saved after execution, e.g. by nbgrader or nbconvert.)
+    return html_renderer(spec, **metadata)
 
 
 def enable() -> None:

@@ -1,0 +1,205 @@
+"""Tests of the multiple systems estimators in htcourse.estimators, against hand-computed values.
+
+(The first two-list tests live in tests/test_datasets.py; these add the
+Lincoln–Petersen interval, the data-frame helpers and the log-linear models.)
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import pandas as pd
+import pytest
+
+from htcourse import data, estimators
+
+LISTS = ["police", "ngo", "health", "hotline"]
+Z = NormalDist().inv_cdf(0.975)
+
+
+def people(histories: dict[tuple[int, ...], int], names: list[str]) -> pd.DataFrame:
+    """A frame with one row per person from counts of capture histories."""
+    rows = [h for h, n in histories.items() for _ in range(n)]
+    return pd.DataFrame(rows, columns=names)
+
+
+# --- Two lists -------------------------------------------------------------
+# The module page's example: list A 100 people, list B 80, 20 on both.
+
+
+def test_lincoln_petersen_by_hand():
+    assert estimators.lincoln_petersen(100, 80, 20) == pytest.approx(400.0)
+    # Variance n1 n2 (n1 - m)(n2 - m) / m^3 = 100 * 80 * 80 * 60 / 8000 = 4800.
+    assert estimators.lincoln_petersen_variance(100, 80, 20) == pytest.approx(4800.0)
+    result = estimators.lincoln_petersen_ci(100, 80, 20)
+    assert result.standard_error == pytest.approx(math.sqrt(4800))
+    assert result.lower == pytest.approx(400 - Z * math.sqrt(4800))
+    assert result.upper == pytest.approx(400 + Z * math.sqrt(4800))
+    with pytest.raises(ValueError):
+        estimators.lincoln_petersen_ci(100, 80, 0)
+
+
+def test_chapman_correction_by_hand():
+    # (101 * 81) / 21 - 1 = 8181 / 21 - 1 = 388.571...
+    assert estimators.chapman(100, 80, 20) == pytest.approx(8181 / 21 - 1)
+    assert estimators.chapman(100, 80, 20) < estimators.lincoln_petersen(100, 80, 20)
+
+
+def test_two_list_counts_from_a_frame():
+    frame = people({(1, 0, 0): 3, (1, 1, 0): 2, (0, 1, 1): 4, (0, 0, 1): 5}, ["a", "b", "c"])
+    assert estimators.two_list_counts(frame, "a", "b") == (5, 6, 2)
+    assert estimators.two_list_counts(frame, "b", "c") == (6, 9, 4)
+    with pytest.raises(KeyError):
+        estimators.two_list_counts(frame, "a", "z")
+
+
+# --- Capture histories -------------------------------------------------------
+
+
+def test_capture_histories_counts_every_observable_pattern():
+    frame = people({(1, 0, 0): 3, (1, 1, 0): 2, (0, 1, 1): 4, (0, 0, 1): 5}, ["a", "b", "c"])
+    table = estimators.capture_histories(frame, ["a", "b", "c"])
+    assert len(table) == 7  # 2**3 - 1, zeros included
+    assert list(table.columns) == ["a", "b", "c", "count"]
+    assert [tuple(r) for r in table[["a", "b", "c"]].to_numpy()] == [
+        (0, 0, 1), (0, 1, 0), (0, 1, 1), (1, 0, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1)
+    ]
+    assert table["count"].tolist() == [5, 0, 4, 3, 0, 2, 0]
+
+
+# --- Log-linear models --------------------------------------------------------
+
+
+def test_loglinear_with_two_lists_is_lincoln_petersen():
+    # n10 = 80, n01 = 60, n11 = 20: n1 = 100, n2 = 80, m = 20.
+    frame = people({(1, 0): 80, (0, 1): 60, (1, 1): 20}, ["a", "b"])
+    result = estimators.loglinear_mse(frame, ["a", "b"])
+    assert result.estimate == pytest.approx(400.0)
+    assert result.unobserved == pytest.approx(80 * 60 / 20)
+    assert result.observed == 160
+    # The saturated model's intercept has variance 1/n10 + 1/n01 + 1/n11.
+    assert result.standard_error == pytest.approx(240 * math.sqrt(1 / 80 + 1 / 60 + 1 / 20), rel=1e-4)
+
+
+def test_loglinear_independence_on_three_lists_by_hand():
+    # 27 people, each on each of three lists with probability 1/3, independently:
+    # expected counts 27 (1/3)^k (2/3)^(3-k) = 8, 4, 2, 1 for k = 0..3 lists.
+    # These counts fit the independence model exactly, so it must give 8 unseen, 27 in all.
+    histories = {(1, 0, 0): 4, (0, 1, 0): 4, (0, 0, 1): 4, (1, 1, 0): 2, (1, 0, 1): 2, (0, 1, 1): 2, (1, 1, 1): 1}
+    result = estimators.loglinear_mse(people(histories, ["a", "b", "c"]), ["a", "b", "c"])
+    assert result.observed == 19
+    assert result.unobserved == pytest.approx(8.0, rel=1e-6)
+    assert result.estimate == pytest.approx(27.0, rel=1e-6)
+    assert result.deviance == pytest.approx(0.0, abs=1e-8)
+    assert result.df_resid == 3 and result.terms == ()
+
+
+UNEVEN = {(1, 0, 0): 30, (0, 1, 0): 25, (0, 0, 1): 20, (1, 1, 0): 15, (1, 0, 1): 5, (0, 1, 1): 10, (1, 1, 1): 4}
+
+
+def test_loglinear_one_interaction_closed_form():
+    # Model [ab][c]: list c is independent of (a, b), so among the (a, b) histories
+    # other than (0, 0) the odds of "not on c" are the same as for (0, 0):
+    # n000 = n001 * (n100 + n010 + n110) / (n101 + n011 + n111) = 20 * 70 / 19.
+    frame = people(UNEVEN, ["a", "b", "c"])
+    result = estimators.loglinear_mse(frame, ["a", "b", "c"], interactions=[("a", "b")])
+    assert result.unobserved == pytest.approx(20 * 70 / 19, rel=1e-6)
+    assert result.terms == ("a:b",)
+    same = estimators.loglinear_mse(frame, ["a", "b", "c"], interactions="b:a")
+    assert same.estimate == pytest.approx(result.estimate)
+
+
+def test_loglinear_all_pairwise_interactions_closed_form():
+    # With every two-list interaction the model is saturated but for the three-way
+    # term, and n000 = n111 n100 n010 n001 / (n110 n101 n011) = 4*30*25*20 / (15*5*10).
+    frame = people(UNEVEN, ["a", "b", "c"])
+    result = estimators.loglinear_mse(frame, ["a", "b", "c"], interactions=["a:b", "a:c", "b:c"])
+    assert result.unobserved == pytest.approx(4 * 30 * 25 * 20 / (15 * 5 * 10), rel=1e-6)
+    assert result.df_resid == 0
+
+
+def test_loglinear_interval_is_chaos_lognormal():
+    frame = people(UNEVEN, ["a", "b", "c"])
+    result = estimators.loglinear_mse(frame, ["a", "b", "c"])
+    f0, var = result.unobserved, result.standard_error**2
+    c = math.exp(Z * math.sqrt(math.log(1 + var / f0**2)))
+    assert result.lower == pytest.approx(result.observed + f0 / c)
+    assert result.upper == pytest.approx(result.observed + f0 * c)
+    assert result.observed < result.lower < result.estimate < result.upper
+
+
+def test_loglinear_rejects_models_it_cannot_fit():
+    frame = people(UNEVEN, ["a", "b", "c"])
+    with pytest.raises(ValueError):
+        estimators.loglinear_mse(frame, ["a", "b", "c"], interactions=[("a", "b", "c")])
+    with pytest.raises(ValueError):
+        estimators.loglinear_mse(frame, ["a", "b", "c"], interactions=["a:z"])
+    with pytest.raises(ValueError):
+        estimators.loglinear_mse(frame, ["a"])
+
+
+def test_stratified_estimate_adds_up_the_strata():
+    frame = pd.concat(
+        [people(UNEVEN, ["a", "b", "c"]).assign(group="x"),
+         people({k: 2 * v for k, v in UNEVEN.items()}, ["a", "b", "c"]).assign(group="y")],
+        ignore_index=True,
+    )
+    table = estimators.stratified_estimate(frame, ["a", "b", "c"], by="group").set_index("group")
+    single = estimators.loglinear_mse(frame[frame["group"] == "x"], ["a", "b", "c"])
+    assert table.loc["x", "estimate"] == pytest.approx(single.estimate)
+    # Doubling every count doubles the estimate.
+    assert table.loc["y", "estimate"] == pytest.approx(2 * single.estimate, rel=1e-6)
+    assert table.loc["total", "estimate"] == pytest.approx(3 * single.estimate, rel=1e-6)
+    assert table.loc["total", "observed"] == len(frame)
+    assert table.loc["total", "standard_error"] == pytest.approx(
+        math.hypot(table.loc["x", "standard_error"], table.loc["y", "standard_error"])
+    )
+    assert table.loc["total", "lower"] < table.loc["total", "estimate"] < table.loc["total", "upper"]
+
+
+# --- The committed data: every estimator recovers the independent scenario's truth ---
+
+
+@pytest.fixture(scope="module")
+def truth():
+    table = data.load("list_overlap_truth")
+    return table.set_index(["scenario", "sector"])["trueTotal"]
+
+
+@pytest.fixture(scope="module")
+def independent():
+    return data.load("list_overlap_independent")
+
+
+@pytest.fixture(scope="module")
+def dependent():
+    return data.load("list_overlap_dependent")
+
+
+@pytest.mark.parametrize("pair", [("police", "ngo"), ("health", "hotline"), ("ngo", "hotline")])
+def test_two_list_intervals_cover_the_independent_truth(independent, truth, pair):
+    counts = estimators.two_list_counts(independent, *pair)
+    for result in (estimators.lincoln_petersen_ci(*counts), estimators.chapman_ci(*counts)):
+        assert result.lower <= truth[("independent", "all")] <= result.upper, (pair, result)
+
+
+@pytest.mark.parametrize("interactions", [(), [("ngo", "hotline")]])
+def test_loglinear_intervals_cover_the_independent_truth(independent, truth, interactions):
+    result = estimators.loglinear_mse(independent, LISTS, interactions)
+    assert result.lower <= truth[("independent", "all")] <= result.upper, result
+
+
+@pytest.mark.parametrize("interactions", [(), [("ngo", "hotline")]])
+def test_stratified_intervals_cover_the_independent_truth(independent, truth, interactions):
+    table = estimators.stratified_estimate(independent, LISTS, by="sector", interactions=interactions)
+    total = table.set_index("sector").loc["total"]
+    assert total["lower"] <= truth[("independent", "all")] <= total["upper"], total
+
+
+def test_dependence_pulls_the_independence_model_down(dependent, truth):
+    plain = estimators.loglinear_mse(dependent, LISTS)
+    with_referrals = estimators.loglinear_mse(dependent, LISTS, [("ngo", "hotline")])
+    assert plain.upper < truth[("dependent", "all")]  # confidently wrong
+    assert with_referrals.estimate > plain.estimate
+    assert with_referrals.deviance < plain.deviance
