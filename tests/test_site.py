@@ -228,3 +228,30 @@ def test_launch_buttons_point_at_existing_notebooks(site_dir, repo_root):
         for link in links:
             assert notebook in link, f"{rel}: launch link does not name its notebook: {link}"
             assert owner_repo.split("/")[-1] in link, f"{rel}: launch link does not name the repository: {link}"
+
+
+def test_threshold_slider_changes_precision_offline(browser, site_url):
+    """The screening lab's threshold chart works on the static site: no kernel, no network."""
+    visit = open_offline(browser, f"{site_url}/book/modules/07-evaluation-accountability/lab-screening.html")
+    page = visit.page
+    slider = page.locator("figure.htc-chart-live input[type=range]").first
+    slider.wait_for(timeout=15_000)
+
+    def precision_text() -> str:
+        texts = page.locator("figure.htc-chart-live svg text").evaluate_all("(els) => els.map(e => e.textContent)")
+        found = [t for t in texts if t.startswith("Precision")]
+        assert found, f"no precision label among {texts[:20]}"
+        return found[0]
+
+    before = precision_text()
+    slider.evaluate("(el) => { el.value = '0.9'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.wait_for_function(
+        "(old) => [...document.querySelectorAll('figure.htc-chart-live svg text')]"
+        ".some(t => t.textContent.startsWith('Precision') && t.textContent !== old)",
+        arg=before,
+        timeout=10_000,
+    )
+    after = precision_text()
+    assert after != before, f"moving the slider left the precision at {before!r}"
+    assert visit.errors == [] and visit.blocked == [], (visit.errors, visit.blocked)
+    page.context.close()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -184,6 +185,42 @@ def _social_metadata(app: Sphinx, context: dict, body: str) -> str:
     )
 
 
+STATIC_CHART = re.compile(
+    r'<div class="htc-chart-view" role="img" aria-label="(?P<label>[^"]*)">(?P<svg><svg\b.*?</svg>)</div>', re.S
+)
+
+
+def externalise_static_charts(body: str, outdir: Path, pathto) -> str:
+    """Move each chart's build-time SVG into ``_static/htc-charts/`` and show it with ``<img>``.
+
+    The page then carries only the chart's spec; the picture arrives as a
+    cached file and appears without script, until the page script swaps in
+    the interactive chart.
+    """
+    folder = outdir / "_static" / "htc-charts"
+
+    def replace(match: re.Match) -> str:
+        svg = match.group("svg")
+        name = hashlib.sha256(svg.encode()).hexdigest()[:16] + ".svg"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        if not target.exists():
+            target.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + _with_svg_namespace(svg), encoding="utf-8")
+        src = pathto(f"_static/htc-charts/{name}", 1)
+        return (
+            f'<div class="htc-chart-view"><img class="htc-chart-static" src="{src}" '
+            f'alt="{match.group("label")}" loading="lazy" /></div>'
+        )
+
+    return STATIC_CHART.sub(replace, body)
+
+
+def _with_svg_namespace(svg: str) -> str:
+    if "xmlns=" in svg.split(">", 1)[0]:
+        return svg
+    return svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+
+
 def _on_html_page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     # Jupyter Book always loads sphinx-thebe, which points at a CDN and, on
     # stock pages, throws "Identifier 'THEBE_JS_URL' has already been
@@ -192,6 +229,8 @@ def _on_html_page_context(app: Sphinx, pagename, templatename, context, doctree)
     if scripts is not None:
         scripts[:] = [s for s in scripts if not _is_thebe_script(s)]
     body = context.get("body", "")
+    if charts.CHART_CLASS in body and "pathto" in context:
+        body = context["body"] = externalise_static_charts(body, Path(app.outdir), context["pathto"])
     context["metatags"] = context.get("metatags", "") + _social_metadata(app, context, body)
     if charts.CHART_CLASS in body:
         app.add_js_file(VEGA_SHIM, priority=300)
