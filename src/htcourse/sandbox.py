@@ -1,0 +1,200 @@
+"""Run a student's kernel inside a bubblewrap sandbox.
+
+nbgrader executes student code as the instructor, beside the solutions and
+the gradebook. :class:`SandboxKernelManager` starts each kernel instead with
+``bwrap`` (Debian package ``bubblewrap``) so that the code can see only:
+
+* the system (``/usr``, ``/etc`` ...), Python and the course's virtualenv, read-only;
+* the course package's source and the datasets, read-only;
+* its own working folder (the submission's copy), writable;
+* a private ``/tmp``, ``/dev`` and ``/proc``.
+
+It cannot see ``assignments/source``, ``release``, other students' folders,
+``gradebook.db`` or the instructor's home; it has no network (a new, empty
+network namespace; the kernel talks to the grader over ZeroMQ IPC sockets in
+a run folder bound into the sandbox); it runs as an unprivileged user
+(``nobody``: root ignores the process limit) with limits on CPU time, memory
+and the number of processes, read from :class:`SandboxLimits`.
+
+What it does not protect against is documented in ``assignments/README.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import KernelManager
+from traitlets import Int, Unicode
+
+from htcourse.paths import REPO_ROOT, datasets_dir
+
+SANDBOX_UID = 65534  # nobody
+SANDBOX_GID = 65534  # nogroup
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap (or setpriv/prlimit) is missing, so student code cannot be isolated."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    cpu_seconds: int = 60
+    memory_bytes: int = 2 * 1024**3
+    max_processes: int = 64
+
+
+def find_tools() -> dict[str, str]:
+    """Paths of the programs the sandbox needs; raise :class:`SandboxUnavailable` if any is missing."""
+    tools = {name: shutil.which(name) for name in ("bwrap", "setpriv", "prlimit")}
+    missing = [name for name, path in tools.items() if not path]
+    if missing:
+        raise SandboxUnavailable(
+            f"cannot sandbox student code: {', '.join(missing)} not found. Install bubblewrap "
+            "(`apt-get install bubblewrap`), or grade without a sandbox only if you trust every "
+            "submission: `make grade UNSANDBOXED=1`."
+        )
+    return tools  # type: ignore[return-value]
+
+
+def _read_only_roots() -> list[Path]:
+    """Folders the kernel needs to read: the system, Python, the virtualenv, the package, the data."""
+    roots = [Path(p) for p in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/opt")]
+    roots += [Path(sys.base_prefix), Path(sys.prefix), REPO_ROOT / "src", datasets_dir()]
+    seen, result = set(), []
+    for root in roots:
+        if root.exists() and root not in seen:
+            seen.add(root)
+            result.append(root)
+    return result
+
+
+def bwrap_command(
+    kernel_cmd: list[str],
+    workdir: Path,
+    rundir: Path,
+    limits: SandboxLimits = SandboxLimits(),
+    tools: dict[str, str] | None = None,
+) -> list[str]:
+    """Wrap ``kernel_cmd`` so it runs sandboxed with ``workdir`` as its only writable folder."""
+    tools = tools or find_tools()
+    cmd = [tools["bwrap"], "--die-with-parent", "--new-session", "--clearenv"]
+    # Every namespace but the user namespace when root: inside one, the
+    # unprivileged uid below would not be mapped.
+    cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    if os.geteuid() != 0:
+        cmd += ["--unshare-user-try"]
+    roots = _read_only_roots()
+    # bwrap creates missing parent folders as 0700 when run as root, which
+    # the unprivileged sandbox user could not enter: create them 0755 first.
+    made: set[Path] = {Path("/"), Path("/tmp")}
+    for target in [*roots, rundir, workdir]:
+        for parent in reversed(target.parents):
+            if parent not in made and not any(parent == r or r in parent.parents for r in roots):
+                made.add(parent)
+                if parent.parts[:2] == ("/", "tmp"):
+                    continue  # inside the private /tmp below
+                cmd += ["--perms", "0755", "--dir", str(parent)]
+    for root in roots:
+        if root.is_symlink():
+            cmd += ["--symlink", os.readlink(root), str(root)]
+        else:
+            cmd += ["--ro-bind", str(root), str(root)]
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    for target in (rundir, workdir):
+        for parent in reversed(target.parents):
+            if parent.parts[:2] == ("/", "tmp") and parent != Path("/tmp"):
+                cmd += ["--perms", "0755", "--dir", str(parent)]
+    cmd += ["--bind", str(rundir), str(rundir), "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    env = {
+        "HOME": "/tmp",
+        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "MPLCONFIGDIR": "/tmp",
+        "HTCOURSE_DATASETS": str(datasets_dir()),
+    }
+    for key in ("HTCOURSE_SITE_BUILD",):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    for key, value in env.items():
+        cmd += ["--setenv", key, value]
+    cmd += [
+        "--",
+        tools["prlimit"],
+        f"--cpu={limits.cpu_seconds}",
+        f"--as={limits.memory_bytes}",
+        f"--nproc={limits.max_processes}",
+        "--",
+    ]
+    if os.geteuid() == 0:
+        # Root ignores the process limit: drop to an unprivileged user first.
+        cmd += [
+        tools["setpriv"],
+        f"--reuid={SANDBOX_UID}",
+        f"--regid={SANDBOX_GID}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+    ]
+    return cmd + list(kernel_cmd)
+
+
+class SandboxKernelManager(KernelManager):
+    """A kernel manager whose kernels run inside bubblewrap, talking over IPC sockets."""
+
+    cpu_seconds = Int(SandboxLimits.cpu_seconds, help="CPU seconds the kernel may use").tag(config=True)
+    memory_bytes = Int(SandboxLimits.memory_bytes, help="address space limit of the kernel").tag(config=True)
+    max_processes = Int(SandboxLimits.max_processes, help="processes the sandbox user may run").tag(config=True)
+    workdir = Unicode("", help="the writable folder (defaults to the kernel's cwd)").tag(config=True)
+
+    _rundir: Path | None = None
+
+    @property
+    def limits(self) -> SandboxLimits:
+        return SandboxLimits(self.cpu_seconds, self.memory_bytes, self.max_processes)
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._tools = find_tools()
+        self._rundir = Path(tempfile.mkdtemp(prefix="htc-kernel-"))
+        os.chmod(self._rundir, 0o777)  # the sandbox user creates its sockets here
+        self.transport = "ipc"
+        self.ip = str(self._rundir / "kernel")
+        self.connection_file = str(self._rundir / "kernel.json")
+        cwd = Path(kw.get("cwd") or self.workdir or os.getcwd()).resolve()
+        self._workdir = cwd
+        _give_to_sandbox_user(cwd)
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        os.chmod(self.connection_file, 0o644)
+        return cmd, kw
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return bwrap_command(cmd, self._workdir, self._rundir, self.limits, self._tools)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        env = dict(kw.get("env") or os.environ)
+        env.pop("JPY_PARENT_PID", None)  # with a new PID namespace the parent poller would exit at once
+        kw["env"] = env
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    def cleanup_resources(self, restart=False):
+        super().cleanup_resources(restart=restart)
+        if self._rundir and not restart:
+            shutil.rmtree(self._rundir, ignore_errors=True)
+
+
+def _give_to_sandbox_user(folder: Path) -> None:
+    """Let the sandbox user write in its working folder (and nowhere else)."""
+    if os.geteuid() != 0:
+        return
+    for root, dirs, files in os.walk(folder):
+        os.chown(root, SANDBOX_UID, SANDBOX_GID)
+        for name in files:
+            os.chown(os.path.join(root, name), SANDBOX_UID, SANDBOX_GID)
