@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
 # These targets share names with folders (datasets/, assignments/): always run them.
-.PHONY: book test serve clean datasets setup browser bench
+.PHONY: book test serve clean datasets setup system-packages assignments validate grade bench
 
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -27,17 +27,21 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "Site built: _build/html/index.html"
 
-# Debian's chromium for the browser tests (never a browser download).
-browser:
-	@if [ ! -x "$(CHROMIUM)" ]; then \
+# System programs the tests need, from Debian: chromium for the browser tests
+# (never a browser download) and bubblewrap for the grading sandbox.
+system-packages:
+	@missing=""; \
+	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "The browser tests need Debian's chromium at $(CHROMIUM): run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)."; exit 1; \
+	    echo "The tests need these Debian packages: sudo apt-get install$$missing (or set CHROMIUM=/path/to/chromium)."; exit 1; \
 	  fi; \
 	fi
 
-test: book browser
+test: book system-packages
 	$(BIN)/python -m pytest
 
 serve: 
@@ -45,11 +49,27 @@ serve:
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
 
 # Performance figures (printed, never asserted): build, notebooks, grading, page weight.
-bench: $(STAMP) browser
+bench: $(STAMP) system-packages
 	$(BIN)/python -m htcourse.bench
 
+# make datasets regenerates the committed files; make datasets SEED=2027 gives a new variant.
 datasets: $(STAMP)
-	$(BIN)/python -m htcourse.datasets generate
+	$(BIN)/python -m htcourse.datasets generate $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf _build book/_vendor .pytest_cache
+
+# Graded assignments (nbgrader; see assignments/README.md).
+# make assignments: nbgrader generate_assignment for every assignment (release/ and gradebook.db).
+assignments: $(STAMP)
+	$(BIN)/python -m htcourse.grading generate
+
+# make validate: nbgrader validate on every source notebook, plus canary and points checks.
+validate: $(STAMP)
+	$(BIN)/python -m htcourse.grading validate
+
+# make grade ASSIGNMENT=ps1-dirty-data: autograde every submission, write feedback, export grades.
+# The grader exits 0 if all were graded, 1 if some could not be (make shows "Error 1"), 2 on usage errors.
+grade: $(STAMP)
+	@test -n "$(ASSIGNMENT)" || { echo "Usage: make grade ASSIGNMENT=<name>, one of: $$(ls assignments/source | tr '\n' ' ')"; exit 2; }
+	$(BIN)/python -m htcourse.grading grade $(ASSIGNMENT)

@@ -1,0 +1,69 @@
+"""nbgrader configuration for the course's graded notebooks.
+
+nbgrader reads this file when a command runs in this folder (``cd assignments``),
+and the course's grader (``python -m htcourse.grading``, behind ``make grade``)
+loads it wherever it runs from. Every path is relative to this file, so a
+fork works wherever it is cloned. See README.md in this folder.
+
+Environment variables (all optional):
+
+- ``HTCOURSE_EXCHANGE``: the exchange folder for release, fetch, submit and
+  collect. Default: ``exchange/`` in this folder (one machine). On a
+  JupyterHub, set it to the shared exchange, e.g. ``/srv/nbgrader/exchange``.
+- ``HTCOURSE_CELL_TIMEOUT``: seconds one cell may run when a submission is
+  graded before it is interrupted (default 30). Later cells still run.
+"""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+HERE = Path(__file__).resolve().parent
+
+# The course and its folders: source/ (committed), release/, submitted/,
+# autograded/, feedback/ and gradebook.db (generated, git-ignored).
+c.CourseDirectory.course_id = "htcourse"
+c.CourseDirectory.root = str(HERE)
+c.CourseDirectory.db_url = f"sqlite:///{HERE / 'gradebook.db'}"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store", ".~*"]
+# Uploaded pictures for the prose-or-art questions are small; refuse files over 20 MB.
+c.CourseDirectory.max_file_size = 20_000  # kilobytes
+
+# One machine: the exchange lives in this folder. JupyterHub: a shared folder.
+c.Exchange.root = os.environ.get("HTCOURSE_EXCHANGE", str(HERE / "exchange"))
+
+# Grading: a per-cell timeout, after which the kernel is interrupted and the
+# remaining cells still run, and limits on what a cell may print.
+c.Execute.timeout = int(os.environ.get("HTCOURSE_CELL_TIMEOUT", "30"))
+c.Execute.startup_timeout = 120
+c.Execute.interrupt_on_timeout = True
+# Code that ignores the interrupt would make every later cell wait its own
+# timeout: after two cells have run over time (or one that ignored the
+# interrupt), or after 10 minutes in all, the remaining cells are not run.
+c.BoundedExecute.max_cell_timeouts = 2
+c.BoundedExecute.max_seconds = 600
+# Keep the kernel's own start-up warnings out of the grading report.
+c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
+c.Autograde.autograde_preprocessors = [
+    "htcourse.grading.execute.BoundedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbgrader.preprocessors.LimitOutput",
+    "htcourse.grading.outputs.LimitOutputSize",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# Feedback never shows hidden tests: their source is removed and the output of
+# every cell that held them (including a failing test's traceback, which would
+# quote its assert lines) is replaced by a plain message. Pictures that students
+# upload for the prose-or-art questions are embedded in the feedback page.
+c.GenerateFeedback.preprocessors = [
+    "htcourse.grading.feedback.SanitizeHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.HTMLExporter.embed_images = True

@@ -1,0 +1,64 @@
+"""Command line for grading: ``python -m htcourse.grading COMMAND``.
+
+Exit status of ``grade``: 0 every submission was graded (some may be
+flagged for a look by hand); 1 at least one submission could not be graded
+(every other one was graded and exported; the summary names each failure
+and its reason); 2 nothing was graded because of a usage problem (unknown
+assignment, assignment not generated, no course folder); 130 interrupted
+(run the same command again: finished submissions are kept and skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from htcourse.grading.course import Course, CourseError
+from htcourse.grading.grader import EXIT_USAGE, grade_all, regenerate_feedback, export_grades
+from htcourse.grading import prepare
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m htcourse.grading", description="Generate, validate and grade the course's nbgrader assignments.")
+    p.add_argument("--course", default=None, help="the nbgrader course folder (default: assignments/ in the repository, or $HTCOURSE_COURSE_DIR)")
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("generate", help="nbgrader generate_assignment for every assignment (or the ones named)")
+    g.add_argument("assignments", nargs="*")
+    v = sub.add_parser("validate", help="nbgrader validate on the source notebooks, plus the course's authoring checks")
+    v.add_argument("assignments", nargs="*")
+    gr = sub.add_parser("grade", help="autograde every submission, write feedback, export grades to CSV")
+    gr.add_argument("assignment")
+    gr.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
+    gr.add_argument("--force", action="store_true", help="grade again even submissions that are unchanged since the last run")
+    f = sub.add_parser("feedback", help="write the feedback again (after hand grading) and re-export the grades")
+    f.add_argument("assignment")
+    e = sub.add_parser("export", help="export the grades of one assignment to grades/<assignment>.csv")
+    e.add_argument("assignment")
+    p.add_argument("--list", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        course = Course(args.course)
+        if args.command == "generate":
+            return prepare.generate(course, args.assignments or None)
+        if args.command == "validate":
+            return prepare.validate(course, args.assignments or None)
+        if args.command == "grade":
+            return grade_all(args.assignment, course, students=args.student, force=args.force).exit_code
+        if args.command == "feedback":
+            return regenerate_feedback(args.assignment, course)
+        if args.command == "export":
+            course.check_assignment(args.assignment)
+            print(f"Grades: {export_grades(course, args.assignment)}")
+            return 0
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

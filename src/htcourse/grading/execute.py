@@ -1,0 +1,77 @@
+"""Run a submission's cells with bounds on the total time, not only per cell.
+
+nbgrader's ``Execute`` interrupts a cell after ``Execute.timeout`` seconds
+and goes on with the next one, so an ordinary infinite loop costs one
+timeout and later cells are still graded. But code that ignores the
+interrupt keeps the kernel busy: nbclient then gives up waiting for the
+kernel's output and raises, and stock nbgrader fails the whole submission
+(or, if it went on, every later cell would wait for its own full timeout).
+:class:`BoundedExecute` records the timeout on the cell and stops running
+cells once the kernel is unresponsive, once ``max_cell_timeouts`` cells
+have run over time, or once the notebook has run for ``max_seconds`` in
+all; the cells it skips get an error output (so their tests score zero)
+that says why.
+"""
+
+from __future__ import annotations
+
+import time
+
+from nbclient.exceptions import CellTimeoutError
+from nbformat.notebooknode import NotebookNode
+from traitlets import Integer
+
+from nbgrader.preprocessors import Execute
+
+TIMEOUT_ENAME = "CellTimeoutError"
+SKIPPED_ENAME = "CellNotRun"
+
+
+def _error(ename: str, message: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[message])
+
+
+class BoundedExecute(Execute):
+    max_cell_timeouts = Integer(
+        2, help="After this many cells have run over the time limit, the remaining cells are not run."
+    ).tag(config=True)
+    max_seconds = Integer(
+        600, help="After the notebook has run this long in all, the remaining cells are not run."
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._timeouts = 0
+        self._skip_reason = ""
+        self._started = time.monotonic()
+        return super().preprocess(nb, resources, km=km)
+
+    def _reason_to_skip(self) -> str:
+        if getattr(self, "_skip_reason", ""):
+            return self._skip_reason
+        if getattr(self, "_timeouts", 0) >= self.max_cell_timeouts:
+            return f"earlier cells ran longer than {self.timeout} s"
+        if time.monotonic() - getattr(self, "_started", time.monotonic()) > self.max_seconds:
+            return f"the notebook had already run for more than {self.max_seconds} s"
+        return ""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            reason = self._reason_to_skip()
+            if reason:
+                cell.outputs = [_error(SKIPPED_ENAME, f"This cell was not run when your work was graded: {reason}.")]
+                cell.execution_count = None
+                return cell, resources
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:
+            # The kernel did not even report that it had stopped (it ignored the
+            # interrupt): nothing more can run in it. Stock nbgrader fails the whole
+            # submission here; record the timeout and skip the remaining cells.
+            cell.setdefault("outputs", []).append(_error(
+                TIMEOUT_ENAME, f"This cell ran longer than {self.timeout} s and did not stop when interrupted."))
+            self._timeouts = getattr(self, "_timeouts", 0) + 1
+            self._skip_reason = f"an earlier cell ran longer than {self.timeout} s and did not stop when interrupted"
+            return cell, resources
+        if any(o.get("output_type") == "error" and o.get("ename") == TIMEOUT_ENAME for o in cell.get("outputs", [])):
+            self._timeouts = getattr(self, "_timeouts", 0) + 1
+        return cell, resources

@@ -1,0 +1,123 @@
+"""Feedback that never shows a hidden test.
+
+Stock ``nbgrader generate_feedback`` renders the autograded notebook as it
+is: hidden tests are printed word for word, and even with nbgrader's
+``ClearHiddenTests`` a failing hidden test's traceback quotes its ``assert``
+lines. :class:`SanitizeHiddenTests` runs first in the feedback pipeline
+(``c.GenerateFeedback.preprocessors`` in ``assignments/nbgrader_config.py``):
+
+- it removes every ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS``
+  region from the cell source;
+- it replaces all the outputs of every cell that held hidden tests by one
+  plain message, "A hidden test did not pass.", when the cell failed, and by
+  nothing when it passed;
+- it removes any output of any other cell that quotes a line of a hidden
+  test (a student can print the kernel's input history, for example).
+"""
+
+from __future__ import annotations
+
+import re
+
+from nbformat.notebooknode import NotebookNode
+from traitlets import Unicode
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
+END_HIDDEN = "END HIDDEN TESTS"
+HIDDEN_FAILED = "A hidden test did not pass."
+REDACTED = "[This output was removed from your feedback because it contained hidden test code.]"
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def split_hidden(source: str, begin: str = BEGIN_HIDDEN, end: str = END_HIDDEN) -> tuple[str, list[str]]:
+    """Split ``source`` into (the source without hidden regions, the hidden lines).
+
+    The delimiter lines themselves are dropped, as nbgrader's ``ClearHiddenTests``
+    does. An unterminated region runs to the end of the cell (and is hidden).
+    """
+    kept: list[str] = []
+    hidden: list[str] = []
+    inside = False
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            hidden.append(line)
+        else:
+            kept.append(line)
+    return "\n".join(kept), hidden
+
+
+def has_hidden_tests(source: str, begin: str = BEGIN_HIDDEN) -> bool:
+    return begin in source
+
+
+def _signatures(lines: list[str]) -> set[str]:
+    """Lines of hidden tests that are distinctive enough to look for in outputs."""
+    out = set()
+    for line in lines:
+        text = line.strip()
+        if len(text) >= 12 or "CANARY" in text:
+            out.add(text)
+    return out
+
+
+def _output_text(output: NotebookNode) -> str:
+    parts = [output.get("text", ""), output.get("evalue", "")]
+    parts += list(output.get("traceback", []))
+    for value in output.get("data", {}).values():
+        parts.append(value if isinstance(value, str) else str(value))
+    text = "".join(p if isinstance(p, str) else "".join(p) for p in parts)
+    return _ANSI.sub("", text)
+
+
+class SanitizeHiddenTests(NbGraderPreprocessor):
+    """Remove hidden tests and every trace of them from a notebook before it becomes feedback."""
+
+    begin_test_delimeter = Unicode(BEGIN_HIDDEN, help="Marks the start of a hidden test region.").tag(config=True)
+    end_test_delimeter = Unicode(END_HIDDEN, help="Marks the end of a hidden test region.").tag(config=True)
+    failed_message = Unicode(HIDDEN_FAILED, help="Shown instead of the output of a failed hidden test cell.").tag(config=True)
+    redacted_message = Unicode(REDACTED, help="Shown instead of an output that quotes hidden test code.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources):
+        signatures: set[str] = set()
+        for cell in nb.cells:
+            if has_hidden_tests(cell.source, self.begin_test_delimeter):
+                signatures |= _signatures(split_hidden(cell.source, self.begin_test_delimeter, self.end_test_delimeter)[1])
+        signatures.add(self.begin_test_delimeter)
+        signatures.add(self.end_test_delimeter)
+        self._signatures = signatures
+        nb, resources = super().preprocess(nb, resources)
+        nb.metadata.pop("celltoolbar", None)
+        return nb, resources
+
+    def _failed_output(self) -> NotebookNode:
+        return NotebookNode(
+            output_type="error",
+            ename="HiddenTestFailed",
+            evalue=self.failed_message,
+            traceback=[self.failed_message],
+        )
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if has_hidden_tests(cell.source, self.begin_test_delimeter):
+            cell.source = split_hidden(cell.source, self.begin_test_delimeter, self.end_test_delimeter)[0].rstrip()
+            if cell.cell_type == "code":
+                failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+                cell.outputs = [self._failed_output()] if failed else []
+            return cell, resources
+        if cell.cell_type == "code":
+            outputs = []
+            for output in cell.get("outputs", []):
+                text = _output_text(output)
+                if any(sig in text for sig in self._signatures):
+                    outputs.append(NotebookNode(output_type="stream", name="stdout", text=self.redacted_message + "\n"))
+                else:
+                    outputs.append(output)
+            cell.outputs = outputs
+        return cell, resources

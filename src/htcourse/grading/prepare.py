@@ -1,0 +1,126 @@
+"""Before grading: generate the student versions and validate the sources.
+
+``generate`` is ``nbgrader generate_assignment --force`` for every
+assignment, run in one process. ``validate`` runs ``nbgrader validate`` on
+every source notebook (the solutions must pass every test), then checks the
+course's own authoring rules:
+
+- every ``### BEGIN SOLUTION`` / ``### BEGIN HIDDEN TESTS`` region and every
+  hand-graded answer cell carries a canary token ``CANARY-<assignment>-<n>``
+  (the leak test in tests/test_assignments.py looks for these tokens in
+  everything students and the public can see);
+- every autograded question's hidden tests sit in their own cell, so that
+  feedback can hide them whole;
+- the points stated in the header match the points in the cells.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import nbformat
+
+from htcourse.grading.course import Course
+from htcourse.grading.feedback import split_hidden
+
+CANARY = re.compile(r"CANARY-(?P<assignment>[a-z0-9-]+?)-(?P<n>\d+)\b")
+
+
+def generate(course: Course, assignments: list[str] | None = None, echo: Callable[[str], None] = print) -> int:
+    """Generate the release version of each assignment (and record it in the gradebook)."""
+    from nbgrader.converters import GenerateAssignment
+
+    from htcourse.grading.grader import GradingError, _log, _run_nbgrader
+
+    status = 0
+    for name in assignments or course.assignments():
+        app = GenerateAssignment(coursedir=course.coursedir(assignment_id=name, notebook_id="*"), config=course.config, log=_log)
+        app.force = True
+        app.create_assignment = True
+        try:
+            _run_nbgrader(app)
+        except GradingError as exc:
+            status = 1
+            echo(f"{name}: FAILED {exc}")
+            if _run_nbgrader.last_log:
+                echo(_run_nbgrader.last_log)
+        else:
+            echo(f"{name}: released to {course.release_dir / name}")
+    return status
+
+
+def _authoring_problems(assignment: str, nb) -> list[str]:
+    out = []
+    seen: dict[str, str] = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id", "?")
+        regions = []
+        if meta.get("solution"):
+            if "BEGIN SOLUTION" in cell.source or cell.cell_type == "markdown":
+                regions.append("solution")
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            regions.append("hidden tests")
+            visible, hidden = split_hidden(cell.source)
+            code_lines = [line for line in visible.splitlines() if line.strip() and not line.strip().startswith("#")]
+            if code_lines:
+                out.append(f"{gid}: put visible tests in their own cell; this hidden-test cell also runs visible code")
+            if not meta.get("grade"):
+                out.append(f"{gid}: hidden tests must be in an autograder test cell")
+        for region in regions:
+            tokens = [m for m in CANARY.finditer(cell.source)]
+            if not tokens:
+                out.append(f"{gid}: the {region} region has no canary token (add a comment CANARY-{assignment}-<n>)")
+            for m in tokens:
+                if m.group("assignment") != assignment:
+                    out.append(f"{gid}: canary {m.group(0)} names another assignment")
+                if m.group(0) in seen and seen[m.group(0)] != gid:
+                    out.append(f"{gid}: canary {m.group(0)} is also used in {seen[m.group(0)]}")
+                seen[m.group(0)] = gid
+        if meta.get("solution") and cell.cell_type == "code" and "BEGIN SOLUTION" in cell.source:
+            text = cell.source
+            begin, end = text.find("BEGIN SOLUTION"), text.find("END SOLUTION")
+            if end != -1 and not CANARY.search(text[begin:end]):
+                out.append(f"{gid}: the canary must be inside the solution region")
+    # points in the header table
+    total = sum(float(c.metadata.get("nbgrader", {}).get("points", 0) or 0) for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade"))
+    header = nb.cells[0].source if nb.cells else ""
+    m = re.search(r"\*\*Points\*\*\s*\|\s*(\d+)", header)
+    if not m:
+        out.append("the first cell should state the points (| **Points** | N ... |) and the estimated time")
+    elif float(m.group(1)) != total:
+        out.append(f"the header says {m.group(1)} points but the cells add up to {total:g}")
+    if "**Estimated time**" not in header:
+        out.append("the first cell should state the estimated time (| **Estimated time** | ... |)")
+    return out
+
+
+def validate(course: Course, assignments: list[str] | None = None, echo: Callable[[str], None] = print) -> int:
+    """``nbgrader validate`` on each source notebook, plus the course's authoring rules."""
+    from nbgrader.validator import Validator
+
+    from htcourse.grading.grader import _log
+
+    status = 0
+    for name in assignments or course.assignments():
+        for nb_name in course.notebooks(name):
+            path = course.source_notebook(name, nb_name)
+            validator = Validator(config=course.config, log=_log)
+            results = validator.validate(str(path))
+            problems = []
+            for cell in results.get("failed", []):
+                first = cell["source"].splitlines()[0] if cell["source"] else ""
+                problems.append(f"a test fails on the solution: {first}\n      {cell['raw_error'].strip().splitlines()[-1] if cell['raw_error'].strip() else ''}")
+            for cell in results.get("type_changed", []):
+                problems.append(f"a cell changed type: {cell['source'][:60]}")
+            problems += _authoring_problems(name, nbformat.read(str(path), as_version=4))
+            if problems:
+                status = 1
+                echo(f"{name}/{nb_name}.ipynb: {len(problems)} problem(s)")
+                for p in problems:
+                    echo(f"    {p}")
+            else:
+                echo(f"{name}/{nb_name}.ipynb: valid (the solution passes every test; canaries in place)")
+    return status

@@ -1,0 +1,698 @@
+"""The graded assignments: nbgrader course in assignments/, grader in htcourse.grading.
+
+Each scenario works on its own copy of the course in a temporary folder (the
+real assignments/ folder is never touched). The slow grading runs start in
+background processes as soon as the first test of this module runs, and
+the tests that need them wait for them:
+
+- ``ps1_batch``: the class of troublesome fake students of
+  tests/fixtures/submissions/fake_students.py, graded with the command line
+  (``python -m htcourse.grading grade``);
+- ``other_batches``: correct, blank and partial students of every other
+  assignment, graded by another process into the *same* gradebook at the
+  same time as ps1 (two writers on one SQLite file).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from htcourse.paths import REPO_ROOT
+
+COURSE_SRC = REPO_ROOT / "assignments"
+PYTHON = sys.executable
+ASSIGNMENTS = ["capstone-design-review", "ps1-dirty-data", "ps2-counting", "ps3-evaluation", "ps4-trends"]
+PROBLEM_SETS = ["ps1-dirty-data", "ps2-counting", "ps3-evaluation", "ps4-trends"]
+AUTO_POINTS = {"capstone-design-review": 0, "ps1-dirty-data": 10, "ps2-counting": 10, "ps3-evaluation": 10, "ps4-trends": 10}
+HAND_POINTS = {"capstone-design-review": 50, "ps1-dirty-data": 10, "ps2-counting": 10, "ps3-evaluation": 10, "ps4-trends": 10}
+#: The partial students of the other problem sets: the answer cells they get right, and their score (of 10).
+PARTIAL = {
+    "ps2-counting": (["q1-answer", "q2-answer"], 6),    # 2 + 4
+    "ps3-evaluation": (["q1-answer", "q2-answer"], 6),  # 3 + 3
+    "ps4-trends": (["q1-answer", "q2-answer"], 4),      # 2 + 2
+}
+BATCH_TIMEOUT = 8  # seconds per cell in the ps1 batch (the infinite loops cost this much)
+
+_spec = importlib.util.spec_from_file_location(
+    "htcourse_fake_students", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py")
+fake = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fake)
+
+
+# --- helpers -----------------------------------------------------------------------
+
+def env(**extra) -> dict:
+    e = dict(os.environ)
+    e["PATH"] = str(Path(PYTHON).parent) + os.pathsep + e.get("PATH", "")
+    e.pop("HTCOURSE_COURSE_DIR", None)
+    e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def grade_cli(course: Path, *args, **popen) -> subprocess.Popen:
+    return subprocess.Popen([PYTHON, "-m", "htcourse.grading", "--course", str(course), *args],
+                            cwd=course, text=True, **popen)
+
+
+def scores(course: Path, assignment: str, student: str) -> dict[str, float]:
+    """grade_id -> score for one submission, read from the course's gradebook ({} if none)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "htcourse") as gb:
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return {}
+        return {g.name: g.score for nb in sub.notebooks for g in nb.grades}
+
+
+def auto_total(course: Path, assignment: str, student: str) -> float:
+    src = fake.source(course, assignment)
+    code_cells = {c.metadata["nbgrader"]["grade_id"] for c in src.cells
+                  if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    return sum(s or 0 for gid, s in scores(course, assignment, student).items() if gid in code_cells)
+
+
+def html_text(raw: str) -> str:
+    """The text of an HTML page: styles and scripts dropped, tags removed, entities decoded."""
+    raw = re.sub(r"<(style|script)\b.*?</\1>", "", raw, flags=re.S | re.I)
+    return html.unescape(re.sub(r"<[^>]+>", "", raw))
+
+
+# --- the course, generated once -------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def course_template(tmp_path_factory) -> Path:
+    """A copy of assignments/ (config and sources only), with every assignment generated."""
+    from htcourse.grading import Course
+    from htcourse.grading.prepare import generate
+
+    root = tmp_path_factory.mktemp("course") / "template"
+    root.mkdir()
+    shutil.copy2(COURSE_SRC / "nbgrader_config.py", root)
+    shutil.copytree(COURSE_SRC / "source", root / "source")
+    lines = []
+    assert generate(Course(root), echo=lines.append) == 0, "\n".join(lines)
+    return root
+
+
+def clone(template: Path, dest: Path) -> Path:
+    shutil.copytree(template, dest)
+    return dest
+
+
+class Background:
+    def __init__(self, proc: subprocess.Popen, out: Path, course: Path):
+        self.proc, self.out, self.course = proc, out, course
+
+    def wait(self, timeout: float = 600) -> tuple[int, str]:
+        code = self.proc.wait(timeout=timeout)
+        return code, self.out.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def background(course_template, tmp_path_factory):
+    """Start the two slow grading runs in the background, in one shared course."""
+    base = tmp_path_factory.mktemp("graded")
+    course = clone(course_template, base / "course")
+    fake.write_batch(course, "ps1-dirty-data")
+    # a picture pasted into the partial student's creative answer (kept inside the notebook)
+    partial_nb = json.loads((course / "submitted/partial/ps1-dirty-data/ps1-dirty-data.ipynb").read_text())
+    import base64
+    for c in partial_nb["cells"]:
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "q7-answer":
+            c["source"] = "![my drawing](attachment:drawing.png)\n\n" + fake.STUDENT_PROSE
+            c["attachments"] = {"drawing.png": {"image/png": base64.b64encode(fake.tiny_png(6, 6)).decode()}}
+    (course / "submitted/partial/ps1-dirty-data/ps1-dirty-data.ipynb").write_text(json.dumps(partial_nb))
+
+    for a in ASSIGNMENTS:
+        if a == "ps1-dirty-data":
+            continue
+        fake.write_submission(course, "correct", a, fake.correct(course, a))
+        fake.write_submission(course, "blank", a, fake.blank(course, a))
+        if a in PARTIAL:
+            fake.write_submission(course, "partial", a, fake.partial(course, a, PARTIAL[a][0]))
+
+    out1 = base / "ps1.out"
+    p1 = grade_cli(course, "grade", "ps1-dirty-data", stdout=open(out1, "w"), stderr=subprocess.STDOUT,
+                   env=env(HTCOURSE_CELL_TIMEOUT=BATCH_TIMEOUT))
+    out2 = base / "others.out"
+    driver = ("import sys; from htcourse.grading import Course, grade_all; c = Course(sys.argv[1]); "
+              "sys.exit(max(grade_all(a, c).exit_code for a in sys.argv[2:]))")
+    p2 = subprocess.Popen([PYTHON, "-c", driver, str(course)] + [a for a in ASSIGNMENTS if a != "ps1-dirty-data"],
+                          cwd=base, text=True, stdout=open(out2, "w"), stderr=subprocess.STDOUT, env=env())
+    runs = {"ps1": Background(p1, out1, course), "others": Background(p2, out2, course)}
+    yield runs
+    for run in runs.values():
+        if run.proc.poll() is None:
+            run.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def ps1_batch(background):
+    code, out = background["ps1"].wait()
+    return background["ps1"].course, code, out
+
+
+@pytest.fixture(scope="module")
+def other_batches(background):
+    code, out = background["others"].wait()
+    return background["others"].course, code, out
+
+
+# --- fast checks first (the background runs go on meanwhile) -----------------------------
+
+def test_every_assignment_states_points_and_time(background):
+    for a in ASSIGNMENTS:
+        nb = nbformat.read(COURSE_SRC / "source" / a / f"{a}.ipynb", as_version=4)
+        header = nb.cells[0].source
+        total = sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
+                    if c.metadata.get("nbgrader", {}).get("grade"))
+        assert f"| **Points** | {total:g} in all" in header, a
+        assert "**Estimated time**" in header, a
+        auto = sum(c.metadata["nbgrader"]["points"] for c in nb.cells
+                   if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
+        assert (auto, total - auto) == (AUTO_POINTS[a], HAND_POINTS[a]), a
+        # every question says its points and whether it is auto- or hand-graded
+        for c in nb.cells:
+            if c.cell_type == "markdown" and re.match(r"#+ (Question|Part|Point)", c.source):
+                assert re.search(r"\(\d+ points?, (autograded|hand-graded)", c.source), c.source[:80]
+
+
+def test_problem_sets_have_reflection_and_creative_answers(background):
+    for a in PROBLEM_SETS:
+        text = COURSE_SRC.joinpath("source", a, f"{a}.ipynb").read_text()
+        nb = nbformat.reads(text, as_version=4)
+        written = [c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+        assert len(written) >= 2, a
+        assert "Written reflection" in text and "Prose or art" in text, a
+        assert "does not mean that your answer is right" in text, a
+
+
+def test_source_notebooks_are_committed_without_outputs_and_valid(background):
+    for a in ASSIGNMENTS:
+        nb = nbformat.read(COURSE_SRC / "source" / a / f"{a}.ipynb", as_version=4)
+        nbformat.validate(nb)
+        for c in nb.cells:
+            assert not c.get("outputs") and not c.get("execution_count"), a
+
+
+def test_validate_passes_on_every_solution(course_template):
+    """``make validate``: nbgrader validate on the sources, plus canaries and points."""
+    from htcourse.grading import Course
+    from htcourse.grading.prepare import validate
+
+    lines = []
+    assert validate(Course(course_template), echo=lines.append) == 0, "\n".join(lines)
+    assert len([l for l in lines if ": valid" in l]) == len(ASSIGNMENTS)
+
+
+def test_authoring_rules_catch_a_missing_canary():
+    from htcourse.grading.prepare import _authoring_problems
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("| **Points** | 1 in all |\n| **Estimated time** | 1 hour |"),
+        nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", metadata={
+            "nbgrader": {"grade": False, "solution": True, "locked": False, "grade_id": "a", "schema_version": 3}}),
+        nbformat.v4.new_code_cell("assert x\n### BEGIN HIDDEN TESTS\n# CANARY-demo-1\nassert x == 1\n### END HIDDEN TESTS",
+                                  metadata={"nbgrader": {"grade": True, "solution": False, "locked": True, "points": 1,
+                                                         "grade_id": "t", "schema_version": 3}}),
+    ])
+    problems = _authoring_problems("demo", nb)
+    assert any("a: the solution region has no canary" in p for p in problems)
+    assert any("t: put visible tests in their own cell" in p for p in problems)
+
+
+def test_release_is_a_valid_notebook_for_jupyterlab_and_notebook7(course_template):
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    for a in ASSIGNMENTS:
+        nb = fake.release(course_template, a)
+        nbformat.validate(nb)
+        assert (nb.nbformat, nb.nbformat_minor) >= (4, 5) and all("id" in c for c in nb.cells)
+        KernelSpecManager().get_kernel_spec(nb.metadata.kernelspec.name)  # the kernel exists
+        for c in nb.cells:
+            meta = c.metadata["nbgrader"]
+            if meta.get("solution"):
+                assert c.metadata.get("editable", True) is True, "answer cells must be editable"
+                assert "YOUR CODE HERE" in c.source or "YOUR ANSWER HERE" in c.source
+            else:
+                assert c.metadata.get("editable") is False and c.metadata.get("deletable") is False
+
+
+def test_blank_release_raises_not_implemented_only_in_answer_cells(course_template):
+    """Run each student version top to bottom: setup and test cells work, answer cells raise NotImplementedError."""
+    from nbclient import NotebookClient
+
+    for a in PROBLEM_SETS:
+        nb = fake.release(course_template, a)
+        started = time.monotonic()
+        NotebookClient(nb, timeout=60, allow_errors=True, kernel_name="python3",
+                       resources={"metadata": {"path": str(course_template / "release" / a)}}).execute()
+        assert time.monotonic() - started < 30, f"{a} should run in a few seconds"
+        for c in nb.cells:
+            if c.cell_type != "code":
+                continue
+            meta = c.metadata["nbgrader"]
+            errors = [o for o in c.outputs if o.output_type == "error"]
+            if meta.get("solution"):
+                assert [e.ename for e in errors] == ["NotImplementedError"], (a, meta["grade_id"])
+            elif meta.get("grade") and meta.get("points") == 0:  # visible tests: a plain-language failure
+                assert [e.ename for e in errors] == ["AssertionError"], (a, meta["grade_id"])
+                assert "is not defined yet" in errors[0].evalue, (a, meta["grade_id"])
+            else:  # setup, data and hidden-test placeholders
+                assert not errors, (a, meta["grade_id"], errors)
+
+
+def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, monkeypatch):
+    """Answers are computed from the data at grading time: another seed, other answers."""
+    from htcourse.grading import Course, grade_one
+    from htcourse.grading.prepare import validate
+
+    data = tmp_path / "seed7"
+    subprocess.run([PYTHON, "-m", "htcourse.datasets", "generate", "--seed", "7", "--out", str(data)],
+                   check=True, capture_output=True, env=env())
+    course = clone(course_template, tmp_path / "course")
+    # q1 and q5 hard-coded with the values of the committed data (seed 2024)
+    committed = REPO_ROOT / "datasets"
+    import pandas as pd
+    naive = pd.read_csv(committed / "case_records_raw.csv")
+    careful = pd.read_csv(committed / "case_records_raw.csv", keep_default_na=False, na_values=[""])
+    lost = int(naive["citizenship"].isna().sum() - careful["citizenship"].isna().sum())
+    pol = careful[careful["reportingSource"].str.strip().str.lower() == "police"]
+    jump = float(pol.loc[pol.yearOfRegistration >= 2019, "isForcedLabour"].mean()
+                 - pol.loc[pol.yearOfRegistration <= 2018, "isForcedLabour"].mean())
+    nb = fake.correct(course, "ps1-dirty-data")
+    fake.set_answer(nb, "q1-answer", f"n_namibia_lost = {lost}")
+    fake.set_answer(nb, "q5-answer", f"police_jump = {jump!r}")
+    fake.write_submission(course, "hardcoded", "ps1-dirty-data", nb)
+    fake.write_submission(course, "correct", "ps1-dirty-data", fake.correct(course, "ps1-dirty-data"))
+
+    monkeypatch.setenv("HTCOURSE_DATASETS", str(data))
+    c = Course(course)
+    lines = []
+    assert validate(c, PROBLEM_SETS, echo=lines.append) == 0, "\n".join(lines)  # every solution passes on seed 7
+    assert grade_one("correct", "ps1-dirty-data", c).auto_score == 10
+    assert grade_one("hardcoded", "ps1-dirty-data", c).auto_score == 10 - 2 - 1
+
+
+def test_restore_puts_back_deleted_and_edited_cells(course_template):
+    """Unit test of restore.py on a submission with every kind of damage."""
+    from htcourse.grading import Course
+    from htcourse.grading.restore import load_template, restore
+
+    template = load_template(Course(course_template), "ps1-dirty-data", "ps1-dirty-data")
+    nb = fake.correct(course_template, "ps1-dirty-data")
+    fake.delete(nb, "q3-hidden")
+    fake.delete(nb, "q4-answer")
+    fake.cell(nb, "setup").source = "raw = None"
+    fake.cell(nb, "q1-visible").metadata["nbgrader"]["points"] = 50
+    mine = nbformat.v4.new_code_cell("helper = 42")  # a cell of the student's own, after q2's answer
+    nb.cells.insert(nb.cells.index(fake.cell(nb, "q2-answer")) + 1, mine)
+    copy = nbformat.from_dict(json.loads(json.dumps(fake.cell(nb, "q1-hidden"))))
+    nb.cells.append(copy)  # a duplicated test cell
+
+    fixed, report = restore(nb, template)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in fixed.cells]
+    assert [t.grade_id for t in template.cells] == [i for i in ids if i]
+    assert ("q3-hidden", "hidden-test cell") in report.restored and ("q4-answer", "answer cell") in report.restored
+    assert ("setup", "read-only cell") in report.replaced and ("q1-visible", "test cell") in report.replaced
+    src = fake.source(course_template, "ps1-dirty-data")
+    assert fake.cell(fixed, "q3-hidden").source == fake.cell(src, "q3-hidden").source  # hidden tests and all
+    assert fake.cell(fixed, "setup").source == fake.cell(src, "setup").source
+    assert fake.cell(fixed, "q1-visible").metadata["nbgrader"]["points"] == 0
+    assert "raise NotImplementedError()" in fake.cell(fixed, "q4-answer").source
+    assert fake.cell(fixed, "q1-answer").source == fake.solution_text(fake.cell(src, "q1-answer"))
+    q2 = ids.index("q2-answer")
+    assert fixed.cells[q2 + 1].source == "helper = 42" and "nbgrader" not in fixed.cells[q2 + 1].metadata
+    assert any("Note from the grader" in c.source for c in fixed.cells if c.cell_type == "markdown")
+
+
+def test_preflight_reasons(tmp_path):
+    from htcourse.grading.preflight import SubmissionError, check_submission
+
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "ps.ipynb").write_text('{"cells": [')
+    with pytest.raises(SubmissionError, match="not valid JSON"):
+        check_submission(folder, ["ps"], [])
+    (folder / "ps.ipynb").write_text("")
+    with pytest.raises(SubmissionError, match="empty"):
+        check_submission(folder, ["ps"], [])
+    (folder / "ps.ipynb").write_text('{"hello": 1}')
+    with pytest.raises(SubmissionError, match="not a Jupyter notebook"):
+        check_submission(folder, ["ps"], [])
+    (folder / "ps.ipynb").unlink()
+    nbformat.write(nbformat.v4.new_notebook(), str(folder / "ps (1).ipynb"))
+    checked = check_submission(folder, ["ps"], [])
+    assert "ps" in checked.notebooks and "instead of ps.ipynb" in checked.flags[0]
+
+
+def test_sanitize_hidden_tests_unit():
+    from htcourse.grading.feedback import HIDDEN_FAILED, REDACTED, SanitizeHiddenTests
+    from htcourse.grading.outputs import LimitOutputSize
+
+    hidden = nbformat.v4.new_code_cell("# hidden test\n### BEGIN HIDDEN TESTS\n# CANARY-x-1\nassert answer == 42, 'secret'\n### END HIDDEN TESTS")
+    hidden.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="secret",
+                                             traceback=["----> 4 assert answer == 42, 'secret'"])]
+    spy = nbformat.v4.new_code_cell("print(_ih)")
+    spy.outputs = [nbformat.v4.new_output("stream", name="stdout", text="['', \"assert answer == 42, 'secret'\"]")]
+    big = nbformat.v4.new_code_cell("print('x' * 10**6)")
+    big.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 10**6)]
+    nb = nbformat.v4.new_notebook(cells=[hidden, spy, big])
+    nb, _ = SanitizeHiddenTests().preprocess(nb, {})
+    nb, _ = LimitOutputSize().preprocess(nb, {})
+    text = json.dumps(nb)
+    assert "CANARY" not in text and "answer == 42" not in text and "secret" not in text
+    assert nb.cells[0].source == "# hidden test" and nb.cells[0].outputs[0].evalue == HIDDEN_FAILED
+    assert nb.cells[1].outputs[0].text.strip() == REDACTED
+    assert len(nb.cells[2].outputs[0].text) < 25_000 and "truncated" in nb.cells[2].outputs[0].text
+
+
+def test_exchange_workflow_with_a_temporary_exchange(course_template, tmp_path):
+    """release_assignment -> fetch_assignment -> submit -> collect -> grade -> release_feedback -> fetch_feedback."""
+    from nbgrader.utils import get_username
+
+    course = clone(course_template, tmp_path / "course")
+    exchange, home, jcfg = tmp_path / "exchange", tmp_path / "student", tmp_path / "jupyter-config"
+    home.mkdir()
+    jcfg.mkdir()
+    e = env(HTCOURSE_EXCHANGE=exchange, JUPYTER_CONFIG_DIR=jcfg)
+    student = ["--course", "htcourse", f"--Exchange.root={exchange}"]
+
+    def nbgrader(cwd, *args):
+        proc = subprocess.run(["nbgrader", *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout + proc.stderr
+
+    a = "ps2-counting"
+    nbgrader(course, "release_assignment", a)
+    nbgrader(home, "fetch_assignment", a, *student)
+    fetched = home / a / f"{a}.ipynb"
+    nb = nbformat.read(fetched, as_version=4)
+    src = fake.source(course, a)
+    for gid in fake.answer_ids(nb):
+        fake.set_answer(nb, gid, fake.solution_text(fake.cell(src, gid)))
+    nbformat.write(nb, fetched)
+    nbgrader(home, "submit", a, *student)
+    nbgrader(course, "collect", a)
+    user = get_username()
+    assert (course / "submitted" / user / a / f"{a}.ipynb").is_file()
+
+    proc = grade_cli(course, "grade", a, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    assert re.search(rf"\[1/1\] {user}\s+graded\s+autograded 10/10", out), out
+
+    nbgrader(course, "release_feedback", a)
+    nbgrader(home, "fetch_feedback", a, *student)
+    feedback = list((home / a / "feedback").rglob(f"{a}.html"))
+    assert len(feedback) == 1
+    page = feedback[0].read_text(encoding="utf-8")
+    assert "Score: 10.0" in html_text(page) or "(Score: 10.0 / 20.0)" in html_text(page)
+    for path in list(exchange.rglob("*.ipynb")) + list(exchange.rglob("*.html")) + feedback:
+        assert "CANARY-" not in path.read_text(encoding="utf-8"), path
+
+
+def test_interrupted_run_loses_nothing(course_template, tmp_path):
+    """Kill a grading run midway (SIGKILL, kernels and all), run it again: every grade is there and right."""
+    course = clone(course_template, tmp_path / "course")
+    a = "ps2-counting"
+    fake.write_submission(course, "s1", a, fake.correct(course, a))
+    fake.write_submission(course, "s2", a, fake.partial(course, a, PARTIAL[a][0]))
+    fake.write_submission(course, "s3", a, fake.correct(course, a))
+    out = tmp_path / "run1.out"
+    scratch = tmp_path / "tmp"  # the killed run's staging folder is left here, not in /tmp
+    scratch.mkdir()
+    with open(out, "w") as fh:
+        proc = grade_cli(course, "grade", a, stdout=fh, stderr=subprocess.STDOUT, env=env(TMPDIR=scratch),
+                         start_new_session=True)
+        deadline = time.monotonic() + 240
+        while "[1/3]" not in out.read_text() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        time.sleep(1.0)  # s2 is being graded now
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    first = out.read_text()
+    assert "[1/3] s1" in first and "Summary" not in first, first
+    con = sqlite3.connect(course / "gradebook.db")
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    # meanwhile the instructor hand-grades s1's reflection in the formgrader
+    from nbgrader.api import Gradebook
+
+    db = f"sqlite:///{course / 'gradebook.db'}"
+    with Gradebook(db, "htcourse") as gb:
+        gb.find_grade("q4-answer", a, a, "s1").manual_score = 4
+        gb.db.commit()
+
+    proc = grade_cli(course, "grade", a, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env())
+    second, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, second
+    assert re.search(r"\[1/3\] s1\s+unchanged", second), second  # kept, not graded again
+    assert re.search(r"\[2/3\] s2\s+graded", second) and re.search(r"\[3/3\] s3\s+graded", second), second
+    assert [auto_total(course, a, s) for s in ("s1", "s2", "s3")] == [10, PARTIAL[a][1], 10]
+    rows = (course / "grades" / f"{a}.csv").read_text().splitlines()
+    assert len(rows) == 4 and all(",graded," in r or "waiting for hand grading" in r for r in rows[1:])
+    assert scores(course, a, "s1")["q4-answer"] == 4
+    # grading s1 again from scratch keeps the hand grade too
+    from htcourse.grading import Course, grade_one
+
+    assert grade_one("s1", a, Course(course), force=True).status == "graded"
+    assert scores(course, a, "s1")["q4-answer"] == 4 and auto_total(course, a, "s1") == 10
+
+
+# --- the batch of troublesome students (ps1) ----------------------------------------------
+
+def test_batch_exit_status_progress_and_summary(ps1_batch):
+    course, code, out = ps1_batch
+    assert code == 1, out  # 1: some submissions could not be graded
+    students = list(fake.BATCH_EXPECTED) + list(fake.BATCH_BROKEN)
+    n = len(students)
+    for s in students:
+        assert re.search(rf"^\[\s*\d+/{n}\] {s}\s", out, re.M), f"no progress line for {s}:\n{out}"
+    summary = out[out.index("Summary for ps1-dirty-data"):]
+    assert f"graded: {len(fake.BATCH_EXPECTED)}" in summary
+    assert f"could not be graded: {len(fake.BATCH_BROKEN)}" in summary
+    for s, why in fake.BATCH_BROKEN.items():
+        assert re.search(rf"^\s+{s}: .*{why}", summary, re.M), summary
+    flagged = summary[summary.index("flagged for a look by hand"):summary.index("answers waiting")]
+    for s in ("loop", "stubborn", "tampered", "deleted", "huge"):
+        assert re.search(rf"^\s+{s}: ", flagged, re.M), flagged
+    for s in ("correct", "blank", "wrong", "partial"):
+        assert not re.search(rf"^\s+{s}: ", flagged, re.M), flagged
+    assert "Exit status 1" in summary
+
+
+def test_batch_scores_are_exact(ps1_batch):
+    course, _, out = ps1_batch
+    for student, expected in fake.BATCH_EXPECTED.items():
+        assert auto_total(course, "ps1-dirty-data", student) == expected, (student, out)
+    for student in fake.BATCH_BROKEN:
+        assert scores(course, "ps1-dirty-data", student) == {}
+        assert not (course / "autograded" / student).exists()
+
+
+def test_batch_tampered_and_deleted_tests_are_restored_and_graded(ps1_batch):
+    course, _, _ = ps1_batch
+    src = fake.source(course, "ps1-dirty-data")
+    tampered = fake.read_notebook(course / "autograded/tampered/ps1-dirty-data/ps1-dirty-data.ipynb")
+    for gid in ("q1-hidden", "q2-visible"):
+        assert fake.cell(tampered, gid).source == fake.cell(src, gid).source
+    assert scores(course, "ps1-dirty-data", "tampered")["q1-hidden"] == 0
+    deleted = fake.read_notebook(course / "autograded/deleted/ps1-dirty-data/ps1-dirty-data.ipynb")
+    assert "BEGIN HIDDEN TESTS" in fake.cell(deleted, "q1-hidden").source
+    s = scores(course, "ps1-dirty-data", "deleted")
+    assert (s["q1-hidden"], s["q2-hidden"]) == (2, 0)  # graded, not merely flagged
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "htcourse") as gb:  # the tampered points did not stick
+        assert gb.find_graded_cell("q1-hidden", "ps1-dirty-data", "ps1-dirty-data").max_score == 2
+
+
+def test_batch_timeouts_and_huge_output(ps1_batch):
+    course, _, _ = ps1_batch
+    loop = fake.read_notebook(course / "autograded/loop/ps1-dirty-data/ps1-dirty-data.ipynb")
+    assert any(o.get("ename") == "CellTimeoutError" for o in fake.cell(loop, "q3-answer").outputs)
+    s = scores(course, "ps1-dirty-data", "loop")
+    assert (s["q3-hidden"], s["q4-hidden"], s["q5-hidden"]) == (0, 2, 1)  # later cells still graded
+    for folder in ("autograded", "feedback"):
+        for f in (course / folder / "huge" / "ps1-dirty-data").iterdir():
+            assert f.stat().st_size < 1_000_000, f
+
+
+def test_batch_grades_csv(ps1_batch):
+    import csv
+
+    course, _, _ = ps1_batch
+    rows = {r["student_id"]: r for r in csv.DictReader(open(course / "grades" / "ps1-dirty-data.csv"))}
+    assert set(rows) == set(fake.BATCH_EXPECTED) | set(fake.BATCH_BROKEN)
+    for s, expected in fake.BATCH_EXPECTED.items():
+        assert float(rows[s]["auto_score"]) == expected and rows[s]["max_auto_score"] == "10"
+    assert rows["corrupt"]["status"] == "not graded" and "not valid JSON" in rows["corrupt"]["flags_or_reason"]
+    assert rows["correct"]["status"] == "waiting for hand grading" and rows["correct"]["hand_grading_needed"] == "2"
+    assert (course / "grades" / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_feedback_embeds_uploaded_and_pasted_pictures(ps1_batch):
+    course, _, _ = ps1_batch
+    for student in ("correct", "partial"):
+        page = (course / "feedback" / student / "ps1-dirty-data" / "ps1-dirty-data.html").read_text()
+        assert "data:image/png;base64," in page, student
+
+
+def test_rerun_is_quick_and_changes_nothing(ps1_batch):
+    course, _, _ = ps1_batch
+    before = {s: auto_total(course, "ps1-dirty-data", s) for s in fake.BATCH_EXPECTED}
+    proc = grade_cli(course, "grade", "ps1-dirty-data", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env())
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1
+    assert len(re.findall(r"^\[\s*\d+/\d+\] \S+\s+unchanged ", out, re.M)) == len(fake.BATCH_EXPECTED), out
+    assert before == {s: auto_total(course, "ps1-dirty-data", s) for s in fake.BATCH_EXPECTED}
+
+
+# --- every other assignment: solution full marks, blank zero, partial as stated ------------
+
+def test_other_assignments_scores_are_exact(other_batches):
+    course, code, out = other_batches
+    assert code == 0, out
+    for a in ASSIGNMENTS:
+        if a == "ps1-dirty-data":
+            continue
+        assert auto_total(course, a, "correct") == AUTO_POINTS[a], (a, out)
+        assert auto_total(course, a, "blank") == 0, (a, out)
+        if a in PARTIAL:
+            assert auto_total(course, a, "partial") == PARTIAL[a][1], (a, out)
+    # the capstone is hand-graded only: every written answer of the complete review awaits the formgrader
+    assert re.search(r"\[\d/2\] correct\s+graded\s+autograded 0/0\s+13 to hand-grade", out), out
+
+
+# --- nothing leaks ---------------------------------------------------------------------
+
+def _secrets(course: Path):
+    """Canary tokens, hidden-test lines and solution lines of every source notebook."""
+    canaries, hidden, solution = set(), set(), set()
+    public = set()
+    for a in ASSIGNMENTS:
+        nb = fake.source(course, a)
+        for c in nb.cells:
+            canaries |= set(re.findall(r"CANARY-[a-z0-9-]+-\d+", c.source))
+            meta = c.metadata.get("nbgrader", {})
+            inside = None
+            for line in c.source.splitlines():
+                text = line.strip()
+                if "BEGIN HIDDEN TESTS" in text:
+                    inside = hidden
+                elif "BEGIN SOLUTION" in text:
+                    inside = solution
+                elif "END HIDDEN TESTS" in text or "END SOLUTION" in text:
+                    inside = None
+                elif inside is not None:
+                    inside.add(text)
+                elif meta.get("solution") and c.cell_type == "markdown":
+                    solution.add(text)
+                else:
+                    public.add(text)
+
+    public_text = "\n".join(public)
+
+    def distinctive(lines):
+        return {t for t in lines if len(t) >= 20 and not t.startswith("#") and "CANARY" not in t
+                and t not in public_text}
+
+    return canaries, distinctive(hidden), distinctive(solution)
+
+
+def _leaks(path: Path, canaries, hidden, solution) -> list[str]:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return []
+    texts = [raw, html_text(raw)] if path.suffix in (".html", ".htm", ".xml", ".svg") else [raw]
+    if path.suffix == ".ipynb":
+        nb = json.loads(raw)
+        texts.append("\n".join("".join(c.get("source", "")) for c in nb.get("cells", [])))
+    found = []
+    for text in texts:
+        found += [f"canary {c}" for c in set(re.findall(r"CANARY-[a-z0-9-]+-\d+", text))]  # ours or any other
+        found += [f"hidden test line {h!r}" for h in hidden if h in text]
+        found += [f"solution line {s!r}" for s in solution if s in text]
+    return sorted(set(found))
+
+
+def test_no_leaks_in_release_feedback_or_site(ps1_batch, site_dir):
+    course, _, _ = ps1_batch
+    canaries, hidden, solution = _secrets(course)
+    assert len(canaries) >= 50 and len(hidden) >= 30 and len(solution) >= 15  # the check has teeth
+    assert any(line.startswith("assert ") for line in hidden)
+
+    problems = {}
+    everything = [p for p in (course / "release").rglob("*") if p.is_file()]
+    everything += [p for p in (course / "feedback").rglob("*") if p.is_file()]
+    everything += [p for p in site_dir.rglob("*") if p.is_file() and p.suffix in
+                   (".html", ".js", ".json", ".txt", ".ipynb", ".md", ".xml", ".svg", ".py")]
+    for path in everything:
+        # students who typed (part of) the solution legitimately see it in their own feedback
+        wrote_solution = "feedback" in path.parts and path.parts[path.parts.index("feedback") + 1] not in ("wrong", "blank")
+        found = _leaks(path, canaries, hidden, set() if wrote_solution else solution)
+        if found:
+            problems[str(path)] = found
+    assert not problems, json.dumps(problems, indent=1)[:5000]
+    # the failing hidden tests show the plain message, not their traceback
+    wrong = (course / "feedback/wrong/ps1-dirty-data/ps1-dirty-data.html").read_text()
+    assert html_text(wrong).count("A hidden test did not pass.") == 5
+    assert "AssertionError" not in html_text(wrong) and "Traceback" not in html_text(wrong)
+
+
+# --- commands and docs ------------------------------------------------------------------
+
+def test_make_targets_exist():
+    proc = subprocess.run(["make", "-n", "assignments", "validate", "grade", "ASSIGNMENT=ps1-dirty-data"],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "htcourse.grading generate" in proc.stdout and "htcourse.grading validate" in proc.stdout
+    assert "htcourse.grading grade ps1-dirty-data" in proc.stdout
+    proc = subprocess.run(["make", "-n", "grade"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert "make grade ASSIGNMENT=" in proc.stdout  # the usage message when ASSIGNMENT is missing
+
+
+def test_usage_errors_exit_2(course_template, tmp_path, capsys):
+    from htcourse.grading.__main__ import main
+
+    assert main(["--course", str(course_template), "grade", "no-such-assignment"]) == 2
+    assert "unknown assignment" in capsys.readouterr().err
+    fresh = tmp_path / "fresh"  # sources, but nothing generated yet
+    fresh.mkdir()
+    shutil.copy2(COURSE_SRC / "nbgrader_config.py", fresh)
+    shutil.copytree(COURSE_SRC / "source", fresh / "source")
+    assert main(["--course", str(fresh), "grade", "ps1-dirty-data"]) == 2
+    assert "make assignments" in capsys.readouterr().err
+    empty = clone(course_template, tmp_path / "empty")  # generated, no submissions: nothing to do
+    assert main(["--course", str(empty), "grade", "ps2-counting"]) == 0
+    assert "No submissions" in capsys.readouterr().out
+
+
+def test_readme_walks_through_a_full_cycle():
+    text = (COURSE_SRC / "README.md").read_text(encoding="utf-8")
+    for command in ["make assignments", "make validate", "make grade ASSIGNMENT=ps1-dirty-data",
+                    "nbgrader release_assignment", "nbgrader fetch_assignment", "nbgrader submit",
+                    "nbgrader collect", "Formgrader", "nbgrader release_feedback", "nbgrader fetch_feedback",
+                    "HTCOURSE_EXCHANGE", "JupyterHub"]:
+        assert command in text, command
+    for a in ASSIGNMENTS:
+        assert f"### Rubric: {a}" in text or f"Rubric: {a}" in text, a
+    assert "Exit status" in text or "exit status" in text
