@@ -826,3 +826,170 @@ def test_writer_moves_nothing_into_place_when_a_file_fails(tmp_path):
     with pytest.raises(UnicodeEncodeError):
         write_files_atomically(files, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------
+# Listings (linking lab)
+# --------------------------------------------------------------------------
+
+from htcourse.datasets import listings as listings_dataset  # noqa: E402
+
+
+def _listings_with_truth(run: Run) -> pd.DataFrame:
+    listings = run.cells(listings_dataset.LISTINGS_FILE)
+    truth = run.cells(listings_dataset.TRUTH_FILE)
+    assert list(listings["listingId"]) == list(truth["listingId"])
+    return listings.merge(truth, on="listingId", validate="one_to_one")
+
+
+def test_listings_is_registered_and_covered_by_the_byte_for_byte_test(default_run):
+    assert DATASETS["listings"] is listings_dataset
+    produced = output_files(default_run.generated)
+    assert set(listings_dataset.CSV_FILES) <= set(csv_files())
+    for name in (*listings_dataset.CSV_FILES, listings_dataset.DATASHEET_FILE):
+        assert name in produced and (COMMITTED / name).is_file()
+
+
+def test_listings_files_and_truth_match_what_the_generator_drew(run):
+    generated = run.generated["listings"]
+    for name, table in generated.tables.items():
+        # Cell by cell as text: an empty email is "" in memory and on disk.
+        pd.testing.assert_frame_equal(run.cells(name), table.astype(str), check_dtype=False)
+    assert tuple(run.cells(listings_dataset.LISTINGS_FILE).columns) == listings_dataset.COLUMNS
+    assert tuple(run.cells(listings_dataset.TRUTH_FILE).columns) == listings_dataset.TRUTH_COLUMNS
+
+    # The truth file gives every advertiser drawn exactly the listings drawn for it.
+    advertisers = generated.hidden["advertisers"].set_index("operationId")
+    truth = run.cells(listings_dataset.TRUTH_FILE)
+    per_advertiser = truth.groupby("operationId").agg(listings=("listingId", "size"), kind=("advertiserType", "first"))
+    assert sorted(per_advertiser.index) == sorted(advertisers.index)
+    assert (per_advertiser["listings"] == advertisers.loc[per_advertiser.index, "listings"]).all()
+    assert (per_advertiser["kind"] == advertisers.loc[per_advertiser.index, "advertiserType"]).all()
+    assert (truth.groupby("operationId")["advertiserType"].nunique() == 1).all()
+    kinds = advertisers["advertiserType"].value_counts()
+    assert kinds[listings_dataset.OPERATION] == listings_dataset.N_OPERATIONS
+    assert kinds[listings_dataset.INDEPENDENT] == listings_dataset.N_INDEPENDENT
+    prefix = {listings_dataset.OPERATION: "operation-", listings_dataset.INDEPENDENT: "independent-"}
+    assert all(i.startswith(prefix[k]) for i, k in per_advertiser["kind"].items())
+
+
+def test_listings_tokens_are_synthetic_and_well_formed(run):
+    merged = _listings_with_truth(run)
+    assert 2000 <= len(merged) <= 5000
+    assert merged["listingId"].is_unique
+    assert merged["phone"].str.fullmatch(r"P\d{4}").all()
+    assert merged["photoHash"].str.fullmatch(r"H\d{5}").all()
+    assert merged["email"].str.fullmatch(r"(E\d{4})?").all()
+    assert 0.2 <= (merged["email"] == "").mean() <= 0.6
+    assert merged["postedWeek"].astype(int).between(1, listings_dataset.WEEKS).all()
+    assert (merged["postedWeek"].astype(int).diff().dropna() >= 0).all()  # ids follow the week of posting
+    assert set(merged["city"]) <= set(listings_dataset.CITIES)
+    assert set(merged["platform"]) <= set(listings_dataset.PLATFORMS)
+    # No cell looks like a real phone number or email address.
+    text = run.text(listings_dataset.LISTINGS_FILE) + run.text(listings_dataset.TRUTH_FILE)
+    assert "@" not in text and not re.search(r"\d{6,}", text)
+
+
+def test_listings_false_links_are_exactly_the_planted_ones(run):
+    merged = _listings_with_truth(run)
+    advertisers = run.generated["listings"].hidden["advertisers"].set_index("operationId")
+    links = run.generated["listings"].hidden["false_links"]
+    kinds = [link.kind for link in links]
+    assert kinds == (
+        ["booking_line"] * listings_dataset.N_BOOKING_LINES
+        + ["stock_photo"] * listings_dataset.N_STOCK_PHOTOS
+        + ["recycled_phone"] * listings_dataset.N_RECYCLED_PHONES
+    )
+
+    # Every value shown by two or more true advertisers is a planted false link, and vice versa.
+    shared = set()
+    for attribute in listings_dataset.LINK_ATTRIBUTES:
+        shown = merged[merged[attribute] != ""]
+        owners = shown.groupby(attribute)["operationId"].nunique()
+        shared |= {(attribute, value) for value in owners.index[owners >= 2]}
+    assert shared == {(link.attribute, link.token) for link in links}
+
+    involved = [advertiser for link in links for advertiser in link.operation_ids]
+    assert len(involved) == len(set(involved)), "an advertiser takes part in two false links"
+    for index, link in enumerate(links):
+        carrying = merged[merged[link.attribute] == link.token]
+        owners = sorted(carrying["operationId"].unique())
+        assert tuple(owners) == link.operation_ids, link
+        types = advertisers.loc[owners, "advertiserType"]
+        if link.kind == "booking_line":
+            low, high = listings_dataset.BOOKING_LINE_CLIENTS
+            assert low <= len(owners) <= high
+            assert (types == listings_dataset.INDEPENDENT).all()
+            assert advertisers.loc[owners, "homeCity"].nunique() == 1
+        elif link.kind == "stock_photo":
+            low, high = listings_dataset.STOCK_PHOTO_LISTINGS
+            assert low <= len(carrying) <= high and len(carrying) == len(owners)
+            assert (types == listings_dataset.OPERATION).sum() == 1
+        else:
+            assert len(owners) == 2
+            weeks = carrying.assign(week=carrying["postedWeek"].astype(int)).groupby("operationId")["week"]
+            old_owner, new_owner = weeks.max().sort_values().index  # the old owner stopped first
+            assert advertisers.loc[old_owner, "advertiserType"] == listings_dataset.INDEPENDENT
+            assert weeks.min()[new_owner] - weeks.max()[old_owner] >= listings_dataset.RECYCLE_GAP_WEEKS[0]
+            # The old owner used the number on every listing; the new owner alternates in kind.
+            assert (merged.loc[merged["operationId"] == old_owner, "phone"] == link.token).all()
+            alternate = (listings_dataset.INDEPENDENT, listings_dataset.OPERATION)
+            expected_new = alternate[(index - kinds.index("recycled_phone")) % 2]
+            assert advertisers.loc[new_owner, "advertiserType"] == expected_new
+
+
+def test_listings_datasheet_figures(run):
+    merged = _listings_with_truth(run)
+    text = run.text(listings_dataset.DATASHEET_FILE)
+    headers = ("Advertiser type", "Advertisers", "Listings", "Share of listings", "Fewest listings", "Most listings")
+    rows = md_table(text, headers)
+    assert [row["Advertiser type"] for row in rows] == list(listings_dataset.ADVERTISER_TYPES)
+    for row in rows:
+        part = merged[merged["advertiserType"] == row["Advertiser type"]]
+        sizes = part.groupby("operationId").size()
+        assert count(row["Advertisers"]) == len(sizes)
+        assert count(row["Listings"]) == len(part)
+        assert_pct(row["Share of listings"], len(part) / len(merged))
+        assert (count(row["Fewest listings"]), count(row["Most listings"])) == (sizes.min(), sizes.max())
+
+    headers = ("Attribute", "Listings with a value", "Distinct values", "Values on 2+ listings",
+               "Values on 2+ true advertisers")
+    rows = md_table(text, headers)
+    assert [row["Attribute"] for row in rows] == list(listings_dataset.LINK_ATTRIBUTES)
+    for row in rows:
+        shown = merged[merged[row["Attribute"]] != ""]
+        per_value = shown.groupby(row["Attribute"]).agg(n=("listingId", "size"), owners=("operationId", "nunique"))
+        assert count(row["Listings with a value"]) == len(shown)
+        assert count(row["Distinct values"]) == len(per_value)
+        assert count(row["Values on 2+ listings"]) == (per_value["n"] >= 2).sum()
+        assert count(row["Values on 2+ true advertisers"]) == (per_value["owners"] >= 2).sum()
+
+    headers = ("Kind", "Attribute", "Value", "Listings", "True advertisers", "Operations", "Independent adults")
+    rows = md_table(text, headers)
+    links = run.generated["listings"].hidden["false_links"]
+    assert [(row["Kind"], row["Value"]) for row in rows] == [(link.kind, link.token) for link in links]
+    for row in rows:
+        carrying = merged[merged[row["Attribute"]] == row["Value"]]
+        owners = carrying.drop_duplicates("operationId")
+        assert count(row["Listings"]) == len(carrying)
+        assert count(row["True advertisers"]) == len(owners)
+        assert count(row["Operations"]) == (owners["advertiserType"] == listings_dataset.OPERATION).sum()
+        assert count(row["Independent adults"]) == (owners["advertiserType"] == listings_dataset.INDEPENDENT).sum()
+
+    # Operation listings that share no value with another listing of their operation.
+    operations = merged[merged["advertiserType"] == listings_dataset.OPERATION]
+    alone = []
+    for listing in operations.itertuples():
+        own = operations["operationId"] == listing.operationId
+        others = operations[own & (operations["listingId"] != listing.listingId)]
+        alone.append(not any(
+            getattr(listing, column) != "" and (others[column] == getattr(listing, column)).any()
+            for column in listings_dataset.LINK_ATTRIBUTES
+        ))
+    stated = re.search(r"Of the\s+([\d,]+) operation listings, ([\d,]+) \(([\d.]+%)\)", text)
+    assert stated, "unlinkable-listings sentence missing"
+    assert count(stated.group(1)) == len(operations) and count(stated.group(2)) == sum(alone)
+    assert 0 < sum(alone) < 0.1 * len(operations)
+    stated = re.search(r"`email` is empty when the listing shows none \(([\d.]+%) of\s+listings\)", text)
+    assert stated, "missing-email sentence missing"
+    assert_pct(stated.group(1), (merged["email"] == "").mean())

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
 
-from . import ad_screening, case_records, hotline, list_overlap
+from . import ad_screening, case_records, hotline, list_overlap, listings
 from ._common import DEFAULT_SEED, LICENCE, GeneratedDataset, write_files_atomically
 
 __all__ = [
@@ -44,7 +44,7 @@ __all__ = [
 
 #: Registry: dataset name -> generator module, in a fixed order.
 DATASETS: dict[str, ModuleType] = {
-    module.NAME: module for module in (case_records, list_overlap, ad_screening, hotline)
+    module.NAME: module for module in (case_records, list_overlap, ad_screening, hotline, listings)
 }
 
 DATAPACKAGE_FILE = "datapackage.json"
