@@ -69,7 +69,9 @@ validate: $(STAMP)
 	$(BIN)/python -m htcourse.grading validate
 
 # make grade ASSIGNMENT=ps1-dirty-data: autograde every submission, write feedback, export grades.
+# Student code runs in a bubblewrap sandbox; JOBS=n workers (default: CPU count);
+# UNSANDBOXED=1 only for trusted submissions on a machine without bubblewrap.
 # The grader exits 0 if all were graded, 1 if some could not be (make shows "Error 1"), 2 on usage errors.
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "Usage: make grade ASSIGNMENT=<name>, one of: $$(ls assignments/source | tr '\n' ' ')"; exit 2; }
-	$(BIN)/python -m htcourse.grading grade $(ASSIGNMENT)
+	$(BIN)/python -m htcourse.grading grade $(ASSIGNMENT) $(if $(JOBS),--jobs $(JOBS)) $(if $(UNSANDBOXED),--unsandboxed)

@@ -45,6 +45,15 @@ c.BoundedExecute.max_cell_timeouts = 2
 c.BoundedExecute.max_seconds = 600
 # Keep the kernel's own start-up warnings out of the grading report.
 c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+# Student code runs in a bubblewrap sandbox (src/htcourse/sandbox.py): it sees
+# only its own working copy, the datasets and the course package, read-only
+# system files, no network, as an unprivileged user with these limits.
+# HTCOURSE_UNSANDBOXED=1 (make grade UNSANDBOXED=1) turns it off: only for
+# submissions you trust, on a machine without bubblewrap.
+c.BoundedExecute.sandbox = os.environ.get("HTCOURSE_UNSANDBOXED", "") != "1"
+c.SandboxKernelManager.cpu_seconds = 300
+c.SandboxKernelManager.memory_bytes = 2 * 1024**3
+c.SandboxKernelManager.max_processes = 64
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
 c.Autograde.autograde_preprocessors = [

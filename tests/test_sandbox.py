@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 from traitlets import Int
 
 from htcourse.paths import REPO_ROOT
-from htcourse.sandbox import SandboxKernelManager, SandboxUnavailable, bwrap_command, find_tools
+from htcourse.sandbox import SANDBOX_UIDS, SandboxKernelManager, SandboxUnavailable, bwrap_command, find_tools
 
 ATTEMPTS = {
     "read_source": "open({source!r}).read()",
@@ -115,7 +115,7 @@ def test_the_sandbox_hides_the_repository_but_not_the_data(course):
     visible = outputs[0][0]["text"]
     assert "assignments" not in visible and "book" not in visible
     assert outputs[1][0]["text"].strip() == "12"
-    assert outputs[2][0]["text"].strip() == "65534"
+    assert int(outputs[2][0]["text"]) in SANDBOX_UIDS, "student code must run as an unprivileged user"
 
 
 def test_wrapped_command_names_every_limit(tmp_path):
@@ -123,3 +123,16 @@ def test_wrapped_command_names_every_limit(tmp_path):
     joined = " ".join(cmd)
     assert "--unshare-net" in joined and "--cpu=" in joined and "--as=" in joined and "--nproc=" in joined
     assert str(REPO_ROOT / "assignments") not in joined
+
+
+def test_a_runaway_cell_is_interrupted_and_later_cells_run(course):
+    """Signals cannot cross the sandbox: the interrupt travels as a message."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("while True:\n    pass"), nbformat.v4.new_code_cell("print('after')")]
+    client = NotebookClient(
+        nb, kernel_manager_class=SandboxKernelManager, kernel_name="python3", timeout=3,
+        interrupt_on_timeout=True, allow_errors=True, resources={"metadata": {"path": str(course["work"])}},
+    )
+    client.execute()
+    assert raised(nb.cells[0].outputs) == "KeyboardInterrupt"
+    assert nb.cells[1].outputs[0]["text"] == "after\n"

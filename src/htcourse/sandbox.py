@@ -13,7 +13,7 @@ It cannot see ``assignments/source``, ``release``, other students' folders,
 ``gradebook.db`` or the instructor's home; it has no network (a new, empty
 network namespace; the kernel talks to the grader over ZeroMQ IPC sockets in
 a run folder bound into the sandbox); it runs as an unprivileged user
-(``nobody``: root ignores the process limit) with limits on CPU time, memory
+(a fresh uid per kernel: root ignores the process limit) with limits on CPU time, memory
 and the number of processes, read from :class:`SandboxLimits`.
 
 What it does not protect against is documented in ``assignments/README.md``.
@@ -23,18 +23,29 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 from traitlets import Int, Unicode
 
 from htcourse.paths import REPO_ROOT, datasets_dir
 
-SANDBOX_UID = 65534  # nobody
+#: Each sandbox runs as its own unprivileged user id, drawn from this range
+#: (ids need no /etc/passwd entry). The process limit counts every process
+#: and thread of a uid, so a fork bomb in one submission cannot starve a
+#: submission graded beside it.
+SANDBOX_UIDS = range(200_000, 260_000)
 SANDBOX_GID = 65534  # nogroup
+
+
+def new_sandbox_uid() -> int:
+    import secrets
+
+    return SANDBOX_UIDS.start + secrets.randbelow(len(SANDBOX_UIDS))
 
 
 class SandboxUnavailable(RuntimeError):
@@ -79,9 +90,16 @@ def bwrap_command(
     rundir: Path,
     limits: SandboxLimits = SandboxLimits(),
     tools: dict[str, str] | None = None,
+    uid: int | None = None,
 ) -> list[str]:
     """Wrap ``kernel_cmd`` so it runs sandboxed with ``workdir`` as its only writable folder."""
     tools = tools or find_tools()
+    # --die-with-parent ties the sandbox to the thread that started it: the
+    # kernel manager is asynchronous, so that is the grader's event-loop
+    # thread, and a grader that dies takes its kernels with it.
+    # --die-with-parent ties the sandbox to the thread that started it: the
+    # kernel manager is asynchronous, so that is the grader's event-loop
+    # thread, and a grader that dies takes its kernels with it.
     cmd = [tools["bwrap"], "--die-with-parent", "--new-session", "--clearenv"]
     # Every namespace but the user namespace when root: inside one, the
     # unprivileged uid below would not be mapped.
@@ -135,7 +153,7 @@ def bwrap_command(
         # Root ignores the process limit: drop to an unprivileged user first.
         cmd += [
         tools["setpriv"],
-        f"--reuid={SANDBOX_UID}",
+        f"--reuid={uid if uid is not None else new_sandbox_uid()}",
         f"--regid={SANDBOX_GID}",
         "--clear-groups",
         "--inh-caps=-all",
@@ -146,8 +164,12 @@ def bwrap_command(
     return cmd + list(kernel_cmd)
 
 
-class SandboxKernelManager(KernelManager):
-    """A kernel manager whose kernels run inside bubblewrap, talking over IPC sockets."""
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels run inside bubblewrap, talking over IPC sockets.
+
+    Asynchronous, like the manager nbgrader uses, so that the sandbox is
+    started from the event loop's own thread (see ``--die-with-parent``).
+    """
 
     cpu_seconds = Int(SandboxLimits.cpu_seconds, help="CPU seconds the kernel may use").tag(config=True)
     memory_bytes = Int(SandboxLimits.memory_bytes, help="address space limit of the kernel").tag(config=True)
@@ -169,32 +191,45 @@ class SandboxKernelManager(KernelManager):
         self.connection_file = str(self._rundir / "kernel.json")
         cwd = Path(kw.get("cwd") or self.workdir or os.getcwd()).resolve()
         self._workdir = cwd
-        _give_to_sandbox_user(cwd)
+        self._uid = new_sandbox_uid()
+        _give_to_sandbox_user(cwd, self._uid)
+        # A signal cannot reach the kernel across the sandbox's PID namespace
+        # and session: interrupt it with a message on the control channel.
+        self.kernel_spec.interrupt_mode = "message"
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         os.chmod(self.connection_file, 0o644)
         return cmd, kw
 
+    pre_start_kernel = _async_pre_start_kernel
+
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        return bwrap_command(cmd, self._workdir, self._rundir, self.limits, self._tools)
+        return bwrap_command(cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         env = dict(kw.get("env") or os.environ)
         env.pop("JPY_PARENT_PID", None)  # with a new PID namespace the parent poller would exit at once
         kw["env"] = env
+        # The kernel's own banner ("To connect another client...") would
+        # clutter the grading report; errors still go to stderr.
+        kw.setdefault("stdout", subprocess.DEVNULL)
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
-    def cleanup_resources(self, restart=False):
-        super().cleanup_resources(restart=restart)
+    _launch_kernel = _async_launch_kernel
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
         if self._rundir and not restart:
             shutil.rmtree(self._rundir, ignore_errors=True)
 
+    cleanup_resources = _async_cleanup_resources
 
-def _give_to_sandbox_user(folder: Path) -> None:
+
+def _give_to_sandbox_user(folder: Path, uid: int) -> None:
     """Let the sandbox user write in its working folder (and nowhere else)."""
     if os.geteuid() != 0:
         return
     for root, dirs, files in os.walk(folder):
-        os.chown(root, SANDBOX_UID, SANDBOX_GID)
+        os.chown(root, uid, SANDBOX_GID)
         for name in files:
-            os.chown(os.path.join(root, name), SANDBOX_UID, SANDBOX_GID)
+            os.chown(os.path.join(root, name), uid, SANDBOX_GID)

@@ -11,6 +11,7 @@ assignment, assignment not generated, no course folder); 130 interrupted
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from htcourse.grading.course import Course, CourseError
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("assignment")
     gr.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
     gr.add_argument("--force", action="store_true", help="grade again even submissions that are unchanged since the last run")
+    gr.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="grade this many submissions at once in worker processes (default: the number of CPUs)")
+    gr.add_argument("--unsandboxed", action="store_true",
+                    help="run student code WITHOUT the bubblewrap sandbox (only for submissions you trust)")
     f = sub.add_parser("feedback", help="write the feedback again (after hand grading) and re-export the grades")
     f.add_argument("assignment")
     e = sub.add_parser("export", help="export the grades of one assignment to grades/<assignment>.csv")
@@ -40,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "unsandboxed", False):
+        os.environ["HTCOURSE_UNSANDBOXED"] = "1"  # read by nbgrader_config.py
+        print("warning: grading WITHOUT the sandbox: student code runs as you, beside the solutions and the gradebook.",
+              file=sys.stderr)
+    if getattr(args, "jobs", 1) < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
     try:
         course = Course(args.course)
         if args.command == "generate":
@@ -47,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             return prepare.validate(course, args.assignments or None)
         if args.command == "grade":
-            return grade_all(args.assignment, course, students=args.student, force=args.force).exit_code
+            return grade_all(args.assignment, course, students=args.student, force=args.force, jobs=args.jobs).exit_code
         if args.command == "feedback":
             return regenerate_feedback(args.assignment, course)
         if args.command == "export":

@@ -19,7 +19,7 @@ import time
 
 from nbclient.exceptions import CellTimeoutError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from nbgrader.preprocessors import Execute
 
@@ -38,6 +38,19 @@ class BoundedExecute(Execute):
     max_seconds = Integer(
         600, help="After the notebook has run this long in all, the remaining cells are not run."
     ).tag(config=True)
+    sandbox = Bool(
+        True, help="Run the student's kernel inside bubblewrap (see htcourse.sandbox); limits from c.SandboxKernelManager."
+    ).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if self.sandbox:
+            # nbgrader's Execute fixes its kernel manager class in __init__,
+            # so it cannot be set from config: replace it here.
+            from htcourse.sandbox import SandboxKernelManager, find_tools
+
+            find_tools()  # a clear SandboxUnavailable error if bubblewrap is missing
+            self.kernel_manager_class = SandboxKernelManager
 
     def preprocess(self, nb, resources=None, km=None):
         self._timeouts = 0

@@ -344,9 +344,14 @@ def _fmt_score(score, max_score) -> str:
     return f"{score:g}/{max_score:g}"
 
 
+def progress_bar(i: int, n: int, width: int = 20) -> str:
+    done = round(width * i / n) if n else width
+    return "#" * done + "." * (width - done)
+
+
 def progress_line(i: int, n: int, r: Result) -> str:
     width = len(str(n))
-    head = f"[{i:>{width}}/{n}] {r.student_id:<16}"
+    head = f"{progress_bar(i, n)} [{i:>{width}}/{n}] {r.student_id:<16}"
     if r.ok:
         state = "graded" if r.status == "graded" else "unchanged"
         line = f"{head} {state:<9} autograded {_fmt_score(r.auto_score, r.max_auto_score):<9}"
@@ -467,13 +472,21 @@ def _remove_stale_staging(max_age_hours: float = 12) -> None:
 
 
 def grade_all(assignment: str, course: Course | None = None, *, students: list[str] | None = None,
-              force: bool = False, echo: Callable[[str], None] = _say) -> Batch:
+              force: bool = False, echo: Callable[[str], None] = _say, jobs: int = 1) -> Batch:
     """Grade every submission of ``assignment`` (or only ``students``), export, and summarise.
 
-    Raises :class:`CourseError` if the assignment cannot be graded at all.
+    With ``jobs`` > 1 the submissions are graded in that many worker
+    processes, each running :func:`grade_one` (nbgrader's own autograde and
+    feedback) for one student at a time; the gradebook is SQLite with a busy
+    timeout, so workers write in turn and no grade is lost. Scores do not
+    depend on ``jobs``.
+
+    Raises :class:`CourseError` if the assignment cannot be graded at all,
+    including when the sandbox is on and bubblewrap is missing.
     """
     course = course or Course()
     course.check_assignment(assignment)
+    check_sandbox(course)
     batch = Batch(assignment)
     todo = course.submissions(assignment)
     if students:
@@ -486,20 +499,78 @@ def grade_all(assignment: str, course: Course | None = None, *, students: list[s
              f"collect them first (nbgrader collect {assignment}).")
         return batch
     _remove_stale_staging()
-    echo(f"Grading {len(todo)} submission(s) of {assignment}")
+    jobs = max(1, min(jobs, len(todo)))
+    echo(f"Grading {len(todo)} submission(s) of {assignment}" + (f" with {jobs} workers" if jobs > 1 else ""))
     try:
-        for i, student_id in enumerate(todo, start=1):
-            result = grade_one(student_id, assignment, course, force=force)
-            batch.results.append(result)
-            echo(progress_line(i, len(todo), result))
+        if jobs == 1:
+            for i, student_id in enumerate(todo, start=1):
+                result = grade_one(student_id, assignment, course, force=force)
+                batch.results.append(result)
+                echo(progress_line(i, len(todo), result))
+        else:
+            _grade_in_parallel(todo, assignment, course, force, jobs, batch, echo)
     except KeyboardInterrupt:
         batch.interrupted = True
+    batch.results.sort(key=lambda r: todo.index(r.student_id))
     _append_log(course, batch.results)
     if not batch.interrupted:
         batch.csv_path = export_grades(course, assignment, batch.results)
     for line in summary_lines(batch, course):
         echo(line)
     return batch
+
+
+def check_sandbox(course: Course) -> None:
+    """Refuse to grade when the sandbox is on but cannot run, and say why."""
+    if not course.config.BoundedExecute.get("sandbox", True):
+        return
+    from htcourse.sandbox import SandboxUnavailable, find_tools
+
+    try:
+        find_tools()
+    except SandboxUnavailable as exc:
+        raise CourseError(str(exc)) from None
+
+
+# --- worker processes ------------------------------------------------------------
+
+_worker_course: Course | None = None
+
+
+def _worker_init(course_root: str) -> None:
+    import signal
+
+    global _worker_course
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    _worker_course = Course(course_root)
+
+
+def _worker_grade(student_id: str, assignment: str, force: bool) -> Result:
+    return grade_one(student_id, assignment, _worker_course, force=force)
+
+
+def _grade_in_parallel(todo, assignment, course, force, jobs, batch, echo) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
+                             initargs=(str(course.root),)) as pool:
+        futures = {pool.submit(_worker_grade, s, assignment, force): s for s in todo}
+        try:
+            for i, future in enumerate(as_completed(futures), start=1):
+                student_id = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker died: only this submission fails
+                    result = Result(student_id, assignment, status="failed",
+                                    reason=f"the grading worker stopped: {type(exc).__name__}: {exc}")
+                batch.results.append(result)
+                echo(progress_line(i, len(todo), result))
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def regenerate_feedback(assignment: str, course: Course | None = None, echo: Callable[[str], None] = _say) -> int:
