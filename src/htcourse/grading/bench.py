@@ -1,0 +1,125 @@
+"""Class-grading benchmark for ``make bench`` (see :mod:`htcourse.bench`).
+
+Builds a throw-away course from the committed ps1-dirty-data source, writes
+``n`` synthetic submissions (a mix of correct, partial and blank), and
+measures on the same submissions:
+
+* stock ``nbgrader autograde`` run serially (the course's config, unsandboxed);
+* the course's grader (``python -m htcourse.grading grade``) with one worker
+  per CPU, with and without the sandbox;
+* raw nbclient execution of the same notebooks, one after another;
+
+and checks that both graders give every student the same score.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from htcourse.paths import REPO_ROOT
+
+ASSIGNMENT = "ps1-dirty-data"
+BIN = Path(sys.executable).parent
+
+
+def _env(**extra: str) -> dict:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
+    env.pop("HTCOURSE_UNSANDBOXED", None)
+    env.update(extra)
+    return env
+
+
+def _run(cmd: list[str], cwd: Path, **env: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def _fake_students():
+    import importlib.util
+
+    path = REPO_ROOT / "tests" / "fixtures" / "submissions" / "fake_students.py"
+    spec = importlib.util.spec_from_file_location("htcourse_bench_fake_students", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_course(root: Path, n: int) -> Path:
+    """A course folder with ``n`` submissions of ps1-dirty-data."""
+    fake = _fake_students()
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
+    shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
+    subprocess.run([sys.executable, "-m", "htcourse.grading", "--course", str(root), "generate", ASSIGNMENT],
+                   cwd=root, env=_env(), check=True, stdout=subprocess.DEVNULL)
+    kinds = [
+        lambda: fake.correct(root, ASSIGNMENT),
+        lambda: fake.partial(root, ASSIGNMENT, ["q1-answer", "q2-answer"]),
+        lambda: fake.blank(root, ASSIGNMENT),
+    ]
+    for i in range(n):
+        fake.write_submission(root, f"student{i:03d}", ASSIGNMENT, kinds[i % len(kinds)]())
+    return root
+
+
+def scores(course: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "htcourse") as gb:
+        return {s.student.id: s.code_score for s in gb.assignment_submissions(ASSIGNMENT)}
+
+
+def raw_execution(course: Path) -> float:
+    """Seconds to execute every submitted notebook with nbclient, one after another."""
+    from nbclient import NotebookClient
+
+    start = time.perf_counter()
+    for folder in sorted((course / "submitted").iterdir()):
+        path = folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    return time.perf_counter() - start
+
+
+def run(n: int, workdir: Path) -> dict:
+    jobs = os.cpu_count() or 1
+    template = make_course(workdir / "template", n)
+
+    def fresh(name: str) -> Path:
+        target = workdir / name
+        shutil.copytree(template, target)
+        return target
+
+    stock = fresh("stock")
+    stock_s = _run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"], stock, HTCOURSE_UNSANDBOXED="1")
+    ours = fresh("parallel")
+    ours_s = _run([sys.executable, "-m", "htcourse.grading", "--course", str(ours), "grade", ASSIGNMENT,
+                   "--jobs", str(jobs)], ours)
+    unsandboxed = fresh("parallel-unsandboxed")
+    unsandboxed_s = _run([sys.executable, "-m", "htcourse.grading", "--course", str(unsandboxed), "grade", ASSIGNMENT,
+                          "--jobs", str(jobs), "--unsandboxed"], unsandboxed)
+    raw_s = raw_execution(template)
+
+    stock_scores, our_scores = scores(stock), scores(ours)
+    return {
+        "submissions": n,
+        "workers": jobs,
+        "stock_nbgrader_serial_s": round(stock_s, 1),
+        "course_grader_parallel_sandboxed_s": round(ours_s, 1),
+        "course_grader_parallel_unsandboxed_s": round(unsandboxed_s, 1),
+        "raw_nbclient_serial_s": round(raw_s, 1),
+        "speedup_vs_stock": round(stock_s / ours_s, 2),
+        "sandbox_overhead_ratio": round(ours_s / unsandboxed_s, 2),
+        "per_notebook_cost_vs_raw_nbclient": round((ours_s * jobs / n) / (raw_s / n), 2),
+        "stock_per_notebook_vs_raw_nbclient": round(stock_s / raw_s, 2),
+        "identical_scores": stock_scores == our_scores and len(our_scores) == n,
+    }
