@@ -107,6 +107,9 @@ def bwrap_command(
     if os.geteuid() != 0:
         cmd += ["--unshare-user-try"]
     roots = _read_only_roots()
+    # The private /tmp comes first: anything bound under /tmp before it
+    # (a dataset folder in a temporary directory, say) would be hidden by it.
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
     # bwrap creates missing parent folders as 0700 when run as root, which
     # the unprivileged sandbox user could not enter: create them 0755 first.
     made: set[Path] = {Path("/"), Path("/tmp")}
@@ -114,19 +117,12 @@ def bwrap_command(
         for parent in reversed(target.parents):
             if parent not in made and not any(parent == r or r in parent.parents for r in roots):
                 made.add(parent)
-                if parent.parts[:2] == ("/", "tmp"):
-                    continue  # inside the private /tmp below
                 cmd += ["--perms", "0755", "--dir", str(parent)]
     for root in roots:
         if root.is_symlink():
             cmd += ["--symlink", os.readlink(root), str(root)]
         else:
             cmd += ["--ro-bind", str(root), str(root)]
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
-    for target in (rundir, workdir):
-        for parent in reversed(target.parents):
-            if parent.parts[:2] == ("/", "tmp") and parent != Path("/tmp"):
-                cmd += ["--perms", "0755", "--dir", str(parent)]
     cmd += ["--bind", str(rundir), str(rundir), "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
     env = {
         "HOME": "/tmp",

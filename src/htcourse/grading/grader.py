@@ -538,10 +538,15 @@ _worker_course: Course | None = None
 
 
 def _worker_init(course_root: str) -> None:
+    import ctypes
     import signal
 
     global _worker_course
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    try:  # Linux: a worker (and its sandboxed kernel) dies with the grader, even on SIGKILL
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
     _worker_course = Course(course_root)
 
 
@@ -553,7 +558,8 @@ def _grade_in_parallel(todo, assignment, course, force, jobs, batch, echo) -> No
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    context = multiprocessing.get_context("forkserver")
+    # fork: each worker is the grader's own child, so it can die with it.
+    context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
                              initargs=(str(course.root),)) as pool:
         futures = {pool.submit(_worker_grade, s, assignment, force): s for s in todo}
