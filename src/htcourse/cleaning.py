@@ -43,21 +43,13 @@ import numpy as np
 import pandas as pd
 import pycountry
 
+from htcourse.datasets.case_records import MEANS_COLUMNS  # the schema's means-of-control flags
+
 # --------------------------------------------------------------------------
 # The schema (CTDC names; see the datasheet)
 # --------------------------------------------------------------------------
 
 TYPE_COLUMNS = ("isForcedLabour", "isSexualExploit", "isOtherExploit")
-MEANS_COLUMNS = (
-    "meansDebtBondageEarnings",
-    "meansThreats",
-    "meansAbusePsyPhySex",
-    "meansFalsePromises",
-    "meansDrugsAlcohol",
-    "meansDenyBasicNeeds",
-    "meansExcessiveWorkHours",
-    "meansWithholdDocs",
-)
 COUNTRY_COLUMNS = ("citizenship", "CountryOfExploitation")
 #: Categorical text columns whose spelling should not depend on capitals.
 CATEGORY_COLUMNS = ("reportingSource", "gender")
