@@ -167,6 +167,18 @@ def _run_nbgrader(converter) -> None:
 _run_nbgrader.last_log = ""
 
 
+def write_feedback(course: Course, student_id: str, assignment: str) -> None:
+    """``nbgrader generate_feedback`` for one student (the course's config strips hidden tests)."""
+    from nbgrader.converters import GenerateFeedback
+
+    feedback = GenerateFeedback(
+        coursedir=course.coursedir(student_id=student_id, assignment_id=assignment, notebook_id="*"),
+        config=course.config, log=_log,
+    )
+    feedback.force = True
+    _run_nbgrader(feedback)
+
+
 def _cell_name(cell, index: int) -> str:
     gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return gid or f"cell {index + 1} (one you added)"
@@ -259,7 +271,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
             shutil.copy2(checked.folder / "timestamp.txt", staged / "timestamp.txt")
 
         # 3. autograde (nbgrader), this student only
-        from nbgrader.converters import Autograde, GenerateFeedback
+        from nbgrader.converters import Autograde
 
         autograde = Autograde(
             coursedir=course.coursedir(submitted_directory=str(staging), student_id=student_id,
@@ -281,13 +293,8 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
             result.flags += _flags_from_autograded(nbformat.read(str(path), as_version=4), timeout)
 
         # 4. feedback, with hidden tests removed (see feedback.py)
-        feedback = GenerateFeedback(
-            coursedir=course.coursedir(student_id=student_id, assignment_id=assignment, notebook_id="*"),
-            config=course.config, log=_log,
-        )
-        feedback.force = True
         try:
-            _run_nbgrader(feedback)
+            write_feedback(course, student_id, assignment)
         finally:
             result.log += _run_nbgrader.last_log
 
@@ -581,8 +588,6 @@ def _grade_in_parallel(todo, assignment, course, force, jobs, batch, echo) -> No
 
 def regenerate_feedback(assignment: str, course: Course | None = None, echo: Callable[[str], None] = _say) -> int:
     """Write the feedback of every graded submission again (after hand grading) and re-export the grades."""
-    from nbgrader.converters import GenerateFeedback
-
     course = course or Course()
     course.check_assignment(assignment)
     failures = 0
@@ -590,13 +595,8 @@ def regenerate_feedback(assignment: str, course: Course | None = None, echo: Cal
         if read_marker(course, sid, assignment) is None:
             echo(f"  {sid}: not graded yet (run make grade first); skipped")
             continue
-        fb = GenerateFeedback(
-            coursedir=course.coursedir(student_id=sid, assignment_id=assignment, notebook_id="*"),
-            config=course.config, log=_log,
-        )
-        fb.force = True
         try:
-            _run_nbgrader(fb)
+            write_feedback(course, sid, assignment)
             echo(f"  {sid}: feedback written")
         except GradingError as exc:
             failures += 1
