@@ -45,6 +45,9 @@ c.BoundedExecute.max_cell_timeouts = 2
 c.BoundedExecute.max_seconds = 600
 # Keep the kernel's own start-up warnings out of the grading report.
 c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+# Once the last cell has run, its outputs are in: stop the kernel at once
+# rather than waiting for it to shut down politely.
+c.Execute.shutdown_kernel = "immediate"
 # Student code runs in a bubblewrap sandbox (src/htcourse/sandbox.py): it sees
 # only its own working copy, the datasets and the course package, read-only
 # system files, no network, as an unprivileged user with these limits.
@@ -54,6 +57,12 @@ c.BoundedExecute.sandbox = os.environ.get("HTCOURSE_UNSANDBOXED", "") != "1"
 c.SandboxKernelManager.cpu_seconds = 300
 c.SandboxKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxKernelManager.max_processes = 64
+# Each kernel starts as a fork of a Python that has already imported ipykernel
+# and pandas (src/htcourse/zygote.py), moved into the same sandbox: most of
+# the start-up time of a fresh Python is saved. Needs root (as the sandbox does to
+# change user); otherwise, or if the fork fails, kernels start afresh. Set
+# False to always start them afresh.
+c.SandboxKernelManager.fast_start = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
 c.Autograde.autograde_preprocessors = [
@@ -76,3 +85,5 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.HTMLExporter.embed_images = True
+# The same HTML exporter, with its templates compiled once per grading process.
+c.GenerateFeedback.exporter_class = "htcourse.grading.feedback.FeedbackHTMLExporter"

@@ -448,7 +448,10 @@ def test_interrupted_run_loses_nothing(course_template, tmp_path):
     course = clone(course_template, tmp_path / "course")
     a = "ps2-counting"
     fake.write_submission(course, "s1", a, fake.correct(course, a))
-    fake.write_submission(course, "s2", a, fake.partial(course, a, PARTIAL[a][0]))
+    slow = fake.partial(course, a, PARTIAL[a][0])
+    # a cell the student added, so that s2 is still being graded when the run is killed
+    slow.cells.append(nbformat.v4.new_code_cell("import time; time.sleep(6)"))
+    fake.write_submission(course, "s2", a, slow)
     fake.write_submission(course, "s3", a, fake.correct(course, a))
     out = tmp_path / "run1.out"
     scratch = tmp_path / "tmp"  # the killed run's staging folder is left here, not in /tmp

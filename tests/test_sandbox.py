@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from traitlets import Int
+from traitlets import Bool, Int, List, Unicode
 
 from htcourse.paths import REPO_ROOT
 from htcourse.sandbox import SANDBOX_UIDS, SandboxKernelManager, SandboxUnavailable, bwrap_command, find_tools
@@ -31,21 +32,32 @@ ATTEMPTS = {
 }
 
 
-def run_sandboxed(cells: list[str], workdir: Path, **limits) -> list[dict]:
+def manager(fast_start: bool = True, preload: list[str] | None = None, **limits) -> type:
+    """A SandboxKernelManager of its own (so that a failed fast start in one test cannot turn it off in another)."""
+    traits = {k: Int(v) for k, v in limits.items()}
+    traits["fast_start"] = Bool(fast_start)
+    if preload is not None:
+        traits["preload"] = List(Unicode(), preload)
+    return type("TestSandbox", (SandboxKernelManager,), traits)
+
+
+def run_sandboxed(cells: list[str], workdir: Path, km: type | None = None, **limits) -> list[dict]:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     client = NotebookClient(
         nb,
-        kernel_manager_class=SandboxKernelManager,
+        kernel_manager_class=km or manager(**limits),
         kernel_name="python3",
         timeout=60,
         allow_errors=True,
         resources={"metadata": {"path": str(workdir)}},
     )
-    if limits:
-        client.kernel_manager_class = type("Limited", (SandboxKernelManager,), {k: Int(v) for k, v in limits.items()})
     client.execute()
     return [cell.outputs for cell in nb.cells]
+
+
+def text(outputs: list[dict]) -> str:
+    return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
 
 
 def raised(outputs: list[dict]) -> str | None:
@@ -78,7 +90,8 @@ def test_missing_bubblewrap_is_a_clear_error(monkeypatch):
         find_tools()
 
 
-def test_every_attempt_fails_inside_the_sandbox(course):
+@pytest.mark.parametrize("fast_start", [True, False], ids=["forked-kernel", "fresh-kernel"])
+def test_every_attempt_fails_inside_the_sandbox(course, fast_start):
     outside = course["root"] / "autograded" / "bob" / "planted.txt"
     fields = {
         "source": str(course["source"]),
@@ -90,7 +103,7 @@ def test_every_attempt_fails_inside_the_sandbox(course):
     cells = [ATTEMPTS[name].format(**fields) for name in ATTEMPTS]
     cells.append("open('answer.txt', 'w').write('mine'); print(open('answer.txt').read())")
     started = time.perf_counter()
-    outputs = run_sandboxed(cells, course["work"], memory_bytes=1024**3, max_processes=32)
+    outputs = run_sandboxed(cells, course["work"], fast_start=fast_start, memory_bytes=1024**3, max_processes=32)
     elapsed = time.perf_counter() - started
     results = dict(zip(ATTEMPTS, outputs))
     for name, out in results.items():
@@ -136,3 +149,114 @@ def test_a_runaway_cell_is_interrupted_and_later_cells_run(course):
     client.execute()
     assert raised(nb.cells[0].outputs) == "KeyboardInterrupt"
     assert nb.cells[1].outputs[0]["text"] == "after\n"
+
+
+# --- kernels forked from a warm interpreter (htcourse.zygote) -------------------------
+
+INSPECT_KERNEL = r"""
+import os, json, numpy
+status = dict(line.split(':', 1) for line in open('/proc/self/status').read().splitlines() if ':' in line)
+fds = {}
+for fd in os.listdir('/proc/self/fd'):
+    try:
+        fds[fd] = os.readlink(f'/proc/self/fd/{fd}')
+    except OSError:
+        pass
+procs = []
+for pid in os.listdir('/proc'):
+    if pid.isdigit():
+        try:
+            procs.append(open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\0', b' ').decode().strip())
+        except OSError:
+            pass
+print(json.dumps({
+    'cmdline': open('/proc/self/cmdline', 'rb').read().replace(b'\0', b' ').decode(),
+    'status': {k: v.strip() for k, v in status.items()},
+    'fds': fds, 'procs': procs, 'cwd': os.getcwd(), 'random': numpy.random.rand(),
+    'environ': open('/proc/self/environ', 'rb').read().decode(errors='replace'),
+}))
+"""
+
+
+def inspect_kernel(workdir: Path, km: type) -> dict:
+    import json
+
+    outputs = run_sandboxed([INSPECT_KERNEL], workdir, km=km)
+    assert raised(outputs[0]) is None, outputs
+    return json.loads(text(outputs[0]))
+
+
+def test_a_forked_kernel_has_no_privilege_and_nothing_of_the_grader(course, monkeypatch):
+    from htcourse import zygote
+    from htcourse.sandbox import sandbox_env
+
+    monkeypatch.setenv("HTCOURSE_TEST_SECRET", "instructor-only-value")
+    km = manager()
+    first, second = inspect_kernel(course["work"], km), inspect_kernel(course["work"], km)
+    assert "htcourse.zygote" in first["cmdline"], "the kernel was not forked from the warm interpreter"
+    status = first["status"]
+    assert int(status["Uid"].split()[0]) in SANDBOX_UIDS and status["Uid"].split()[1:] == [status["Uid"].split()[0]] * 3
+    assert status["Groups"] == ""
+    assert int(status["CapEff"], 16) == int(status["CapPrm"], 16) == int(status["CapBnd"], 16) == 0
+    assert status["NoNewPrivs"] == "1"
+    assert first["cwd"] == str(course["work"])
+    # No file of the grader is open, and no pipe to the grader or the zygote (ipykernel
+    # makes pipes of its own for stdout and stderr; what it replaced was /dev/null).
+    assert first["fds"]["0"] == "/dev/null"
+    assert all(t == "/dev/null" or t.startswith(("anon_inode:", "socket:", "pipe:")) for t in first["fds"].values())
+    running = zygote.get(sandbox_env(), zygote.DEFAULT_PRELOAD).process
+    grader_pipes = {f"pipe:[{os.fstat(f.fileno()).st_ino}]" for f in (running.stdin, running.stdout)}
+    assert not grader_pipes & set(first["fds"].values()), first["fds"]
+    # Only its own sandbox: bwrap's first process, the placeholder, the kernel (and `ps`-like reads).
+    assert len(first["procs"]) == 3, first["procs"]
+    assert "HTCOURSE_TEST_SECRET" not in first["environ"] and "instructor-only-value" not in first["environ"]
+    # Each kernel draws its own random numbers, not a copy of the zygote's.
+    assert first["random"] != second["random"]
+
+
+def test_a_forked_kernel_that_exits_is_seen_dead_at_once(course):
+    from nbclient.exceptions import DeadKernelError
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os; os._exit(3)"), nbformat.v4.new_code_cell("print('never')")]
+    client = NotebookClient(nb, kernel_manager_class=manager(), kernel_name="python3", timeout=30,
+                            allow_errors=True, resources={"metadata": {"path": str(course["work"])}})
+    started = time.perf_counter()
+    with pytest.raises(DeadKernelError):
+        client.execute()
+    assert time.perf_counter() - started < 15
+
+
+def test_no_process_outlives_its_kernel(course):
+    from htcourse import zygote
+    from htcourse.sandbox import sandbox_env
+
+    run_sandboxed(["import subprocess; subprocess.Popen(['sleep', '600'])"], course["work"], km=manager())
+    zygote_pid = zygote.get(sandbox_env(), zygote.DEFAULT_PRELOAD).process.pid
+
+    def survivors() -> list[str]:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[1]) == zygote_pid or cmdline.startswith(b"sleep\x00600"):
+                found.append(f"{pid}: {cmdline!r}")
+        return found
+
+    deadline = time.monotonic() + 5
+    while survivors() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert survivors() == []
+
+
+def test_a_kernel_starts_the_ordinary_way_if_the_zygote_cannot(course, caplog):
+    km = manager(preload=["ipykernel.kernelapp", "no_such_module_htcourse"])
+    outputs = run_sandboxed(["import os; print(open('/proc/self/cmdline', 'rb').read())", "print(os.getuid())"],
+                            course["work"], km=km)
+    assert "ipykernel_launcher" in text(outputs[0]) and "htcourse.zygote" not in text(outputs[0])
+    assert int(text(outputs[1])) in SANDBOX_UIDS
+    assert km._fast_unavailable and "did not start" in km._fast_unavailable
+    assert not SandboxKernelManager._fast_unavailable, "a failure in one manager class must not turn fast start off for all"

@@ -29,9 +29,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import Int, Unicode
+import asyncio
+import time
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Int, List, Unicode
+
+from htcourse import zygote
 from htcourse.paths import REPO_ROOT, datasets_dir
 
 #: Each sandbox runs as its own unprivileged user id, drawn from this range
@@ -84,6 +90,22 @@ def _read_only_roots() -> list[Path]:
     return result
 
 
+def sandbox_env() -> dict[str, str]:
+    """The whole environment of a sandboxed kernel (nothing else of the grader's is passed on)."""
+    env = {
+        "HOME": "/tmp",
+        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "MPLCONFIGDIR": "/tmp",
+        "HTCOURSE_DATASETS": str(datasets_dir()),
+    }
+    for key in ("HTCOURSE_SITE_BUILD",):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
 def bwrap_command(
     kernel_cmd: list[str],
     workdir: Path,
@@ -94,9 +116,6 @@ def bwrap_command(
 ) -> list[str]:
     """Wrap ``kernel_cmd`` so it runs sandboxed with ``workdir`` as its only writable folder."""
     tools = tools or find_tools()
-    # --die-with-parent ties the sandbox to the thread that started it: the
-    # kernel manager is asynchronous, so that is the grader's event-loop
-    # thread, and a grader that dies takes its kernels with it.
     # --die-with-parent ties the sandbox to the thread that started it: the
     # kernel manager is asynchronous, so that is the grader's event-loop
     # thread, and a grader that dies takes its kernels with it.
@@ -124,18 +143,7 @@ def bwrap_command(
         else:
             cmd += ["--ro-bind", str(root), str(root)]
     cmd += ["--bind", str(rundir), str(rundir), "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
-    env = {
-        "HOME": "/tmp",
-        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "PYTHONNOUSERSITE": "1",
-        "MPLCONFIGDIR": "/tmp",
-        "HTCOURSE_DATASETS": str(datasets_dir()),
-    }
-    for key in ("HTCOURSE_SITE_BUILD",):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    for key, value in env.items():
+    for key, value in sandbox_env().items():
         cmd += ["--setenv", key, value]
     cmd += [
         "--",
@@ -160,7 +168,65 @@ def bwrap_command(
     return cmd + list(kernel_cmd)
 
 
-class SandboxKernelManager(AsyncKernelManager):
+class SandboxKernelClient(AsyncKernelClient):
+    """jupyter_client's asynchronous client, without its fixed pause after the kernel is ready.
+
+    jupyter_client waits until the kernel's broadcast channel has been quiet
+    for 0.2 s before it lets the first cell run; grading pays that for every
+    submission. nbclient reads only the messages that answer its own
+    requests, so a short flush is enough.
+    """
+
+    flush_seconds = 0.01
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                pass
+            else:
+                if msg["msg_type"] == "kernel_info_reply":
+                    try:  # the broadcast channel is connected once a message arrives on it
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=self.flush_seconds)
+            except Empty:
+                break
+
+    wait_for_ready = _async_wait_for_ready
+
+
+class PromptKernelManager(AsyncKernelManager):
+    """jupyter_client's asynchronous kernel manager, without its fixed pauses.
+
+    It uses :class:`SandboxKernelClient` (no 0.2 s pause before the first
+    cell) and notices within milliseconds that a killed kernel has gone
+    (jupyter_client looks every 0.1 s). The grader uses it for every kernel,
+    sandboxed or not.
+    """
+
+    client_class = Unicode("htcourse.sandbox.SandboxKernelClient")
+    client_factory = SandboxKernelClient
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        while await self._async_is_alive():
+            await asyncio.sleep(min(pollinterval, 0.005))
+
+
+class SandboxKernelManager(PromptKernelManager):
     """A kernel manager whose kernels run inside bubblewrap, talking over IPC sockets.
 
     Asynchronous, like the manager nbgrader uses, so that the sandbox is
@@ -171,8 +237,16 @@ class SandboxKernelManager(AsyncKernelManager):
     memory_bytes = Int(SandboxLimits.memory_bytes, help="address space limit of the kernel").tag(config=True)
     max_processes = Int(SandboxLimits.max_processes, help="processes the sandbox user may run").tag(config=True)
     workdir = Unicode("", help="the writable folder (defaults to the kernel's cwd)").tag(config=True)
+    fast_start = Bool(True, help=(
+        "Start the kernel by forking a warm interpreter into the sandbox (htcourse.zygote) instead of "
+        "starting Python afresh in it; the sandbox is the same. Needs root and Linux; otherwise, or if "
+        "the fork fails, the kernel starts the ordinary way.")).tag(config=True)
+    preload = List(Unicode(), list(zygote.DEFAULT_PRELOAD),
+                   help="Modules the warm interpreter imports once (see fast_start).").tag(config=True)
 
     _rundir: Path | None = None
+    _fast_argv: list[str] | None = None
+    _fast_unavailable: str = ""  # why fast start is off in this process, once it failed
 
     @property
     def limits(self) -> SandboxLimits:
@@ -200,7 +274,43 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
+        self._kernel_cmd = cmd
+        self._fast_argv = None
+        if self._can_fast_start(cmd):
+            # The sandbox runs a placeholder that says it is ready; the zygote
+            # then forks the kernel into it (see htcourse.zygote).
+            self._fast_argv = cmd[3:]
+            ready = str(self._rundir / "ready")
+            placeholder = ["/bin/sh", "-c", 'echo > "$1" && exec sleep infinity', "sh", ready]
+            return bwrap_command(placeholder, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
         return bwrap_command(cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
+
+    def _can_fast_start(self, cmd: list[str]) -> bool:
+        return (
+            self.fast_start
+            and not type(self)._fast_unavailable
+            and os.geteuid() == 0
+            and hasattr(os, "pidfd_open")
+            and len(cmd) >= 3
+            and cmd[1:3] == ["-m", "ipykernel_launcher"]
+            and os.path.realpath(shutil.which(cmd[0]) or cmd[0]) == os.path.realpath(sys.executable)
+        )
+
+    async def _fast_start(self, timeout: float) -> None:
+        process = self.provisioner.process
+        zygote.wait_for_file(self._rundir / "ready", process, timeout)
+        request = {
+            "target": zygote.sandbox_init_pid(process.pid),
+            "bwrap": process.pid,
+            "argv": self._fast_argv,
+            "cwd": str(self._workdir),
+            "env": sandbox_env(),
+            "uid": self._uid,
+            "gid": SANDBOX_GID,
+            "limits": {"cpu_seconds": self.cpu_seconds, "memory_bytes": self.memory_bytes,
+                       "max_processes": self.max_processes},
+        }
+        zygote.get(sandbox_env(), tuple(self.preload)).spawn(request, timeout)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         env = dict(kw.get("env") or os.environ)
@@ -209,7 +319,22 @@ class SandboxKernelManager(AsyncKernelManager):
         # The kernel's own banner ("To connect another client...") would
         # clutter the grading report; errors still go to stderr.
         kw.setdefault("stdout", subprocess.DEVNULL)
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
+        launched = await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self._fast_argv is None:
+            return launched
+        try:
+            await self._fast_start(timeout=min(60.0, float(getattr(self, "startup_timeout", 60) or 60)))
+            return launched
+        except (zygote.ZygoteError, OSError, ValueError) as exc:
+            # Stop the placeholder sandbox and start the kernel the ordinary way
+            # from now on in this process; say so once.
+            type(self)._fast_unavailable = str(exc)
+            self.log.warning("Starting sandboxed kernels the ordinary way (fast start failed: %s)", exc)
+            await self.provisioner.kill()
+            await self.provisioner.wait()
+            self._fast_argv = None
+            cmd = bwrap_command(self._kernel_cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
+            return await super()._async_launch_kernel(cmd, **kw)
 
     _launch_kernel = _async_launch_kernel
 

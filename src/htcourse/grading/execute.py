@@ -44,6 +44,9 @@ class BoundedExecute(Execute):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        from htcourse.sandbox import PromptKernelManager
+
+        self.kernel_manager_class = PromptKernelManager
         if self.sandbox:
             # nbgrader's Execute fixes its kernel manager class in __init__,
             # so it cannot be set from config: replace it here.

@@ -1,0 +1,344 @@
+"""Start sandboxed kernels from a warm interpreter instead of a cold one.
+
+A new Python kernel spends most of its life starting: about half a second
+importing IPython and ipykernel, and a third of a second more when the
+notebook's first cell imports pandas. Grading a class pays that for every
+submission. The zygote pays it once per grading process.
+
+How a kernel starts (all on Linux, as root; see :mod:`htcourse.sandbox`):
+
+1. The sandbox is created exactly as for an ordinary kernel: ``bwrap`` with
+   its own mount, PID, network, IPC and UTS namespaces, the same bind
+   mounts, limits and unprivileged uid. Only the program it runs differs: a
+   placeholder that says it is ready and then sleeps.
+2. The zygote is a separate ``python -m htcourse.zygote`` process, started
+   with the sandbox's environment, that imported ipykernel and the
+   preloaded modules once and has done nothing since. It never reads a
+   request itself: for each one it forks a child, and the child reads it.
+   So nothing of one student's request stays in the memory that the next
+   student's kernel is forked from.
+3. The child joins the sandbox's namespaces (``setns``) and root
+   (``chroot``), then forks the kernel into the sandbox's PID namespace.
+   The kernel applies the same limits (``setrlimit``), drops to the same
+   uid with no groups, no capabilities and no new privileges, points its
+   standard streams at ``/dev/null``, closes every other file, reseeds the
+   random generators and runs ipykernel with the connection file.
+4. The child waits for the kernel and then kills the sandbox, so that the
+   kernel manager (which watches ``bwrap``) sees the kernel's end; killing
+   the sandbox (``shutdown_kernel(now=True)``) kills the kernel with it.
+
+The kernel is what an ordinary sandboxed kernel is, with two differences a
+student could notice: the preloaded modules are already imported, and its
+command line reads ``python -m htcourse.zygote``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+#: Modules every kernel of a course assignment imports (the kernel itself, and pandas).
+DEFAULT_PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "pandas")
+
+#: The namespaces a kernel joins, in order: the mount namespace last, because
+#: after it the /proc paths of the grader's world are gone.
+NAMESPACES = (("ipc", 0x08000000), ("uts", 0x04000000), ("net", 0x40000000), ("pid", 0x20000000),
+              ("mnt", 0x00020000))
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_CAPBSET_DROP = 24
+_PR_SET_NO_NEW_PRIVS = 38
+_LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "memory_bytes": resource.RLIMIT_AS,
+           "max_processes": resource.RLIMIT_NPROC}
+
+
+class ZygoteError(RuntimeError):
+    """The zygote could not start a kernel (the reason is the message)."""
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _die_with_parent() -> None:
+    _check(_libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+
+
+# --- inside the zygote's children ------------------------------------------------
+
+def _read_line(fd: int) -> bytes:
+    """One request line, read a byte at a time so that nothing of the next request is consumed."""
+    data = bytearray()
+    while True:
+        byte = os.read(fd, 1)
+        if not byte or byte == b"\n":
+            return bytes(data)
+        data += byte
+
+
+def _become_kernel(req: dict, status_fd: int) -> None:
+    """In the sandbox's namespaces: drop every privilege, then run ipykernel. Never returns."""
+    try:
+        os.setsid()
+        libc = _libc()
+        _check(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+        os.chdir(req["cwd"])
+        for name, value in req["limits"].items():
+            resource.setrlimit(_LIMITS[name], (value, value))
+        for cap in range(64):  # an empty bounding set: nothing run later can regain a capability
+            if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                break
+        os.setgroups([])
+        os.setgid(req["gid"])
+        os.setuid(req["uid"])  # from root to another uid: the capabilities go
+        _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+        # Changing uid made the process undumpable, so its own /proc/self files
+        # belong to root; an ordinary kernel (which exec'd) can read them.
+        _check(libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(DUMPABLE)")
+        if os.getuid() == 0 or os.geteuid() == 0:
+            raise OSError("the kernel is still root")
+        null = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, status_fd)
+        os.closerange(status_fd + 1, 65536)
+        os.environ.clear()
+        os.environ.update(req["env"], PWD=req["cwd"])
+        # The module search path and argv of ``python -m ipykernel_launcher``
+        # (whose first path entry, the folder it started in, it removes).
+        import importlib.util
+
+        sys.path[:] = sys.path[1:]
+        sys.argv[:] = [importlib.util.find_spec("ipykernel_launcher").origin, *req["argv"]]
+        import random
+
+        random.seed()
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.write(status_fd, b"ok")
+        os.close(status_fd)
+    except BaseException as exc:  # noqa: BLE001 - report why, then stop
+        try:
+            os.write(status_fd, f"{type(exc).__name__}: {exc}".encode()[:4000])
+        finally:
+            os._exit(70)
+    code = 0
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=list(req["argv"]))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001
+        code = 1
+    os._exit(code)
+
+
+def _serve_one(status_fd: int) -> None:
+    """A child of the zygote: read one request, start that kernel, wait for it. Never returns."""
+    reply = {}
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _die_with_parent()
+        line = _read_line(0)
+        os.write(status_fd, b"1" if line else b"0")
+        os.close(status_fd)
+        if not line:
+            os._exit(0)
+        req = json.loads(line)
+        target = int(req["target"])
+        sandbox = os.pidfd_open(int(req["bwrap"]))
+        libc = _libc()
+        ns_fds = [(os.open(f"/proc/{target}/ns/{name}", os.O_RDONLY), flag) for name, flag in NAMESPACES]
+        root = os.open(f"/proc/{target}/root", os.O_RDONLY | os.O_DIRECTORY)
+        for fd, flag in ns_fds:
+            _check(libc.setns(fd, flag), "setns")
+            os.close(fd)
+        os.fchdir(root)
+        os.chroot(".")
+        os.close(root)
+        read_end, write_end = os.pipe()
+        kernel = os.fork()
+        if kernel == 0:
+            os.close(read_end)
+            os.close(sandbox)
+            _become_kernel(req, write_end)
+        os.close(write_end)
+        status = b""
+        while chunk := os.read(read_end, 4096):
+            status += chunk
+        os.close(read_end)
+        if status == b"ok":
+            reply = {"ok": True}
+        else:
+            reply = {"error": status.decode(errors="replace") or "the kernel process stopped at once"}
+    except BaseException as exc:  # noqa: BLE001
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
+        kernel = None
+    try:
+        os.write(1, (json.dumps(reply) + "\n").encode())
+    finally:
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+    if not reply.get("ok"):
+        os._exit(1)
+    os.waitpid(kernel, 0)
+    try:  # the kernel has ended: end its sandbox, so that the kernel manager sees it
+        signal.pidfd_send_signal(sandbox, signal.SIGKILL)
+    except OSError:
+        pass
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The zygote: preload, say ready, then fork one child per request until stdin closes."""
+    import importlib
+
+    argv = sys.argv[1:] if argv is None else argv
+    for name in argv or DEFAULT_PRELOAD:
+        importlib.import_module(name)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the grader, which stops us
+    os.write(1, b"ready\n")
+    while True:
+        select.select([0], [], [])
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(read_end)
+            _serve_one(write_end)
+        os.close(write_end)
+        took = os.read(read_end, 1)
+        os.close(read_end)
+        if took != b"1":
+            return
+
+
+# --- in the grader -----------------------------------------------------------------
+
+class Zygote:
+    """The grader's handle on one zygote process (one per grading process)."""
+
+    def __init__(self, env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD, timeout: float = 60):
+        self.owner = os.getpid()
+        self.preload = preload
+        self._lock = threading.Lock()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "htcourse.zygote", *preload],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/",
+            preexec_fn=_die_with_parent,
+        )
+        ready = self._read_line(timeout)
+        if ready != "ready":
+            self.close()
+            raise ZygoteError("the kernel zygote did not start (could it import "
+                              f"{', '.join(preload)}?)")
+
+    def _read_line(self, timeout: float) -> str:
+        out = self.process.stdout
+        ready, _, _ = select.select([out], [], [], timeout)
+        if not ready:
+            return ""
+        return out.readline().decode(errors="replace").strip()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def spawn(self, request: dict, timeout: float = 60) -> None:
+        """Start one kernel in the sandbox described by ``request``; raise :class:`ZygoteError` if it failed."""
+        with self._lock:
+            if not self.alive:
+                raise ZygoteError("the kernel zygote has stopped")
+            try:
+                self.process.stdin.write((json.dumps(request) + "\n").encode())
+                self.process.stdin.flush()
+            except OSError as exc:
+                raise ZygoteError(f"cannot reach the kernel zygote: {exc}") from None
+            line = self._read_line(timeout)
+        if not line:
+            raise ZygoteError("the kernel zygote did not answer")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise ZygoteError(reply.get("error", "unknown error"))
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_zygotes: dict[tuple, Zygote] = {}
+_zygotes_lock = threading.Lock()
+
+
+def get(env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> Zygote:
+    """This process's zygote for ``env`` and ``preload``, started on first use (and again if it died)."""
+    key = (tuple(sorted(env.items())), tuple(preload))
+    with _zygotes_lock:
+        zygote = _zygotes.get(key)
+        # A forked grading worker must not share its parent's zygote (or its pipes).
+        if zygote is None or zygote.owner != os.getpid() or not zygote.alive:
+            zygote = _zygotes[key] = Zygote(env, tuple(preload))
+        return zygote
+
+
+def wait_for_file(path, process: subprocess.Popen, timeout: float) -> None:
+    """Wait until the sandbox's placeholder has written ``path`` (the sandbox is then set up)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while not os.path.exists(path):
+        if process.poll() is not None:
+            raise ZygoteError(f"the sandbox stopped while starting (exit status {process.returncode})")
+        if time.monotonic() > deadline:
+            raise ZygoteError("the sandbox did not start in time")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+
+
+def sandbox_init_pid(bwrap_pid: int) -> int:
+    """The process that ``bwrap`` started inside the sandbox (PID 1 of its PID namespace)."""
+    try:
+        with open(f"/proc/{bwrap_pid}/task/{bwrap_pid}/children", encoding="ascii") as fh:
+            children = [int(p) for p in fh.read().split()]
+    except OSError:
+        children = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                        if int(fh.read().rsplit(")", 1)[1].split()[1]) == bwrap_pid:
+                            children.append(int(entry))
+                except (OSError, ValueError, IndexError):
+                    continue
+    if len(children) != 1:
+        raise ZygoteError(f"cannot find the sandbox's first process (bwrap has {len(children)} children)")
+    return children[0]
+
+
+if __name__ == "__main__":
+    main()
