@@ -153,7 +153,9 @@ def _become_kernel(req: dict, status_fd: int) -> None:
 
 def _serve_one(status_fd: int) -> None:
     """A child of the zygote: read one request, start that kernel, wait for it. Never returns."""
-    reply = {}
+    reply: dict = {}
+    req = None
+    kernel = None
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         _die_with_parent()
@@ -191,8 +193,8 @@ def _serve_one(status_fd: int) -> None:
             reply = {"error": status.decode(errors="replace") or "the kernel process stopped at once"}
     except BaseException as exc:  # noqa: BLE001
         reply = {"error": f"{type(exc).__name__}: {exc}"}
-        kernel = None
     try:
+        reply["id"] = req.get("id") if isinstance(req, dict) else None
         os.write(1, (json.dumps(reply) + "\n").encode())
     finally:
         null = os.open("/dev/null", os.O_RDWR)
@@ -241,6 +243,7 @@ class Zygote:
         self.owner = os.getpid()
         self.preload = preload
         self._lock = threading.Lock()
+        self._count = 0
         self.process = subprocess.Popen(
             [sys.executable, "-m", "htcourse.zygote", *preload],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/",
@@ -268,15 +271,21 @@ class Zygote:
         with self._lock:
             if not self.alive:
                 raise ZygoteError("the kernel zygote has stopped")
+            self._count += 1
+            request = dict(request, id=self._count)
             try:
                 self.process.stdin.write((json.dumps(request) + "\n").encode())
                 self.process.stdin.flush()
             except OSError as exc:
                 raise ZygoteError(f"cannot reach the kernel zygote: {exc}") from None
-            line = self._read_line(timeout)
-        if not line:
-            raise ZygoteError("the kernel zygote did not answer")
-        reply = json.loads(line)
+            deadline = time.monotonic() + timeout
+            while True:  # skip a late answer to an earlier request that timed out
+                line = self._read_line(max(0.0, deadline - time.monotonic()))
+                if not line:
+                    raise ZygoteError("the kernel zygote did not answer")
+                reply = json.loads(line)
+                if reply.get("id") == request["id"]:
+                    break
         if not reply.get("ok"):
             raise ZygoteError(reply.get("error", "unknown error"))
 
