@@ -116,7 +116,7 @@ def _become_kernel(req: dict, status_fd: int) -> None:
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         os.closerange(3, status_fd)
-        os.closerange(status_fd + 1, 65536)
+        os.closerange(status_fd + 1, max(os.sysconf("SC_OPEN_MAX"), 65536))
         os.environ.clear()
         os.environ.update(req["env"], PWD=req["cwd"])
         # The module search path and argv of ``python -m ipykernel_launcher``
