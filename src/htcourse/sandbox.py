@@ -16,21 +16,25 @@ a run folder bound into the sandbox); it runs as an unprivileged user
 (a fresh uid per kernel: root ignores the process limit) with limits on CPU time, memory
 and the number of processes, read from :class:`SandboxLimits`.
 
-What it does not protect against is documented in ``assignments/README.md``.
+Running as root, a kernel normally starts as a fork of a warm interpreter
+moved into that sandbox (:mod:`htcourse.zygote`, ``fast_start``); the
+sandbox is the same either way.
+
+What it does not protect against is documented in the instructor guide
+(``book/instructors/index.md``, "What the grading sandbox protects").
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import asyncio
-import time
 from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -168,7 +172,7 @@ def bwrap_command(
     return cmd + list(kernel_cmd)
 
 
-class SandboxKernelClient(AsyncKernelClient):
+class PromptKernelClient(AsyncKernelClient):
     """jupyter_client's asynchronous client, without its fixed pause after the kernel is ready.
 
     jupyter_client waits until the kernel's broadcast channel has been quiet
@@ -212,14 +216,14 @@ class SandboxKernelClient(AsyncKernelClient):
 class PromptKernelManager(AsyncKernelManager):
     """jupyter_client's asynchronous kernel manager, without its fixed pauses.
 
-    It uses :class:`SandboxKernelClient` (no 0.2 s pause before the first
+    It uses :class:`PromptKernelClient` (no 0.2 s pause before the first
     cell) and notices within milliseconds that a killed kernel has gone
     (jupyter_client looks every 0.1 s). The grader uses it for every kernel,
     sandboxed or not.
     """
 
-    client_class = Unicode("htcourse.sandbox.SandboxKernelClient")
-    client_factory = SandboxKernelClient
+    client_class = Unicode("htcourse.sandbox.PromptKernelClient")
+    client_factory = PromptKernelClient
 
     async def _async_wait(self, pollinterval: float = 0.1) -> None:
         while await self._async_is_alive():
@@ -298,7 +302,7 @@ class SandboxKernelManager(PromptKernelManager):
 
     async def _fast_start(self, timeout: float) -> None:
         process = self.provisioner.process
-        zygote.wait_for_file(self._rundir / "ready", process, timeout)
+        await zygote.wait_for_file(self._rundir / "ready", process, timeout)
         request = {
             "target": zygote.sandbox_init_pid(process.pid),
             "bwrap": process.pid,
@@ -323,7 +327,7 @@ class SandboxKernelManager(PromptKernelManager):
         if self._fast_argv is None:
             return launched
         try:
-            await self._fast_start(timeout=min(60.0, float(getattr(self, "startup_timeout", 60) or 60)))
+            await self._fast_start(timeout=60)
             return launched
         except (zygote.ZygoteError, OSError, ValueError) as exc:
             # Stop the placeholder sandbox and start the kernel the ordinary way

@@ -34,6 +34,7 @@ command line reads ``python -m htcourse.zygote``.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import json
 import os
@@ -316,7 +317,7 @@ def get(env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> Zygote:
         return zygote
 
 
-def wait_for_file(path, process: subprocess.Popen, timeout: float) -> None:
+async def wait_for_file(path, process: subprocess.Popen, timeout: float) -> None:
     """Wait until the sandbox's placeholder has written ``path`` (the sandbox is then set up)."""
     deadline = time.monotonic() + timeout
     delay = 0.001
@@ -325,7 +326,7 @@ def wait_for_file(path, process: subprocess.Popen, timeout: float) -> None:
             raise ZygoteError(f"the sandbox stopped while starting (exit status {process.returncode})")
         if time.monotonic() > deadline:
             raise ZygoteError("the sandbox did not start in time")
-        time.sleep(delay)
+        await asyncio.sleep(delay)
         delay = min(delay * 2, 0.02)
 
 
