@@ -398,8 +398,12 @@ def test_sanitize_hidden_tests_unit():
     assert len(nb.cells[2].outputs[0].text) < 25_000 and "truncated" in nb.cells[2].outputs[0].text
 
 
-def test_exchange_workflow_with_a_temporary_exchange(course_template, tmp_path):
-    """release_assignment -> fetch_assignment -> submit -> collect -> grade -> release_feedback -> fetch_feedback."""
+@pytest.mark.parametrize("renamed", [False, True], ids=["as-released", "renamed-by-the-student"])
+def test_exchange_workflow_with_a_temporary_exchange(course_template, tmp_path, renamed):
+    """release_assignment -> fetch_assignment -> submit -> collect -> grade -> release_feedback -> fetch_feedback.
+
+    A student who renamed the notebook before submitting it still fetches its feedback.
+    """
     from nbgrader.utils import get_username
 
     course = clone(course_template, tmp_path / "course")
@@ -423,10 +427,12 @@ def test_exchange_workflow_with_a_temporary_exchange(course_template, tmp_path):
     for gid in fake.answer_ids(nb):
         fake.set_answer(nb, gid, fake.solution_text(fake.cell(src, gid)))
     nbformat.write(nb, fetched)
+    submitted_name = f"{a} (1)" if renamed else a
+    fetched.rename(fetched.with_name(f"{submitted_name}.ipynb"))
     nbgrader(home, "submit", a, *student)
     nbgrader(course, "collect", a)
     user = get_username()
-    assert (course / "submitted" / user / a / f"{a}.ipynb").is_file()
+    assert (course / "submitted" / user / a / f"{submitted_name}.ipynb").is_file()
 
     proc = grade_cli(course, "grade", a, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e)
     out, _ = proc.communicate(timeout=300)
@@ -435,8 +441,8 @@ def test_exchange_workflow_with_a_temporary_exchange(course_template, tmp_path):
 
     nbgrader(course, "release_feedback", a)
     nbgrader(home, "fetch_feedback", a, *student)
-    feedback = list((home / a / "feedback").rglob(f"{a}.html"))
-    assert len(feedback) == 1
+    feedback = list((home / a / "feedback").rglob(f"{submitted_name}.html"))
+    assert len(feedback) == 1, sorted((home / a).rglob("*"))
     page = feedback[0].read_text(encoding="utf-8")
     assert "Score: 10.0" in html_text(page) or "(Score: 10.0 / 20.0)" in html_text(page)
     for path in list(exchange.rglob("*.ipynb")) + list(exchange.rglob("*.html")) + feedback:

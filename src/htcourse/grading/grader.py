@@ -75,6 +75,7 @@ class Result:
     hand_score: float | None = None
     max_hand_score: float | None = None
     hand_grading_needed: int = 0
+    submitted_as: dict[str, str] = field(default_factory=dict)  # see preflight.Checked
     seconds: float = 0.0
     log: str = field(default="", repr=False)
 
@@ -125,6 +126,7 @@ def _write_marker(course: Course, result: Result, fingerprint: str) -> None:
     path = _marker_path(course, result.student_id, result.assignment)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": fingerprint, "flags": result.flags,
+                               "submitted_as": result.submitted_as,
                                "graded_at": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -167,8 +169,14 @@ def _run_nbgrader(converter) -> None:
 _run_nbgrader.last_log = ""
 
 
-def write_feedback(course: Course, student_id: str, assignment: str) -> None:
-    """``nbgrader generate_feedback`` for one student (the course's config strips hidden tests)."""
+def write_feedback(course: Course, student_id: str, assignment: str, submitted_as: dict[str, str] | None = None) -> None:
+    """``nbgrader generate_feedback`` for one student (the course's config strips hidden tests).
+
+    ``submitted_as`` maps a notebook's name to the name the student submitted
+    it under (``ps1-dirty-data (1)``, say): the feedback page is then written
+    under that name too, because ``nbgrader fetch_feedback`` looks for the
+    feedback of the notebooks as the student named them.
+    """
     from nbgrader.converters import GenerateFeedback
 
     feedback = GenerateFeedback(
@@ -177,6 +185,11 @@ def write_feedback(course: Course, student_id: str, assignment: str) -> None:
     )
     feedback.force = True
     _run_nbgrader(feedback)
+    folder = course.feedback_submission_dir(student_id, assignment)
+    for name, stem in (submitted_as or {}).items():
+        page = folder / f"{name}.html"
+        if page.is_file() and stem != name:
+            shutil.copy2(page, folder / f"{stem}.html")
 
 
 def _cell_name(cell, index: int) -> str:
@@ -257,6 +270,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         # 1. checks, 2. rebuild the notebooks in a private staging folder
         checked = preflight.check_submission(course.submission_dir(student_id, assignment), notebooks, course.ignore)
         result.flags += checked.flags
+        result.submitted_as = dict(checked.submitted_as)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
         staged = staging / student_id / assignment
         staged.mkdir(parents=True)
@@ -294,7 +308,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
 
         # 4. feedback, with hidden tests removed (see feedback.py)
         try:
-            write_feedback(course, student_id, assignment)
+            write_feedback(course, student_id, assignment, result.submitted_as)
         finally:
             result.log += _run_nbgrader.last_log
 
@@ -592,11 +606,12 @@ def regenerate_feedback(assignment: str, course: Course | None = None, echo: Cal
     course.check_assignment(assignment)
     failures = 0
     for sid in course.submissions(assignment):
-        if read_marker(course, sid, assignment) is None:
+        marker = read_marker(course, sid, assignment)
+        if marker is None:
             echo(f"  {sid}: not graded yet (run make grade first); skipped")
             continue
         try:
-            write_feedback(course, sid, assignment)
+            write_feedback(course, sid, assignment, marker.get("submitted_as"))
             echo(f"  {sid}: feedback written")
         except GradingError as exc:
             failures += 1

@@ -40,6 +40,7 @@ class Checked:
     other_files: list[Path]  # relative paths of the other files to carry along
     timestamp_ok: bool = True
     flags: list[str] = field(default_factory=list)
+    submitted_as: dict[str, str] = field(default_factory=dict)  # notebook name -> the name it was submitted under
 
 
 def _ignored(rel: Path, patterns: list[str]) -> bool:
@@ -118,6 +119,7 @@ def check_submission(folder: Path, notebooks: list[str], ignore: list[str]) -> C
         if not path.is_file():
             if len(notebooks) == 1 and len(strays) == 1:
                 path = folder / strays[0]
+                checked.submitted_as[name] = path.stem
                 checked.flags.append(f"notebook submitted as {strays[0]} instead of {name}.ipynb; graded it")
             else:
                 found = ", ".join(top_notebooks) or "no notebook"
