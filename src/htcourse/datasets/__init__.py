@@ -26,7 +26,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
 
-from . import ad_screening, case_records, hotline, list_overlap, listings
+from htcourse.paths import datasets_dir
+
+from . import ad_screening, case_records, hand_made, hotline, list_overlap, listings
 from ._common import DEFAULT_SEED, LICENCE, GeneratedDataset, write_files_atomically
 
 __all__ = [
@@ -86,7 +88,7 @@ def generate_all(seed: int = DEFAULT_SEED, names: Sequence[str] | None = None) -
 
 
 def datapackage_text() -> str:
-    """``datapackage.json`` describing every CSV file of every dataset.
+    """``datapackage.json`` describing every CSV file of every dataset, and the two hand-made tables.
 
     It holds only the files' schemas, which do not depend on the seed, so it
     is the same whichever datasets a run regenerates.
@@ -98,18 +100,27 @@ def datapackage_text() -> str:
         "description": "Synthetic data: a program generated every value and no row is a "
         "real person. Each dataset has a datasheet (<name>.md) beside its files. "
         "Regenerate with 'make datasets' (python -m htcourse.datasets generate). "
-        "Only an empty cell is a missing value: NA is Namibia's ISO code.",
+        "Only an empty cell is a missing value: NA is Namibia's ISO code. "
+        "Two tables are not generated but written by hand, and say so: the published "
+        "global estimates (global_estimates.csv) and the image licences (images_licences.csv).",
         "licenses": [dict(LICENCE)],
-        "resources": [resource for module in DATASETS.values() for resource in module.resources()],
+        "resources": [resource for module in DATASETS.values() for resource in module.resources()]
+        + hand_made.resources(),
     }
     return json.dumps(package, indent=2, ensure_ascii=False) + "\n"
 
 
-def output_files(generated: dict[str, GeneratedDataset]) -> dict[str, str]:
-    """Every file a run writes: the datasets' files and ``datapackage.json``."""
+def output_files(generated: dict[str, GeneratedDataset], source: Path | None = None) -> dict[str, str]:
+    """Every file a run writes: the datasets' files, the hand-made files and ``datapackage.json``.
+
+    The hand-made files (:mod:`.hand_made`) are copied as they are from
+    ``source`` (default: the course's datasets folder), so that the output
+    folder is a complete datasets folder.
+    """
     files: dict[str, str] = {}
     for dataset in generated.values():
         files.update(dataset.files)
+    files.update(hand_made.files(datasets_dir() if source is None else source))
     files[DATAPACKAGE_FILE] = datapackage_text()
     return files
 

@@ -4,7 +4,9 @@
     python -m htcourse.datasets list
 
 ``generate`` writes every dataset (or only the named ones) with their
-datasheets and ``datapackage.json``. The default seed reproduces the
+datasheets and ``datapackage.json``, and copies the two hand-made tables and
+their datasheets from the course's datasets folder, so that ``--out DIR``
+makes a complete datasets folder. The default seed reproduces the
 committed files byte for byte. On bad input it prints one line to stderr,
 exits with status 2 and writes nothing.
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from htcourse.paths import datasets_dir
 
-from . import DATASETS, DEFAULT_SEED, UnknownDatasetError, write_datasets
+from . import DATASETS, DEFAULT_SEED, UnknownDatasetError, hand_made, write_datasets
 from ._common import OutputError
 
 PROG = "python -m htcourse.datasets"
@@ -69,6 +71,7 @@ def _list() -> None:
     for name, module in DATASETS.items():
         files = ", ".join((*module.CSV_FILES, module.DATASHEET_FILE))
         print(f"{name}: {module.SUMMARY}. Files: {files}")
+    print(f"Written by hand, not generated (copied as they are): {', '.join(hand_made.FILES)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
