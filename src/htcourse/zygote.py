@@ -1,9 +1,11 @@
 """Start sandboxed kernels from a warm interpreter instead of a cold one.
 
-A new Python kernel spends most of its life starting: about half a second
-importing IPython and ipykernel, and a third of a second more when the
-notebook's first cell imports pandas. Grading a class pays that for every
-submission. The zygote pays it once per grading process.
+A grading kernel spends most of its life starting: on the machine this was
+written on, about half a second until it is ready (most of it importing
+IPython and ipykernel), and a third of a second more when the notebook's
+first cell imports pandas, against a tenth of a second running a problem
+set's cells. Grading a class pays that for every submission. The zygote
+pays the imports once per grading process.
 
 How a kernel starts (all on Linux, as root; see :mod:`htcourse.sandbox`):
 
