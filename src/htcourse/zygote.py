@@ -29,9 +29,11 @@ How a kernel starts (all on Linux, as root; see :mod:`htcourse.sandbox`):
    kernel manager (which watches ``bwrap``) sees the kernel's end; killing
    the sandbox (``shutdown_kernel(now=True)``) kills the kernel with it.
 
-The kernel is what an ordinary sandboxed kernel is, with two differences a
-student could notice: the preloaded modules are already imported, and its
-command line reads ``python -m htcourse.zygote``.
+The kernel is what an ordinary sandboxed kernel is, with three differences a
+student could notice: the preloaded modules are already imported, its
+command line reads ``python -m htcourse.zygote``, and it shares the
+zygote's string-hash seed with the other kernels forked from it (so the
+order of a set of strings is the same in each).
 """
 
 from __future__ import annotations
