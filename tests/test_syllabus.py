@@ -215,8 +215,8 @@ def _points_named(text: str) -> set[int]:
     return numbers
 
 
-def assessment_problems(table_markdown: str, notebook=_notebook) -> list[str]:
-    """Everything wrong with the "Checked by" column of the ten points' table."""
+def assessment_problems(table_markdown: str, notebook=_notebook, column: int = 3, label: str = "") -> list[str]:
+    """Everything wrong with one column of a table of the ten points that names graded questions."""
     rows = [r for r in table_rows(table_markdown) if r and r[0].isdigit()]
     problems = []
     if [int(r[0]) for r in rows] != list(range(1, 11)):
@@ -224,7 +224,7 @@ def assessment_problems(table_markdown: str, notebook=_notebook) -> list[str]:
     for row in rows:
         point = int(row[0])
         outside_capstone = 0
-        for item in [i.strip() for i in row[3].split(";") if i.strip()]:
+        for item in [i.strip() for i in row[column].split(";") if i.strip()]:
             names = ASSIGNMENT.findall(item)
             if len(names) != 1:
                 problems.append(f"point {point}: '{item}' names no assignment (or several); list only graded work that exists")
@@ -259,13 +259,29 @@ def assessment_problems(table_markdown: str, notebook=_notebook) -> list[str]:
                 outside_capstone += 1
         if not outside_capstone:
             problems.append(f"point {point}: no graded question outside the capstone")
-    return problems
+    return [f"{label}{p}" for p in problems]
 
 
 def test_designing_responsibly_lists_only_assessments_that_exist():
     text = (BOOK / "designing-responsibly.md").read_text(encoding="utf-8")
     table = text[text.index("| # |"):]
     problems = assessment_problems(table)
+    assert not problems, "\n".join(problems)
+
+
+def test_shorter_versions_assess_every_point_outside_the_capstone():
+    """The instructor guide's 10- and 7-week plans name, for each point, graded questions that exist,
+    and set every problem set they name."""
+    guide = (BOOK / "instructors" / "index.md").read_text(encoding="utf-8")
+    table = guide[guide.index("| # | Point | 10-week version | 7-week version |"):]
+    problems = assessment_problems(table, column=2, label="10-week version, ") + \
+        assessment_problems(table, column=3, label="7-week version, ")
+    plans = sections(guide, level=3)
+    for column, plan in ((2, "A 10-week version"), (3, "A 7-week version")):
+        named = {n for r in table_rows(table) if r and r[0].isdigit() for n in ASSIGNMENT.findall(r[column])}
+        for name in sorted(named):
+            if name not in plans[plan]:
+                problems.append(f"{plan}: the table relies on {name}, which the plan does not set")
     assert not problems, "\n".join(problems)
 
 
