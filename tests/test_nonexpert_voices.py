@@ -205,6 +205,7 @@ def rubric_for(readme: str, assignment: str) -> str:
 def prose_rubric_rows(rubric: str) -> list[str]:
     """The criterion rows of the prose-or-art part of one assignment's rubric."""
     part = rubric.split("prose or art", 1)[1] if "prose or art" in rubric else ""
+    part = part.split("\n**Question", 1)[0]  # stop at the next question's rubric
     rows = [line for line in part.splitlines() if re.match(r"^\|(?!\s*-)(?!\s*Criterion)", line)]
     return rows
 
