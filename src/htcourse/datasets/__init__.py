@@ -27,6 +27,7 @@ from pathlib import Path
 from types import ModuleType
 
 from htcourse.paths import datasets_dir
+from htcourse.schema import check_columns
 
 from . import ad_screening, case_records, hand_made, hotline, list_overlap, listings
 from ._common import DEFAULT_SEED, LICENCE, GeneratedDataset, write_files_atomically
@@ -75,16 +76,24 @@ def csv_files() -> list[str]:
     return [filename for module in DATASETS.values() for filename in module.CSV_FILES]
 
 
+def _generate_checked(name: str, seed: int) -> GeneratedDataset:
+    """Run one generator and check that every table it made has the columns :mod:`htcourse.schema` declares."""
+    dataset = DATASETS[name].generate(seed)
+    for filename, table in dataset.tables.items():
+        check_columns(filename, table.columns)
+    return dataset
+
+
 def generate(name: str, seed: int = DEFAULT_SEED) -> GeneratedDataset:
     """Generate one dataset in memory."""
     (name,) = _check_names([name])
-    return DATASETS[name].generate(seed)
+    return _generate_checked(name, seed)
 
 
 def generate_all(seed: int = DEFAULT_SEED, names: Sequence[str] | None = None) -> dict[str, GeneratedDataset]:
     """Generate several datasets (all by default) in memory, in registry order."""
     selected = _check_names(DATASETS if names is None else names)
-    return {name: DATASETS[name].generate(seed) for name in selected}
+    return {name: _generate_checked(name, seed) for name in selected}
 
 
 def datapackage_text() -> str:

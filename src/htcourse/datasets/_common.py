@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from htcourse.schema import check_columns
+
 #: The seed that produced the committed files in ``datasets/``.
 DEFAULT_SEED = 2024
 
@@ -272,8 +274,11 @@ def csv_resource(
     """A Data Package resource descriptor for one CSV file.
 
     Only the empty cell counts as missing: ``NA`` is Namibia's ISO code and
-    must stay a value.
+    must stay a value. The fields must be the file's columns as
+    :mod:`htcourse.schema` declares them (:class:`~htcourse.schema.SchemaMismatchError`
+    otherwise).
     """
+    check_columns(filename, [field["name"] for field in fields])
     schema: dict[str, Any] = {"fields": list(fields), "missingValues": [""]}
     if primary_key:
         schema["primaryKey"] = list(primary_key)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from htcourse import schema
+
 from ._common import (
     GeneratedDataset,
     csv_resource,
@@ -40,17 +42,7 @@ N_LISTINGS = 30_000
 THRESHOLDS = (0.5, 0.7, 0.9)
 SCORE_DECIMALS = 3
 
-COLUMNS = (
-    "listingId",
-    "platform",
-    "advertiserGroup",
-    "postedHourBucket",
-    "priceBand",
-    "phoneReuseCount",
-    "daysActive",
-    "score",
-    "isExploitation",
-)
+COLUMNS = schema.AD_SCREENING_COLUMNS
 
 PLATFORMS = ("site_a", "site_b", "site_c")
 PLATFORM_SHARES = (0.50, 0.30, 0.20)

@@ -35,6 +35,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from htcourse import schema
+from htcourse.schema import (
+    FLAG_COLUMNS,
+    LABOUR_SECTOR_COLUMNS,
+    MEANS_COLUMNS,
+    RECRUITER_COLUMNS,
+    SECTOR_COLUMNS,
+    SEX_SECTOR_COLUMNS,
+    TYPE_COLUMNS,
+)
+
 from ._common import (
     GeneratedDataset,
     csv_resource,
@@ -79,19 +90,16 @@ CASE_ID_PREFIX = {
 
 GENDERS = ("Man", "Woman", "Trans/Transgender/NonConforming")
 
-#: (label, youngest age, oldest age); ``None`` means no upper bound.
-AGE_BANDS = (
-    ("0--8", 0, 8),
-    ("9--17", 9, 17),
-    ("18--20", 18, 20),
-    ("21--23", 21, 23),
-    ("24--26", 24, 26),
-    ("27--29", 27, 29),
-    ("30--38", 30, 38),
-    ("39--47", 39, 47),
-    ("48+", 48, None),
+AGE_BAND_LABELS = schema.AGE_BANDS
+#: (label, youngest age, oldest age) for each band of the schema; ``None`` means no upper bound.
+AGE_BANDS = tuple(
+    (label, youngest, oldest)
+    for label, (youngest, oldest) in zip(
+        AGE_BAND_LABELS,
+        ((0, 8), (9, 17), (18, 20), (21, 23), (24, 26), (27, 29), (30, 38), (39, 47), (48, None)),
+        strict=True,
+    )
 )
-AGE_BAND_LABELS = tuple(label for label, _, _ in AGE_BANDS)
 
 
 @dataclass(frozen=True)
@@ -129,48 +137,10 @@ CITIZENSHIP_WEIGHTS = (10, 6, 4, 5, 5, 9, 8, 6, 5, 8, 6, 6, 7, 7, 3, 2)
 EXPLOITATION_WEIGHTS = (12, 10, 4, 3, 3, 5, 5, 4, 8, 4, 3, 5, 4, 8, 12, 10)
 SAME_COUNTRY_SHARE = 0.45
 
-MEANS_COLUMNS = (
-    "meansDebtBondageEarnings",
-    "meansThreats",
-    "meansAbusePsyPhySex",
-    "meansFalsePromises",
-    "meansDrugsAlcohol",
-    "meansDenyBasicNeeds",
-    "meansExcessiveWorkHours",
-    "meansWithholdDocs",
-)
-TYPE_COLUMNS = ("isForcedLabour", "isSexualExploit", "isOtherExploit")
-LABOUR_SECTOR_COLUMNS = (
-    "sectorOfLabourAgriculture",
-    "sectorOfLabourConstruction",
-    "sectorOfLabourDomesticWork",
-    "sectorOfLabourHospitality",
-)
-SEX_SECTOR_COLUMNS = ("sectorOfSexProstitution", "sectorOfSexPornography")
-SECTOR_COLUMNS = LABOUR_SECTOR_COLUMNS + SEX_SECTOR_COLUMNS
-RECRUITER_COLUMNS = (
-    "recruiterRelationIntimatePartner",
-    "recruiterRelationFriend",
-    "recruiterRelationFamily",
-    "recruiterRelationOther",
-)
-FLAG_COLUMNS = MEANS_COLUMNS + TYPE_COLUMNS + SECTOR_COLUMNS + RECRUITER_COLUMNS
-
-COLUMNS = (
-    "caseId",
-    "reportingSource",
-    "registrationDate",
-    "yearOfRegistration",
-    "givenName",
-    "familyName",
-    "birthYear",
-    "gender",
-    "ageBroad",
-    "citizenship",
-    "CountryOfExploitation",
-    "traffickMonths",
-    *FLAG_COLUMNS,
-)
+# The columns are declared in htcourse.schema (names and order); these names
+# are the generator's own short aliases for them.
+COLUMNS = schema.CASE_RECORDS_COLUMNS
+MANIFEST_COLUMNS = schema.CASE_RECORDS_DEFECTS_COLUMNS
 
 # --------------------------------------------------------------------------
 # How the people are drawn (all invented for teaching)
@@ -550,17 +520,6 @@ class DefectLog:
         column_order = {column: i for i, column in enumerate(("",) + COLUMNS)}
         entries = sorted(self.entries, key=lambda e: (e["rawRow"], column_order[e["column"]]))
         return pd.DataFrame(entries, columns=MANIFEST_COLUMNS)
-
-
-MANIFEST_COLUMNS = (
-    "rawRow",
-    "caseId",
-    "column",
-    "defect",
-    "cleanValue",
-    "dirtyValue",
-    "duplicateOf",
-)
 
 
 def _name_variant(rng: np.random.Generator, name: str) -> str:

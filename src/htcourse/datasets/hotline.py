@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from htcourse import schema
+
 from ._common import (
     GeneratedDataset,
     csv_resource,
@@ -49,13 +51,13 @@ FIRST_YEAR, LAST_YEAR = 2012, 2023
 #: Expected true incidence per month: flat on purpose.
 MEAN_MONTHLY_INCIDENCE = 400
 
-#: channel -> (CSV column, share of incidence that reaches the hotline this way)
+#: channel -> share of incidence that reaches the hotline this way
+CHANNEL_SHARES = {"phone": 0.12, "webForm": 0.05, "platformTip": 0.06}
+#: channel -> (CSV column, share); the columns are declared in htcourse.schema.
 CHANNELS = {
-    "phone": ("contactsPhone", 0.12),
-    "webForm": ("contactsWebForm", 0.05),
-    "platformTip": ("contactsPlatformTip", 0.06),
+    channel: (column, CHANNEL_SHARES[channel]) for channel, column in schema.HOTLINE_CHANNEL_COLUMNS.items()
 }
-CONTACT_COLUMNS = ("month", *(column for column, _ in CHANNELS.values()), "contactsTotal")
+CONTACT_COLUMNS = schema.HOTLINE_CONTACTS_COLUMNS
 #: Months before and from an event that the datasheet compares.
 COMPARISON_MONTHS = 12
 

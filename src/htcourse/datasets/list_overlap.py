@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from htcourse import schema
+
 from ._common import (
     GeneratedDataset,
     csv_resource,
@@ -48,11 +50,11 @@ TRUTH_FILE = "list_overlap_truth.csv"
 DATASHEET_FILE = "list_overlap.md"
 CSV_FILES = (DEPENDENT_FILE, INDEPENDENT_FILE, TRUTH_FILE)
 
-LISTS = ("police", "ngo", "health", "hotline")
+LISTS = schema.OVERLAP_LISTS
 SECTORS = ("sexual_exploitation", "forced_labour", "domestic_work")
 REGIONS = ("north", "south")
-OBSERVED_COLUMNS = ("personId", *LISTS, "sector", "region")
-TRUTH_COLUMNS = ("scenario", "sector", "trueTotal", "observedTotal")
+OBSERVED_COLUMNS = schema.LIST_OVERLAP_COLUMNS
+TRUTH_COLUMNS = schema.LIST_OVERLAP_TRUTH_COLUMNS
 ALL_SECTORS = "all"
 
 

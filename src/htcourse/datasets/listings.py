@@ -46,6 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from htcourse import schema
+
 from ._common import (
     GeneratedDataset,
     csv_resource,
@@ -65,10 +67,10 @@ TRUTH_FILE = "listings_truth.csv"
 DATASHEET_FILE = "listings.md"
 CSV_FILES = (LISTINGS_FILE, TRUTH_FILE)
 
-COLUMNS = ("listingId", "platform", "city", "postedWeek", "phone", "email", "photoHash")
-TRUTH_COLUMNS = ("listingId", "operationId", "advertiserType")
+COLUMNS = schema.LISTINGS_COLUMNS
+TRUTH_COLUMNS = schema.LISTINGS_TRUTH_COLUMNS
 #: The columns whose shared values link listings.
-LINK_ATTRIBUTES = ("phone", "email", "photoHash")
+LINK_ATTRIBUTES = schema.LINK_ATTRIBUTES
 
 OPERATION = "operation"
 INDEPENDENT = "independent_adult"
