@@ -210,10 +210,8 @@ def _match_country_text(text: str, cutoff: float, margin: float) -> CountryMatch
     # Approximate matching against pycountry's own names: no hand-typed table.
     names = _country_names()
     wanted = text.casefold()
-    similarity = {name: score for name, score, _ in process.extract(
-        wanted, [name for name, _ in names], scorer=Indel.normalized_similarity, limit=None
-    )}
-    scored = sorted(((similarity[name], name, code) for name, code in names), reverse=True)
+    matches = process.extract(wanted, [name for name, _ in names], scorer=Indel.normalized_similarity, limit=None)
+    scored = sorted(((score, *names[index]) for _, score, index in matches), reverse=True)
     best_score, best_name, best_code = scored[0]
     runner_up = next((score for score, _, code in scored if code != best_code), 0.0)
     if best_score < cutoff:
@@ -231,12 +229,13 @@ def match_country(value: object, cutoff: float = 0.8, margin: float = 0.05) -> C
     (``"Namibia"``, ``"Viet Nam"``), and last an approximate match: the
     similarity of the casefolded text to every name pycountry knows, as
     RapidFuzz's ``Indel.normalized_similarity`` (2 × letters in common, in
-    order, / total length; ``fuzz.ratio`` / 100). pycountry's own ``countries.search_fuzzy`` only finds names that
-    *contain* the text, so it misses misspellings such as ``"Nambia"``. A
-    fuzzy match is accepted only if its similarity is at least ``cutoff``
-    and beats the best other country by at least ``margin`` (``"Nigera"`` is
-    as close to Niger as to Nigeria, so it is left unmatched, method
-    ``"ambiguous"``). Results are cached.
+    order, / total length; ``fuzz.ratio`` / 100). pycountry's own
+    ``countries.search_fuzzy`` only finds names that *contain* the text, so
+    it misses misspellings such as ``"Nambia"``. A fuzzy match is accepted
+    only if its similarity is at least ``cutoff`` and beats the best other
+    country by at least ``margin`` (``"Nigera"`` is as close to Niger as to
+    Nigeria, so it is left unmatched, method ``"ambiguous"``). Results are
+    cached.
     """
     if _is_missing(value):
         return CountryMatch("", None, "missing")
