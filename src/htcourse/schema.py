@@ -187,7 +187,7 @@ def check_columns(filename: str, columns) -> None:
     ``datasets/`` is declared here.
     """
     if filename not in COLUMNS:
-        raise SchemaMismatchError(f"{filename} is not declared in htcourse.schema.COLUMNS")
+        raise SchemaMismatchError(f"{filename} is not declared in htcourse.schema.COLUMNS: add its columns there")
     columns, expected = tuple(columns), COLUMNS[filename]
     if columns != expected:
         missing = [c for c in expected if c not in columns]
