@@ -34,13 +34,13 @@ from htcourse.datasets import (
     case_records,
     csv_files,
     generate_all,
-    hand_made,
+    handwritten_tables,
     hotline,
     list_overlap,
     output_files,
 )
 from htcourse.datasets.__main__ import main as cli_main
-from htcourse.datasets._common import write_files_atomically
+from htcourse.datasets.writing import write_files_atomically
 from htcourse.paths import REPO_ROOT
 
 COMMITTED = REPO_ROOT / "datasets"
@@ -149,7 +149,7 @@ def assert_num(cell: str, value: float, decimals: int = 1) -> None:
 
 def test_default_seed_reproduces_committed_files_byte_for_byte(default_run):
     produced = sorted(output_files(default_run.generated))
-    assert DATAPACKAGE_FILE in produced and len(produced) == 1 + len(hand_made.FILES) + sum(
+    assert DATAPACKAGE_FILE in produced and len(produced) == 1 + len(handwritten_tables.FILES) + sum(
         len(m.CSV_FILES) + 1 for m in DATASETS.values()
     )
     different = [
@@ -166,7 +166,7 @@ def test_only_one_dataset_gives_the_same_files_as_a_full_run(default_run, tmp_pa
     expected = {
         *hotline.CSV_FILES, hotline.DATASHEET_FILE,
         *list_overlap.CSV_FILES, list_overlap.DATASHEET_FILE,
-        *hand_made.FILES, DATAPACKAGE_FILE,
+        *handwritten_tables.FILES, DATAPACKAGE_FILE,
     }
     assert {p.name for p in tmp_path.iterdir()} == expected  # no staging folder left behind
     for name in expected:
@@ -221,7 +221,7 @@ def test_datapackage_describes_every_csv_with_its_columns(run):
     resources = {resource["path"]: resource for resource in package["resources"]}
     # every CSV file in the folder, generated or written by hand
     assert sorted(resources) == sorted(p.name for p in run.folder.glob("*.csv"))
-    assert set(csv_files()) | {hand_made.GLOBAL_ESTIMATES_FILE, hand_made.IMAGES_FILE} == set(resources)
+    assert set(csv_files()) | {handwritten_tables.GLOBAL_ESTIMATES_FILE, handwritten_tables.IMAGES_FILE} == set(resources)
     for path, resource in resources.items():
         header = run.cells(path).columns.tolist()
         assert [field["name"] for field in resource["schema"]["fields"]] == header, path
@@ -763,7 +763,7 @@ def test_cli_writes_nothing_when_one_target_cannot_be_replaced(tmp_path, capsys)
 
 def test_a_new_folder_is_complete_and_the_course_can_use_it(other_run, monkeypatch):
     """--out copies the hand-made tables, so HTCOURSE_DATASETS can point at the new folder."""
-    for name in hand_made.FILES:
+    for name in handwritten_tables.FILES:
         assert (other_run.folder / name).read_bytes() == (COMMITTED / name).read_bytes(), name
     monkeypatch.setenv("HTCOURSE_DATASETS", str(other_run.folder))
     assert len(data.load("global_estimates")) == 12
@@ -773,8 +773,8 @@ def test_a_new_folder_is_complete_and_the_course_can_use_it(other_run, monkeypat
 def test_a_missing_hand_made_table_is_a_clear_error_and_nothing_is_written(tmp_path, monkeypatch, capsys):
     source = tmp_path / "source"
     source.mkdir()
-    for name in hand_made.FILES:
-        if name != hand_made.GLOBAL_ESTIMATES_FILE:
+    for name in handwritten_tables.FILES:
+        if name != handwritten_tables.GLOBAL_ESTIMATES_FILE:
             shutil.copy(COMMITTED / name, source / name)
     monkeypatch.setenv("HTCOURSE_DATASETS", str(source))
     out = tmp_path / "out"

@@ -31,7 +31,6 @@ synthetic data: the decisions follow the datasheet
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections.abc import Iterable, Mapping
@@ -42,21 +41,24 @@ from typing import IO
 import numpy as np
 import pandas as pd
 import pycountry
+from networkx.utils import UnionFind
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Indel
 
-from htcourse.datasets.case_records import MEANS_COLUMNS  # the schema's means-of-control flags
+# The columns (CTDC names; see the datasheet) come from htcourse.schema, the
+# one place they are declared; they stay importable from here for the labs.
+from htcourse.schema import AGE_BANDS, COUNTRY_COLUMNS, MEANS_COLUMNS, TYPE_COLUMNS
+from htcourse.schema import BIRTH_YEAR, GENDER, REPORTING_SOURCE, TRAFFICK_MONTHS, YEAR_OF_REGISTRATION
 
 # --------------------------------------------------------------------------
-# The schema (CTDC names; see the datasheet)
+# The lab's decisions about those columns
 # --------------------------------------------------------------------------
 
-TYPE_COLUMNS = ("isForcedLabour", "isSexualExploit", "isOtherExploit")
-COUNTRY_COLUMNS = ("citizenship", "CountryOfExploitation")
 #: Categorical text columns whose spelling should not depend on capitals.
-CATEGORY_COLUMNS = ("reportingSource", "gender")
-INTEGER_COLUMNS = ("yearOfRegistration", "birthYear", "traffickMonths")
-#: The CTDC's age bands, youngest first.
-AGE_BANDS = ("0--8", "9--17", "18--20", "21--23", "24--26", "27--29", "30--38", "39--47", "48+")
-MINOR_BANDS = ("0--8", "9--17")
+CATEGORY_COLUMNS = (REPORTING_SOURCE, GENDER)
+INTEGER_COLUMNS = (YEAR_OF_REGISTRATION, BIRTH_YEAR, TRAFFICK_MONTHS)
+#: The age bands of children (under 18).
+MINOR_BANDS = AGE_BANDS[:2]
 #: Codes that CTDC-style exports use for "not recorded".
 MISSING_CODES = ("-99", "00")
 #: Date formats tried in turn: ISO, day/month/year, and written out in English.
@@ -176,7 +178,7 @@ class CountryMatch:
     code: str | None
     method: str  # "alpha_2", "alpha_3", "name", "fuzzy", "ambiguous", "no match" or "missing"
     matched: str | None = None  # the pycountry name a fuzzy match chose
-    score: float | None = None  # difflib similarity of a fuzzy match (0 to 1)
+    score: float | None = None  # similarity of a fuzzy match (0 to 1; see match_country)
 
 
 @functools.lru_cache(maxsize=1)
@@ -208,10 +210,8 @@ def _match_country_text(text: str, cutoff: float, margin: float) -> CountryMatch
     # Approximate matching against pycountry's own names: no hand-typed table.
     names = _country_names()
     wanted = text.casefold()
-    scored = sorted(
-        ((difflib.SequenceMatcher(None, wanted, name).ratio(), name, code) for name, code in names),
-        reverse=True,
-    )
+    matches = process.extract(wanted, [name for name, _ in names], scorer=Indel.normalized_similarity, limit=None)
+    scored = sorted(((score, *names[index]) for _, score, index in matches), reverse=True)
     best_score, best_name, best_code = scored[0]
     runner_up = next((score for score, _, code in scored if code != best_code), 0.0)
     if best_score < cutoff:
@@ -226,14 +226,16 @@ def match_country(value: object, cutoff: float = 0.8, margin: float = 0.05) -> C
 
     In order: an ISO 3166-1 alpha-2 code (``"NA"`` is Namibia), an alpha-3
     code (``"NAM"``), any name pycountry's ``countries.lookup`` knows
-    (``"Namibia"``, ``"Viet Nam"``), and last an approximate match:
-    :class:`difflib.SequenceMatcher` similarity to every name pycountry
-    knows. pycountry's own ``countries.search_fuzzy`` only finds names that
-    *contain* the text, so it misses misspellings such as ``"Nambia"``. A
-    fuzzy match is accepted only if its similarity is at least ``cutoff``
-    and beats the best other country by at least ``margin`` (``"Nigera"`` is
-    as close to Niger as to Nigeria, so it is left unmatched, method
-    ``"ambiguous"``). Results are cached.
+    (``"Namibia"``, ``"Viet Nam"``), and last an approximate match: the
+    similarity of the casefolded text to every name pycountry knows, as
+    RapidFuzz's ``Indel.normalized_similarity`` (2 × letters in common, in
+    order, / total length; ``fuzz.ratio`` / 100). pycountry's own
+    ``countries.search_fuzzy`` only finds names that *contain* the text, so
+    it misses misspellings such as ``"Nambia"``. A fuzzy match is accepted
+    only if its similarity is at least ``cutoff`` and beats the best other
+    country by at least ``margin`` (``"Nigera"`` is as close to Niger as to
+    Nigeria, so it is left unmatched, method ``"ambiguous"``). Results are
+    cached.
     """
     if _is_missing(value):
         return CountryMatch("", None, "missing")
@@ -397,23 +399,12 @@ def flag_answers(
 
 
 def name_distance(a: str, b: str) -> int:
-    """Edits between two names, ignoring capitals (optimal string alignment distance).
+    """Edits between two names, ignoring capitals (optimal string alignment distance, RapidFuzz's ``OSA``).
 
     An edit is one letter inserted, dropped or changed, or two neighbouring
     letters swapped: ``name_distance("Lovun", "LOVUUN") == 1``.
     """
-    a, b = a.casefold(), b.casefold()
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[len(b)]
+    return OSA.distance(a.casefold(), b.casefold())
 
 
 #: Fields a second report copies from the first (once cleaned): records are compared only within these blocks.
@@ -453,14 +444,7 @@ def find_duplicates(
     ).sort_values(["unknown", "date", "caseId"])
     rank = pd.Series(np.arange(len(order)), index=order.index)
 
-    parent = {index: index for index in df.index}
-
-    def root(index):
-        while parent[index] != index:
-            parent[index] = parent[parent[index]]
-            index = parent[index]
-        return index
-
+    groups = UnionFind(df.index)
     keys = df[block_on].astype("str").fillna("\u2205")
     given = df["givenName"].astype("str").fillna("")
     family = df["familyName"].astype("str").fillna("")
@@ -479,14 +463,15 @@ def find_duplicates(
                     continue
                 if name_distance(family[i], family[j]) > max_name_edits:
                     continue
-                a, b = root(i), root(j)
-                if a != b:
-                    first, later = (a, b) if rank[a] < rank[b] else (b, a)
-                    parent[later] = first
+                groups.union(i, j)
 
+    first_of = {}
+    for members in groups.to_sets():
+        first = min(members, key=rank.__getitem__)
+        first_of.update(dict.fromkeys(members, first))
     rows = []
     for index in df.index:
-        first = root(index)
+        first = first_of[index]
         if first != index:
             rows.append(
                 {

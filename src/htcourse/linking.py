@@ -48,9 +48,11 @@ from typing import NamedTuple
 import networkx as nx
 import pandas as pd
 
-ID = "listingId"
-#: The linking attributes of the ``listings`` dataset.
-ATTRIBUTES = ("phone", "email", "photoHash")
+from htcourse.schema import LINK_ATTRIBUTES, LISTING_ID
+
+ID = LISTING_ID
+#: The linking attributes of the ``listings`` dataset (see :mod:`htcourse.schema`).
+ATTRIBUTES = LINK_ATTRIBUTES
 #: Attribute choices that :func:`compare_attributes` compares by default.
 DEFAULT_CHOICES = {
     "Phone only": ("phone",),

@@ -29,9 +29,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-SCORE = "score"
-LABEL = "isExploitation"
-GROUP = "advertiserGroup"
+# The ad_screening columns: score, true label (1 = exploitation), advertiser group.
+from htcourse.schema import GROUP, LABEL, SCORE
 
 #: The ``name`` of the chart's text marks; Vega draws them in a group whose
 #: class includes ``<name>_marks`` (e.g. ``g.threshold_metrics_marks text``).

@@ -12,6 +12,13 @@ Each dataset has a generator module with the same small interface:
     Frictionless Data resource descriptors (with Table Schemas) for its CSV
     files; they do not depend on the seed.
 
+What the generators share, one job a module: :mod:`.generated` (the seed,
+each dataset's random stream, the result type), :mod:`.writing` (CSV text
+and all-or-nothing writes), :mod:`.datasheets` (figures and the Markdown
+templates in ``datasheet_templates/``), :mod:`.datapackage` (Table Schema
+descriptors, checked against :mod:`htcourse.schema`). The two tables
+written by hand are described in :mod:`.handwritten_tables`.
+
 Use :func:`generate` for one dataset in memory, :func:`write_datasets` to
 write files, or the command line::
 
@@ -27,9 +34,12 @@ from pathlib import Path
 from types import ModuleType
 
 from htcourse.paths import datasets_dir
+from htcourse.schema import check_columns
 
-from . import ad_screening, case_records, hand_made, hotline, list_overlap, listings
-from ._common import DEFAULT_SEED, LICENCE, GeneratedDataset, write_files_atomically
+from . import ad_screening, case_records, handwritten_tables, hotline, list_overlap, listings
+from .datapackage import LICENCE
+from .generated import DEFAULT_SEED, GeneratedDataset
+from .writing import write_files_atomically
 
 __all__ = [
     "DATASETS",
@@ -75,16 +85,24 @@ def csv_files() -> list[str]:
     return [filename for module in DATASETS.values() for filename in module.CSV_FILES]
 
 
+def _generate_checked(name: str, seed: int) -> GeneratedDataset:
+    """Run one generator and check that every table it made has the columns :mod:`htcourse.schema` declares."""
+    dataset = DATASETS[name].generate(seed)
+    for filename, table in dataset.tables.items():
+        check_columns(filename, table.columns)
+    return dataset
+
+
 def generate(name: str, seed: int = DEFAULT_SEED) -> GeneratedDataset:
     """Generate one dataset in memory."""
     (name,) = _check_names([name])
-    return DATASETS[name].generate(seed)
+    return _generate_checked(name, seed)
 
 
 def generate_all(seed: int = DEFAULT_SEED, names: Sequence[str] | None = None) -> dict[str, GeneratedDataset]:
     """Generate several datasets (all by default) in memory, in registry order."""
     selected = _check_names(DATASETS if names is None else names)
-    return {name: DATASETS[name].generate(seed) for name in selected}
+    return {name: _generate_checked(name, seed) for name in selected}
 
 
 def datapackage_text() -> str:
@@ -105,7 +123,7 @@ def datapackage_text() -> str:
         "global estimates (global_estimates.csv) and the image licences (images_licences.csv).",
         "licenses": [dict(LICENCE)],
         "resources": [resource for module in DATASETS.values() for resource in module.resources()]
-        + hand_made.resources(),
+        + handwritten_tables.resources(),
     }
     return json.dumps(package, indent=2, ensure_ascii=False) + "\n"
 
@@ -113,14 +131,14 @@ def datapackage_text() -> str:
 def output_files(generated: dict[str, GeneratedDataset], source: Path | None = None) -> dict[str, str]:
     """Every file a run writes: the datasets' files, the hand-made files and ``datapackage.json``.
 
-    The hand-made files (:mod:`.hand_made`) are copied as they are from
+    The hand-made files (:mod:`.handwritten_tables`) are copied as they are from
     ``source`` (default: the course's datasets folder), so that the output
     folder is a complete datasets folder.
     """
     files: dict[str, str] = {}
     for dataset in generated.values():
         files.update(dataset.files)
-    files.update(hand_made.files(datasets_dir() if source is None else source))
+    files.update(handwritten_tables.files(datasets_dir() if source is None else source))
     files[DATAPACKAGE_FILE] = datapackage_text()
     return files
 
@@ -131,7 +149,7 @@ def write_datasets(
     """Generate datasets and write them to ``out_dir``, all or nothing.
 
     Raises :class:`UnknownDatasetError` for an unknown name and
-    :class:`htcourse.datasets._common.OutputError` when ``out_dir`` cannot be
+    :class:`htcourse.datasets.writing.OutputError` when ``out_dir`` cannot be
     written; in both cases nothing is written.
     """
     generated = generate_all(seed, names)

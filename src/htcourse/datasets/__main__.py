@@ -20,8 +20,8 @@ from pathlib import Path
 
 from htcourse.paths import datasets_dir
 
-from . import DATASETS, DEFAULT_SEED, UnknownDatasetError, hand_made, write_datasets
-from ._common import OutputError
+from . import DATASETS, DEFAULT_SEED, UnknownDatasetError, handwritten_tables, write_datasets
+from .writing import OutputError
 
 PROG = "python -m htcourse.datasets"
 USAGE_ERROR = 2
@@ -71,7 +71,7 @@ def _list() -> None:
     for name, module in DATASETS.items():
         files = ", ".join((*module.CSV_FILES, module.DATASHEET_FILE))
         print(f"{name}: {module.SUMMARY}. Files: {files}")
-    print(f"Written by hand, not generated (copied as they are): {', '.join(hand_made.FILES)}")
+    print(f"Written by hand, not generated (copied as they are): {', '.join(handwritten_tables.FILES)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

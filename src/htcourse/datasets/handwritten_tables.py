@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import OutputError, csv_resource, schema_field
+from .datapackage import csv_resource, schema_field
+from .writing import OutputError
 
 GLOBAL_ESTIMATES_FILE = "global_estimates.csv"
 IMAGES_FILE = "images_licences.csv"

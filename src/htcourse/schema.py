@@ -1,0 +1,196 @@
+"""The columns of every table in ``datasets/``: the one place their names are written.
+
+The dataset generators (:mod:`htcourse.datasets`) write their CSV files with
+exactly these columns, in this order, and the lab helpers
+(:mod:`htcourse.cleaning`, :mod:`htcourse.linking`, :mod:`htcourse.metrics`)
+read the files by these names. The Table Schemas in ``datapackage.json`` are
+checked against :data:`COLUMNS` when they are built, so a column renamed in
+one place and not here fails at generation time, not in a lab.
+
+This module imports nothing heavier than the standard library, so a lab
+helper can use it without loading the generators.
+
+    from htcourse import schema
+    schema.COLUMNS["case_records_raw.csv"]   # the raw export's columns, in order
+    schema.MEANS_COLUMNS                      # its means-of-control flags
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------
+# Case records (dirty-data lab). Names follow the CTDC synthetic data schema
+# where it has the field; caseId, reportingSource, registrationDate,
+# givenName, familyName and birthYear are added for de-duplication.
+# --------------------------------------------------------------------------
+
+CASE_ID = "caseId"
+REPORTING_SOURCE = "reportingSource"
+REGISTRATION_DATE = "registrationDate"
+YEAR_OF_REGISTRATION = "yearOfRegistration"
+GIVEN_NAME = "givenName"
+FAMILY_NAME = "familyName"
+BIRTH_YEAR = "birthYear"
+GENDER = "gender"
+AGE_BROAD = "ageBroad"
+CITIZENSHIP = "citizenship"
+COUNTRY_OF_EXPLOITATION = "CountryOfExploitation"
+TRAFFICK_MONTHS = "traffickMonths"
+
+#: Means-of-control flags (1 yes, 0 no, empty not recorded).
+MEANS_COLUMNS = (
+    "meansDebtBondageEarnings",
+    "meansThreats",
+    "meansAbusePsyPhySex",
+    "meansFalsePromises",
+    "meansDrugsAlcohol",
+    "meansDenyBasicNeeds",
+    "meansExcessiveWorkHours",
+    "meansWithholdDocs",
+)
+#: Type-of-exploitation flags.
+TYPE_COLUMNS = ("isForcedLabour", "isSexualExploit", "isOtherExploit")
+LABOUR_SECTOR_COLUMNS = (
+    "sectorOfLabourAgriculture",
+    "sectorOfLabourConstruction",
+    "sectorOfLabourDomesticWork",
+    "sectorOfLabourHospitality",
+)
+SEX_SECTOR_COLUMNS = ("sectorOfSexProstitution", "sectorOfSexPornography")
+SECTOR_COLUMNS = LABOUR_SECTOR_COLUMNS + SEX_SECTOR_COLUMNS
+RECRUITER_COLUMNS = (
+    "recruiterRelationIntimatePartner",
+    "recruiterRelationFriend",
+    "recruiterRelationFamily",
+    "recruiterRelationOther",
+)
+#: Every 0/1 flag column, in file order.
+FLAG_COLUMNS = MEANS_COLUMNS + TYPE_COLUMNS + SECTOR_COLUMNS + RECRUITER_COLUMNS
+#: The two columns that hold an ISO 3166-1 alpha-2 country code (``NA`` is Namibia).
+COUNTRY_COLUMNS = (CITIZENSHIP, COUNTRY_OF_EXPLOITATION)
+
+#: Columns of ``case_records_clean.csv`` and ``case_records_raw.csv`` (the same).
+CASE_RECORDS_COLUMNS = (
+    CASE_ID,
+    REPORTING_SOURCE,
+    REGISTRATION_DATE,
+    YEAR_OF_REGISTRATION,
+    GIVEN_NAME,
+    FAMILY_NAME,
+    BIRTH_YEAR,
+    GENDER,
+    AGE_BROAD,
+    CITIZENSHIP,
+    COUNTRY_OF_EXPLOITATION,
+    TRAFFICK_MONTHS,
+    *FLAG_COLUMNS,
+)
+#: Columns of the defect manifest ``case_records_defects.csv``.
+CASE_RECORDS_DEFECTS_COLUMNS = (
+    "rawRow",
+    CASE_ID,
+    "column",
+    "defect",
+    "cleanValue",
+    "dirtyValue",
+    "duplicateOf",
+)
+
+#: The CTDC's age bands (values of ``ageBroad``), youngest first.
+AGE_BANDS = ("0--8", "9--17", "18--20", "21--23", "24--26", "27--29", "30--38", "39--47", "48+")
+
+# --------------------------------------------------------------------------
+# Online listings: linking (listings) and screening (ad_screening)
+# --------------------------------------------------------------------------
+
+LISTING_ID = "listingId"
+#: The values two listings can share, which the linking lab links on.
+LINK_ATTRIBUTES = ("phone", "email", "photoHash")
+LISTINGS_COLUMNS = (LISTING_ID, "platform", "city", "postedWeek", *LINK_ATTRIBUTES)
+LISTINGS_TRUTH_COLUMNS = (LISTING_ID, "operationId", "advertiserType")
+
+#: The screening tool's score, the true label (1 = exploitation) and the advertiser group.
+SCORE = "score"
+LABEL = "isExploitation"
+GROUP = "advertiserGroup"
+AD_SCREENING_COLUMNS = (
+    LISTING_ID,
+    "platform",
+    GROUP,
+    "postedHourBucket",
+    "priceBand",
+    "phoneReuseCount",
+    "daysActive",
+    SCORE,
+    LABEL,
+)
+
+# --------------------------------------------------------------------------
+# Hotline contacts (trends lab)
+# --------------------------------------------------------------------------
+
+MONTH = "month"
+CONTACTS_TOTAL = "contactsTotal"
+TRUE_INCIDENCE = "trueIncidence"
+#: contact channel -> its column in ``hotline_contacts.csv``.
+HOTLINE_CHANNEL_COLUMNS = {
+    "phone": "contactsPhone",
+    "webForm": "contactsWebForm",
+    "platformTip": "contactsPlatformTip",
+}
+HOTLINE_CONTACTS_COLUMNS = (MONTH, *HOTLINE_CHANNEL_COLUMNS.values(), CONTACTS_TOTAL)
+HOTLINE_TRUTH_COLUMNS = (MONTH, TRUE_INCIDENCE)
+HOTLINE_EVENTS_COLUMNS = ("eventId", "startMonth", "endMonth", "effect", "channels", "description")
+
+# --------------------------------------------------------------------------
+# List overlap (multiple systems estimation lab)
+# --------------------------------------------------------------------------
+
+#: The four lists; each is a 0/1 column of the capture histories.
+OVERLAP_LISTS = ("police", "ngo", "health", "hotline")
+LIST_OVERLAP_COLUMNS = ("personId", *OVERLAP_LISTS, "sector", "region")
+LIST_OVERLAP_TRUTH_COLUMNS = ("scenario", "sector", "trueTotal", "observedTotal")
+
+# --------------------------------------------------------------------------
+# The two tables written by hand (not generated)
+# --------------------------------------------------------------------------
+
+GLOBAL_ESTIMATES_COLUMNS = ("estimate_year", "published_year", "measure", "part_of", "people_millions", "source")
+IMAGES_LICENCES_COLUMNS = ("image", "source", "licence", "verified")
+
+#: CSV file name -> its columns, in file order: every table in ``datasets/``.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "case_records_clean.csv": CASE_RECORDS_COLUMNS,
+    "case_records_raw.csv": CASE_RECORDS_COLUMNS,
+    "case_records_defects.csv": CASE_RECORDS_DEFECTS_COLUMNS,
+    "list_overlap_dependent.csv": LIST_OVERLAP_COLUMNS,
+    "list_overlap_independent.csv": LIST_OVERLAP_COLUMNS,
+    "list_overlap_truth.csv": LIST_OVERLAP_TRUTH_COLUMNS,
+    "ad_screening.csv": AD_SCREENING_COLUMNS,
+    "hotline_contacts.csv": HOTLINE_CONTACTS_COLUMNS,
+    "hotline_truth.csv": HOTLINE_TRUTH_COLUMNS,
+    "hotline_events.csv": HOTLINE_EVENTS_COLUMNS,
+    "listings.csv": LISTINGS_COLUMNS,
+    "listings_truth.csv": LISTINGS_TRUTH_COLUMNS,
+    "global_estimates.csv": GLOBAL_ESTIMATES_COLUMNS,
+    "images_licences.csv": IMAGES_LICENCES_COLUMNS,
+}
+
+
+class SchemaMismatchError(ValueError):
+    """A table's columns are not the ones :data:`COLUMNS` declares for its file."""
+
+
+def check_columns(filename: str, columns) -> None:
+    """Raise :class:`SchemaMismatchError` unless ``columns`` are exactly :data:`COLUMNS` ``[filename]``, in order.
+
+    A file this module does not declare is an error too: every table in
+    ``datasets/`` is declared here.
+    """
+    if filename not in COLUMNS:
+        raise SchemaMismatchError(f"{filename} is not declared in htcourse.schema.COLUMNS: add its columns there")
+    columns, expected = tuple(columns), COLUMNS[filename]
+    if columns != expected:
+        missing = [c for c in expected if c not in columns]
+        extra = [c for c in columns if c not in expected]
+        detail = f"missing {missing}, unexpected {extra}" if missing or extra else "same names, other order"
+        raise SchemaMismatchError(f"{filename}: columns differ from htcourse.schema ({detail})")
