@@ -65,8 +65,28 @@ c.SandboxKernelManager.max_processes = 64
 c.SandboxKernelManager.fast_start = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
+# Hidden tests never reach the student's kernel (src/htcourse/grading/answers.py,
+# authoring: assignments/README.md). After nbgrader's own sanitising
+# steps, which put the hidden tests back from the gradebook, each hidden-test cell
+# becomes a cell that only reports the answers it declares (# ANSWERS CHECKED: ...)
+# as JSON; nbgrader writes that copy into the folder the kernel runs in. After the
+# notebook has run, CheckAnswers runs the setup cells and each hidden test in the
+# grader's trusted checker process and writes pass or fail into the cell, which
+# SaveAutoGrades turns into points as usual.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "htcourse.grading.answers.ReportAnswers",
+]
+# The largest report of one cell's answers, and how long one notebook's hidden tests may run.
+c.ReportAnswers.max_report_bytes = 20_000_000
+c.CheckAnswers.timeout = 120
 c.Autograde.autograde_preprocessors = [
     "htcourse.grading.execute.BoundedExecute",
+    "htcourse.grading.answers.CheckAnswers",
     "nbgrader.preprocessors.IgnorePattern",
     "nbgrader.preprocessors.LimitOutput",
     "htcourse.grading.outputs.LimitOutputSize",
