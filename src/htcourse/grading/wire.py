@@ -212,7 +212,9 @@ def decode(data, depth: int = 0):
     if tag == "$np":
         if type(body) is not list or len(body) != 2:
             raise BadReport("bad numpy scalar")
-        return np.dtype(_check_dtype(body[0])).type(decode(body[1], depth + 1))
+        if _check_dtype(body[0]) in ("object", "str") or type(body[1]) not in (bool, int, float, dict):
+            raise BadReport("bad numpy scalar")
+        return np.dtype(body[0]).type(decode(body[1], depth + 1))
     if type(body) is not dict and tag != "$range":
         raise BadReport("bad body")
     import pandas as pd
