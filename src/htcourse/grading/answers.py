@@ -43,6 +43,8 @@ DECLARATION = re.compile(r"^[ \t]*#[ \t]*ANSWERS CHECKED:[ \t]*(?P<names>.*?)[ \
 #: The ename of the error output that the grader writes into a failed hidden-test cell.
 CHECK_ENAME = "HiddenTestFailed"
 _BUILTINS = frozenset(dir(builtins))
+#: Seconds each call of :func:`check_executed` took in this process (the grader reports them; make bench).
+CHECK_SECONDS: list[float] = []
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -289,8 +291,11 @@ def check_executed(nb: NotebookNode, hidden_sources: dict[str, str], setup: list
     failed, one error output with the words for the feedback. Returns
     ``{grade id: {"passed", "lines"}}``.
     """
+    import time
+
     from htcourse.grading import checker
 
+    started = time.perf_counter()
     tests, reports, cells = [], {}, {}
     for cell in nb.cells:
         payloads = take_reports(cell) if cell.cell_type == "code" else []
@@ -313,6 +318,7 @@ def check_executed(nb: NotebookNode, hidden_sources: dict[str, str], setup: list
 
             kept = [o for o in cell.get("outputs", []) if o.get("ename") in (SKIPPED_ENAME, TIMEOUT_ENAME)]
             cell.outputs = kept + [failed_output(result["lines"])]
+    CHECK_SECONDS.append(time.perf_counter() - started)
     return results
 
 

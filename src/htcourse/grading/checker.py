@@ -220,18 +220,23 @@ class Checker:
             self.process.wait()
 
 
-_checker: Checker | None = None
+_checkers: dict[tuple, Checker] = {}
 _checker_lock = threading.Lock()
 
 
 def get() -> Checker:
-    """This process's checker, started on first use (and again if it stopped)."""
-    global _checker
+    """This process's checker for its current environment, started on first use (and again if it stopped).
+
+    Keyed by the environment: the datasets a setup cell loads depend on it
+    (``HTCOURSE_DATASETS``), and the checker keeps each setup's results.
+    """
+    key = tuple(sorted(os.environ.items()))
     with _checker_lock:
+        checker = _checkers.get(key)
         # A forked grading worker must not share its parent's checker (or its pipes).
-        if _checker is None or _checker.owner != os.getpid() or not _checker.alive:
-            _checker = Checker()
-        return _checker
+        if checker is None or checker.owner != os.getpid() or not checker.alive:
+            checker = _checkers[key] = Checker()
+        return checker
 
 
 if __name__ == "__main__":
