@@ -296,3 +296,21 @@ def test_a_live_kernels_files_are_private(tmp_path, fast_start):
     assert any(stat.S_ISSOCK(e.st_mode) for e in entries.values()), "the kernel's IPC sockets should be in its run folder"
     for name, entry in entries.items():  # nothing in it is writable by others (and the folder is closed anyway)
         assert not entry.st_mode & stat.S_IWOTH or stat.S_ISSOCK(entry.st_mode), name
+
+
+def test_zygote_child_is_quiet_when_the_grader_stops_listening():
+    """The grader went away before the answer: no BrokenPipeError traceback in the instructor's output."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "htcourse.zygote", "json"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"ready\n"
+    proc.stdout.close()  # nobody reads the answer any more
+    proc.stdin.write(b'{"id": 1}\n')  # a request the child cannot serve: it answers with an error
+    proc.stdin.flush()
+    time.sleep(1)
+    proc.stdin.close()
+    proc.wait(timeout=30)
+    err = proc.stderr.read()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
