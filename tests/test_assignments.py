@@ -764,7 +764,8 @@ def test_answers_travel_as_plain_data_and_forgeries_build_nothing_else():
 
 
 def test_declarations_are_checked_against_the_hidden_tests_names():
-    from htcourse.grading.answers import declaration_problems, declared_names, failure_lines, free_names
+    from htcourse.grading.answers import declaration_problems, declared_names, free_names
+    from htcourse.grading.checker import failure_lines
 
     setup = ["import math\nfrom htcourse import data\nraw = data.load('x')"]
     good = ("# Hidden test\n# ANSWERS CHECKED: total, share\n### BEGIN HIDDEN TESTS\n# CANARY-x-1\n"

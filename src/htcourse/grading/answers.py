@@ -170,90 +170,17 @@ def take_reports(cell: NotebookNode) -> list:
     return found
 
 
-def _plain(obj):
-    """A NotebookNode tree as plain dicts and lists (for JSON)."""
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_plain(v) for v in obj]
-    return obj
-
-
-def pick_report(payloads: list, grade_id: str, max_bytes: int) -> dict:
-    """The one report of a cell, or a marker of why there is none."""
+def pick_report(payloads: list, grade_id: str, max_bytes: int) -> str:
+    """The one report of a cell as JSON text, or a marker of why there is none (also JSON)."""
     mine = [p for p in payloads if isinstance(p, dict) and p.get("cell") == grade_id]
     if not mine:
-        return {"missing": True}
+        return '{"missing": true}'
     if len(mine) > 1:
-        return {"duplicate": True}
-    report = _plain(mine[0])
-    size = len(json.dumps(report))
-    if size > max_bytes * 1.05 + 10_000:
-        return {"too_large": size}
-    return report
-
-
-# --- in the trusted checker --------------------------------------------------------------
-
-def problem_line(name: str, why: str, detail: str, label: str) -> str:
-    if why == wire.UNDEFINED:
-        return f"{name} was not defined when {label} was checked."
-    if why == wire.TOO_LARGE:
-        return f"{name} was too large to be checked when {label} was checked (its answer must fit in {wire.MAX_REPORT_BYTES // 1_000_000} MB)."
-    kind = re.sub(r"[^\w.\[\] ]", "", str(detail))[:60] or "unknown"
-    return (f"{name} could not be checked for {label}: it is a {kind}, and the grader reads only numbers, "
-            "text, lists, dicts, numpy values and pandas tables.")
-
-
-def unpack_report(report, grade_id: str, names: list[str], label: str) -> tuple[list[str], dict]:
-    """(feedback lines if the answers cannot be used, else [], the decoded answers)."""
-    cap = label[:1].upper() + label[1:]
-    if not isinstance(report, dict) or report.get("missing"):
-        return [f"{cap} could not be checked: the cell that reports your answers to the grader did not run "
-                "or did not report them (it may have been stopped by an earlier error or time limit)."], {}
-    if report.get("duplicate"):
-        return [f"{cap} could not be checked: your answers were reported more than once."], {}
-    if report.get("too_large"):
-        return [f"{cap} could not be checked: the report of your answers was too large."], {}
-    answers, problems = report.get("answers"), report.get("problems")
-    if not isinstance(answers, dict) or not isinstance(problems, dict):
-        return [f"{cap} could not be checked: the report of your answers was damaged."], {}
-    lines, values = [], {}
-    for name in names:
-        if name in problems:
-            why = problems[name]
-            why, detail = (why + ["", ""])[:2] if isinstance(why, list) else ("", "")
-            lines.append(problem_line(name, str(why), str(detail), label))
-        elif name in answers:
-            try:
-                values[name] = wire.decode(answers[name])
-            except (wire.BadReport, ValueError, TypeError, OverflowError, RecursionError):
-                lines.append(f"{name} could not be read when {label} was checked (its report was damaged).")
-        else:
-            lines.append(f"{name} was not reported when {label} was checked.")
-    return lines, values
-
-
-def failure_lines(source: str, lineno: int | None, exc: BaseException, names: list[str], label: str) -> list[str]:
-    """Words for a failed hidden test: its assert's own message, or the answers it was checking.
-
-    Never the exception's text (it could quote an expected value) or the code.
-    """
-    cap = label[:1].upper() + label[1:]
-    tree = ast.parse(source)
-    statement = None
-    if lineno is not None:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.stmt) and node.lineno <= lineno <= (node.end_lineno or node.lineno):
-                if statement is None or node.lineno >= statement.lineno:
-                    statement = node
-    checked = sorted({n.id for n in ast.walk(statement) if isinstance(n, ast.Name)} & set(names)) if statement else []
-    what = f"the hidden check of {', '.join(checked)}" if checked else "a hidden check"
-    if isinstance(exc, AssertionError):
-        if isinstance(statement, ast.Assert) and isinstance(statement.msg, ast.Constant) and isinstance(statement.msg.value, str):
-            return [f"{cap}: {statement.msg.value}"]
-        return [f"{cap}: {what} did not pass."]
-    return [f"{cap}: {what} could not run on your answer ({type(exc).__name__})."]
+        return '{"duplicate": true}'
+    text = json.dumps(mine[0])  # a NotebookNode is a dict: no conversion needed
+    if len(text) > max_bytes * 1.05 + 10_000:
+        return json.dumps({"too_large": len(text)})
+    return text
 
 
 # --- the preprocessors ---------------------------------------------------------------------

@@ -16,15 +16,17 @@ plus the answers the student's kernel reported, as data (:mod:`.wire`):
    runs the test. A test that changes a setup object changes only the
    child's copy.
 3. The child sends back, for each cell, whether it passed and the lines
-   for the feedback (:func:`htcourse.grading.answers.failure_lines`); it
+   for the feedback (:func:`failure_lines`); it
    is killed if it runs longer than the request's timeout.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -32,6 +34,8 @@ import sys
 import threading
 import time
 import traceback
+
+from htcourse.grading import wire
 
 #: Seconds all the hidden tests of one notebook may take in the checker.
 DEFAULT_TIMEOUT = 120
@@ -41,16 +45,77 @@ class CheckerError(RuntimeError):
     """The checker could not check a notebook (a problem of the grader or the assignment, not the student)."""
 
 
+# --- words for the feedback (in the checker's children) ---------------------------------
+
+def problem_line(name: str, why: str, detail: str, label: str) -> str:
+    if why == wire.UNDEFINED:
+        return f"{name} was not defined when {label} was checked."
+    if why == wire.TOO_LARGE:
+        return f"{name} was too large to be checked when {label} was checked (its answer must fit in {wire.MAX_REPORT_BYTES // 1_000_000} MB)."
+    kind = re.sub(r"[^\w.\[\] ]", "", str(detail))[:60] or "unknown"
+    return (f"{name} could not be checked for {label}: it is a {kind}, and the grader reads only numbers, "
+            "text, lists, dicts, numpy values and pandas tables.")
+
+
+def unpack_report(report, grade_id: str, names: list[str], label: str) -> tuple[list[str], dict]:
+    """(feedback lines if the answers cannot be used, else [], the decoded answers)."""
+    cap = label[:1].upper() + label[1:]
+    if not isinstance(report, dict) or report.get("missing"):
+        return [f"{cap} could not be checked: the cell that reports your answers to the grader did not run "
+                "or did not report them (it may have been stopped by an earlier error or time limit)."], {}
+    if report.get("duplicate"):
+        return [f"{cap} could not be checked: your answers were reported more than once."], {}
+    if report.get("too_large"):
+        return [f"{cap} could not be checked: the report of your answers was too large."], {}
+    answers, problems = report.get("answers"), report.get("problems")
+    if not isinstance(answers, dict) or not isinstance(problems, dict):
+        return [f"{cap} could not be checked: the report of your answers was damaged."], {}
+    lines, values = [], {}
+    for name in names:
+        if name in problems:
+            why = problems[name]
+            why, detail = (why + ["", ""])[:2] if isinstance(why, list) else ("", "")
+            lines.append(problem_line(name, str(why), str(detail), label))
+        elif name in answers:
+            try:
+                values[name] = wire.decode(answers[name])
+            except (wire.BadReport, ValueError, TypeError, OverflowError, RecursionError):
+                lines.append(f"{name} could not be read when {label} was checked (its report was damaged).")
+        else:
+            lines.append(f"{name} was not reported when {label} was checked.")
+    return lines, values
+
+
+def failure_lines(source: str, lineno: int | None, exc: BaseException, names: list[str], label: str) -> list[str]:
+    """Words for a failed hidden test: its assert's own message, or the answers it was checking.
+
+    Never the exception's text (it could quote an expected value) or the code.
+    """
+    cap = label[:1].upper() + label[1:]
+    tree = ast.parse(source)
+    statement = None
+    if lineno is not None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.stmt) and node.lineno <= lineno <= (node.end_lineno or node.lineno):
+                if statement is None or node.lineno >= statement.lineno:
+                    statement = node
+    checked = sorted({n.id for n in ast.walk(statement) if isinstance(n, ast.Name)} & set(names)) if statement else []
+    what = f"the hidden check of {', '.join(checked)}" if checked else "a hidden check"
+    if isinstance(exc, AssertionError):
+        if isinstance(statement, ast.Assert) and isinstance(statement.msg, ast.Constant) and isinstance(statement.msg.value, str):
+            return [f"{cap}: {statement.msg.value}"]
+        return [f"{cap}: {what} did not pass."]
+    return [f"{cap}: {what} could not run on your answer ({type(exc).__name__})."]
+
+
 # --- in the checker process ---------------------------------------------------------
 
 def _run_tests(setup_ns: dict, request: dict) -> list[dict]:
-    from htcourse.grading import answers
-
     results = []
     for test in request["tests"]:
         cell_id, label, names = test["id"], test["label"], test["names"]
         report = request["reports"].get(cell_id)
-        lines, values = answers.unpack_report(report, cell_id, names, label)
+        lines, values = unpack_report(report, cell_id, names, label)
         if lines:
             results.append({"id": cell_id, "passed": False, "lines": lines})
             continue
@@ -65,7 +130,7 @@ def _run_tests(setup_ns: dict, request: dict) -> list[dict]:
                 if frame.f_code.co_filename == filename:
                     lineno = line
             results.append({"id": cell_id, "passed": False,
-                            "lines": answers.failure_lines(test["source"], lineno, exc, names, label)})
+                            "lines": failure_lines(test["source"], lineno, exc, names, label)})
         else:
             results.append({"id": cell_id, "passed": True, "lines": []})
     return results
@@ -112,14 +177,49 @@ def _check_in_child(setup_ns: dict, request: dict, timeout: float) -> dict:
         return {"error": "the checker stopped before it answered"}
 
 
+def _remember_datasets() -> None:
+    """Read each dataset once per checker: ``htcourse.data.load`` returns a copy of the first read.
+
+    Hidden tests load their datasets again for every notebook; the files do
+    not change while a class is graded, and each caller gets its own copy.
+    """
+    from htcourse import data
+
+    global _remembered_load
+    if _remembered_load is not None and data.load is _remembered_load:
+        return
+    load, cache = data.load, {}
+
+    def remembered_load(*args, **kwargs):
+        key = repr((args, sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = load(*args, **kwargs)
+        value = cache[key]
+        return value.copy(deep=True) if hasattr(value, "copy") else value
+
+    remembered_load.__doc__ = load.__doc__
+    data.load = _remembered_load = remembered_load
+
+
+_remembered_load = None
+
+
+def _warm_up(setup_ns: dict, tests: list[dict]) -> None:
+    """Run each hidden test once without answers, so that what it loads is read before the children fork."""
+    for test in tests:
+        try:
+            exec(compile(test["source"], "<warm-up>", "exec"), dict(setup_ns))  # noqa: S102 - the instructor's test
+        except BaseException:  # noqa: BLE001 - it stops at the first answer it reads (not defined here)
+            pass
+
+
 def _setup_key(sources: list[str]) -> str:
     return hashlib.sha256(json.dumps(sources).encode()).hexdigest()
 
 
 def serve(requests, reply_fd: int) -> None:
     """Answer each request line from ``requests`` on ``reply_fd`` until the input ends."""
-    from htcourse.grading import answers  # noqa: F401 - imported once, before the children fork
-
+    _remember_datasets()
     setups: dict[str, dict] = {}
     for line in requests:
         if not line.strip():
@@ -135,6 +235,7 @@ def serve(requests, reply_fd: int) -> None:
                     except BaseException as exc:  # noqa: BLE001
                         raise CheckerError(f"the assignment's setup cell {i + 1} failed in the checker: "
                                            f"{type(exc).__name__}: {exc}") from None
+                _warm_up(namespace, request["tests"])
                 setups[key] = namespace
             reply = _check_in_child(setups[key], request, float(request.get("timeout", DEFAULT_TIMEOUT)))
         except CheckerError as exc:
@@ -185,12 +286,19 @@ class Checker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def check(self, setup: list[str], tests: list[dict], reports: dict, timeout: float = DEFAULT_TIMEOUT) -> dict:
-        """``{cell id: {"passed", "lines"}}`` for ``tests`` (each ``{"id", "label", "names", "source"}``)."""
-        request = {"setup": setup, "tests": tests, "reports": reports, "timeout": timeout}
+    def check(self, setup: list[str], tests: list[dict], reports: dict[str, str],
+              timeout: float = DEFAULT_TIMEOUT) -> dict:
+        """``{cell id: {"passed", "lines"}}`` for ``tests`` (each ``{"id", "label", "names", "source"}``).
+
+        ``reports`` maps a cell id to its report as JSON text (:func:`htcourse.grading.answers.pick_report`).
+        """
+        # ``reports`` are JSON texts already (answers.pick_report measured them): put them in as they are.
+        body = ", ".join(f"{json.dumps(k)}: {v}" for k, v in reports.items())
+        line = (f'{{"setup": {json.dumps(setup)}, "tests": {json.dumps(tests)}, "timeout": {float(timeout)!r}, '
+                f'"reports": {{{body}}}}}\n')
         with self._lock:
             try:
-                self.process.stdin.write((json.dumps(request) + "\n").encode())
+                self.process.stdin.write(line.encode())
                 self.process.stdin.flush()
             except OSError as exc:
                 raise CheckerError(f"cannot reach the trusted checker: {exc}") from None

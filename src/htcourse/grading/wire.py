@@ -47,7 +47,7 @@ DTYPES = frozenset(
      "float16", "float32", "float64", "object", "str"]
 )
 
-#: Why a name could not be reported (the grader words them; see answers.problem_line).
+#: Why a name could not be reported (the grader words them; see checker.problem_line).
 UNDEFINED, UNSUPPORTED, TOO_LARGE = "undefined", "unsupported", "too-large"
 
 
