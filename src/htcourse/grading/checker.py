@@ -252,8 +252,12 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the grader, which stops us
     reply_fd = os.dup(1)
     null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)  # whatever setup or test code prints goes nowhere
+    # Whatever setup or test code prints, warnings included, goes nowhere: the
+    # instructor's output is the grader's summary. Failures come back as replies.
+    os.dup2(null, 1)
+    os.dup2(null, 2)
     sys.stdout = open(os.devnull, "w")
+    sys.stderr = open(os.devnull, "w")
     os.write(reply_fd, b"ready\n")
     serve(sys.stdin, reply_fd)
 
