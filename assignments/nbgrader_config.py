@@ -38,6 +38,12 @@ c.Exchange.root = os.environ.get("HTCOURSE_EXCHANGE", str(HERE / "exchange"))
 c.Execute.timeout = int(os.environ.get("HTCOURSE_CELL_TIMEOUT", "30"))
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
+# After a cell has finished, wait up to this long for the rest of its output
+# (nbclient's default is 4 s). A cell's output includes the report of its
+# answers to the hidden tests: on a busy machine, behind a cell that printed
+# megabytes, 4 s can be too short, and a lost report fails that question.
+# A cell whose output is complete costs nothing extra.
+c.Execute.iopub_timeout = 30
 # Code that ignores the interrupt would make every later cell wait its own
 # timeout: after two cells have run over time (or one that ignored the
 # interrupt), or after 10 minutes in all, the remaining cells are not run.
