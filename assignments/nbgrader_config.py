@@ -38,6 +38,12 @@ c.Exchange.root = os.environ.get("HTCOURSE_EXCHANGE", str(HERE / "exchange"))
 c.Execute.timeout = int(os.environ.get("HTCOURSE_CELL_TIMEOUT", "30"))
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
+# After a cell has finished, wait up to this long for the rest of its output
+# (nbclient's default is 4 s). A cell's output includes the report of its
+# answers to the hidden tests: on a busy machine, behind a cell that printed
+# megabytes, 4 s can be too short, and a lost report fails that question.
+# A cell whose output is complete costs nothing extra.
+c.Execute.iopub_timeout = 30
 # Code that ignores the interrupt would make every later cell wait its own
 # timeout: after two cells have run over time (or one that ignored the
 # interrupt), or after 10 minutes in all, the remaining cells are not run.
@@ -65,8 +71,28 @@ c.SandboxKernelManager.max_processes = 64
 c.SandboxKernelManager.fast_start = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
+# Hidden tests never reach the student's kernel (src/htcourse/grading/answers.py,
+# authoring: assignments/README.md). After nbgrader's own sanitising
+# steps, which put the hidden tests back from the gradebook, each hidden-test cell
+# becomes a cell that only reports the answers it declares (# ANSWERS CHECKED: ...)
+# as JSON; nbgrader writes that copy into the folder the kernel runs in. After the
+# notebook has run, CheckAnswers runs the setup cells and each hidden test in the
+# grader's trusted checker process and writes pass or fail into the cell, which
+# SaveAutoGrades turns into points as usual.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "htcourse.grading.answers.ReportAnswers",
+]
+# The largest report of one cell's answers, and how long one notebook's hidden tests may run.
+c.ReportAnswers.max_report_bytes = 20_000_000
+c.CheckAnswers.timeout = 120
 c.Autograde.autograde_preprocessors = [
     "htcourse.grading.execute.BoundedExecute",
+    "htcourse.grading.answers.CheckAnswers",
     "nbgrader.preprocessors.IgnorePattern",
     "nbgrader.preprocessors.LimitOutput",
     "htcourse.grading.outputs.LimitOutputSize",

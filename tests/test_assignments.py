@@ -677,9 +677,9 @@ def test_no_leaks_in_release_feedback_or_site(ps1_batch, site_dir):
         if found:
             problems[str(path)] = found
     assert not problems, json.dumps(problems, indent=1)[:5000]
-    # the failing hidden tests show the plain message, not their traceback
+    # the failing hidden tests say in words which check failed, never their traceback
     wrong = (course / "feedback/wrong/ps1-dirty-data/ps1-dirty-data.html").read_text()
-    assert html_text(wrong).count("A hidden test did not pass.") == 5
+    assert len(re.findall(r"Question [1-5]: the hidden check of [\w, ]+ did not pass\.", html_text(wrong))) == 5
     assert "AssertionError" not in html_text(wrong) and "Traceback" not in html_text(wrong)
 
 
@@ -721,3 +721,96 @@ def test_readme_walks_through_a_full_cycle():
     for a in ASSIGNMENTS:
         assert f"### Rubric: {a}" in text or f"Rubric: {a}" in text, a
     assert "Exit status" in text or "exit status" in text
+
+
+# --- hidden tests outside the kernel: the pieces ----------------------------------------
+
+def test_answers_travel_as_plain_data_and_forgeries_build_nothing_else():
+    import numpy as np
+    import pandas as pd
+
+    from htcourse.grading import wire
+
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": [0.5, float("nan"), 2.0], "c": ["x", None, "z"],
+                          "d": [True, False, True]}, index=[10, 20, 30])
+    values = [3, 2.5, float("inf"), "text", None, True, (1, "a"), {1: [2, 3]}, {4, 5}, np.int64(7),
+              np.float32(1.5), np.bool_(False), np.arange(6).reshape(2, 3), frame, frame["b"], frame.index]
+    for value in values:
+        back = wire.decode(json.loads(json.dumps(wire.encode(value), allow_nan=False)))
+        assert type(back) is type(value)
+        if isinstance(value, (pd.DataFrame, pd.Series, pd.Index)):
+            assert value.equals(back) and str(getattr(value, "dtypes", getattr(value, "dtype", ""))) == str(
+                getattr(back, "dtypes", getattr(back, "dtype", "")))
+        elif isinstance(value, np.ndarray):
+            assert (value == back).all() and value.dtype == back.dtype
+        else:
+            assert back == value or (value != value and back != back)
+
+    class Sneaky(int):
+        def __eq__(self, other):
+            return True
+
+    class Frame(pd.DataFrame):
+        pass
+
+    report = wire.build_report("q1", ["a", "b", "c", "d"], {"a": Sneaky(1), "b": Frame(frame), "c": lambda: 1})
+    assert report["answers"] == {}
+    assert {k: v[0] for k, v in report["problems"].items()} == {
+        "a": wire.UNSUPPORTED, "b": wire.UNSUPPORTED, "c": wire.UNSUPPORTED, "d": wire.UNDEFINED}
+    assert wire.build_report("q1", ["big"], {"big": "x" * 1000}, max_bytes=100)["problems"]["big"][0] == wire.TOO_LARGE
+    for forged in [{"$np": ["V8", 1]}, {"$np": ["object", 1]}, {"$pickle": "gASV"}, {"$float": "1e400x"},
+                   {"a": 1, "b": 2}, {"$ndarray": {"dtype": "int64", "shape": [2], "data": [1, {"$eval": "1"}]}},
+                   {"$series": {"dtype": "int64", "name": None, "index": [1], "data": [1]}}]:
+        with pytest.raises(wire.BadReport):
+            wire.decode(forged)
+
+
+def test_declarations_are_checked_against_the_hidden_tests_names():
+    from htcourse.grading.answers import declaration_problems, declared_names, free_names
+    from htcourse.grading.checker import failure_lines
+
+    setup = ["import math\nfrom htcourse import data\nraw = data.load('x')"]
+    good = ("# Hidden test\n# ANSWERS CHECKED: total, share\n### BEGIN HIDDEN TESTS\n# CANARY-x-1\n"
+            "_df = data.load('x')\nassert total == len(_df), 'total is not the number of rows.'\n"
+            "assert math.isclose(share, sum(1 for _r in _df) / len(raw))\n### END HIDDEN TESTS")
+    assert declared_names(good) == ["total", "share"]
+    assert free_names(good) == {"total", "share", "data", "math", "raw"}
+    assert declaration_problems("q1-hidden", good, setup) == []
+    problems = declaration_problems("q1-hidden", good.replace("total, share", "total, extra"), setup)
+    assert any("reads share" in p for p in problems) and any("names extra" in p for p in problems)
+    assert "declare the answers" in declaration_problems("q1-hidden", good.replace("# ANSWERS CHECKED: total, share\n", ""), setup)[0]
+    computed = good.replace("'total is not the number of rows.'", "f'expected {len(_df)}'")
+    assert any("plain string" in p for p in declaration_problems("q1-hidden", computed, setup))
+    # feedback words: the assert's own message, or the answers the failing line reads; never the error's text
+    assert failure_lines(good, 6, AssertionError("secret 42"), ["total", "share"], "question 1") == [
+        "Question 1: total is not the number of rows."]
+    assert failure_lines(good, 7, AssertionError(), ["total", "share"], "question 1") == [
+        "Question 1: the hidden check of share did not pass."]
+    assert failure_lines(good, 7, TypeError("expected 0.25"), ["total", "share"], "question 1") == [
+        "Question 1: the hidden check of share could not run on your answer (TypeError)."]
+
+
+def test_validate_fails_a_hidden_test_whose_answer_cannot_be_reported(tmp_path):
+    from htcourse.grading.prepare import check_solutions
+
+    def cell(source, **meta):
+        c = nbformat.v4.new_code_cell(source)
+        if meta:
+            c.metadata["nbgrader"] = {"schema_version": 3, "locked": True, "solution": False, "grade": False, **meta}
+        return c
+
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("import math", grade_id="setup"),
+        cell("### BEGIN SOLUTION\nrate = lambda: 0.5\ncount = 3\n### END SOLUTION", grade_id="q1-answer",
+             locked=False, solution=True),
+        cell("# ANSWERS CHECKED: rate, count\n### BEGIN HIDDEN TESTS\nassert math.isclose(rate(), 0.5)\n"
+             "assert count == 3\n### END HIDDEN TESTS", grade_id="q1-hidden", grade=True, points=1),
+    ])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    problems = check_solutions(path)
+    assert len(problems) == 1 and "q1-hidden" in problems[0] and "rate could not be checked" in problems[0], problems
+    nb.cells[1].source = "rate = 0.5\ncount = 3"
+    nb.cells[2].source = nb.cells[2].source.replace("rate()", "rate")
+    nbformat.write(nb, path)
+    assert check_solutions(path) == []

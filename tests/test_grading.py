@@ -159,3 +159,183 @@ def test_parallel_and_serial_grading_agree(tmp_path):
         assert result.stdout.count(f"/{len(students)}]") == len(students), "one progress line per submission"
         results[jobs] = auto_scores(course)
     assert results["1"] == results["2"] == {"correct": 10, "blank": 0, "wrong": 0, "partial": 4}
+
+
+# --- hidden tests run outside the student's kernel: a determined student --------------
+
+REPORT_MIME = "application/vnd.htcourse.answers+json"
+
+#: Each is one cell a student adds after the setup cell ("early", so that it also acts on every
+#: later cell), after the last answer cell ("late", so that it cannot change the answers it
+#: leaves alone: patching builtins early would also change what the student's own answers
+#: compute), or after the answer cell named.
+GAMES = {
+    "patch-modules": ("early",
+        "import math, numbers, htcourse.data\n"
+        "math.isclose = lambda *a, **k: True\n"
+        "numbers.Integral.register(object)\n"
+        "htcourse.data.load = lambda *a, **k: raw"),
+    "patch-builtins": ("late",
+        "import builtins\n"
+        "class _Yes:\n"
+        "    __eq__ = lambda self, other: True\n"
+        "    __hash__ = object.__hash__\n"
+        "builtins.sorted = lambda *a, **k: _Yes()\n"
+        "builtins.all = lambda *a, **k: True"),
+    "custom-eq": ("q3-answer",
+        "class Always(int):\n"
+        "    def __eq__(self, other): return True\n"
+        "    __hash__ = int.__hash__\n"
+        "class Lenient(type(deduped)):\n"
+        "    def __getitem__(self, key): return Always(0)\n"
+        "n_people = Always(0)\n"
+        "deduped = Lenient(deduped)"),
+    "custom-float": ("late",
+        "import sys\n"
+        "class Peek(float):\n"
+        "    # answers math.isclose with whatever the caller expects\n"
+        "    def __float__(self):\n"
+        "        f = sys._getframe(1)\n"
+        "        return float(next((v for k, v in f.f_globals.items() if k.startswith('_jump')), 0.0))\n"
+        "    def __eq__(self, other): return True\n"
+        "    __hash__ = float.__hash__\n"
+        "police_jump = Peek(0.5)"),
+    "hooks-and-tracers": ("early",
+        "import sys, json\n"
+        "from IPython.display import display\n"
+        "ip = get_ipython()\n"
+        "ip.events.register('pre_run_cell', lambda info: print('SRC:' + info.raw_cell.encode().hex()))\n"
+        "def forge(result=None):\n"
+        "    for q in ('q3-hidden', 'q4-hidden', 'q5-hidden'):\n"
+        f"        display({{{REPORT_MIME!r}: {{'cell': q, 'answers': {{'n_people': 0, 'police_jump': 0.1}}, 'problems': {{}}}}}}, raw=True)\n"
+        "ip.events.register('post_run_cell', forge)\n"
+        "def tracer(frame, event, arg):\n"
+        "    if event == 'call' and 'hidden' in frame.f_code.co_filename:\n"
+        "        print('TRACE', frame.f_code.co_filename)\n"
+        "    return tracer\n"
+        "sys.settrace(tracer)\n"
+        "import codecs\n"
+        "ip.input_transformers_cleanup.append(lambda lines: [print(codecs.encode(''.join(lines), 'rot13')) or l for l in lines])"),
+    "read-other-cells": ("late",
+        "import base64, codecs, glob, zlib, json\n"
+        "for path in glob.glob('*.ipynb'):\n"
+        "    try:\n"
+        "        data = open(path, 'rb').read()\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    print(base64.b64encode(zlib.compress(data)).decode())\n"
+        "    print(codecs.encode(data.decode(errors='replace')[-4000:], 'rot13'))\n"
+        "print(base64.b64encode('\\n'.join(In).encode()).decode())\n"
+        "print(codecs.encode(json.dumps(get_ipython().user_ns.get('_ih', [])), 'rot13'))"),
+}
+
+
+def _with_cell(nb, code: str, where: str):
+    anchor = {"early": "setup", "late": "q5-answer"}.get(where, where)
+    position = 1 + max(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == anchor)
+    nb.cells.insert(position, nbformat.v4.new_code_cell(code))
+    return nb
+
+
+@pytest.fixture(scope="module")
+def gamed(tmp_path_factory):
+    course = new_course(tmp_path_factory.mktemp("gamed") / "course")
+    honest = ["q1-answer", "q2-answer"]
+    fake.write_submission(course, "correct", ASSIGNMENT, fake.correct(course, ASSIGNMENT))
+    fake.write_submission(course, "partial", ASSIGNMENT, fake.partial(course, ASSIGNMENT, honest))
+    for name, (where, code) in GAMES.items():
+        fake.write_submission(course, f"game-{name}", ASSIGNMENT,
+                              _with_cell(fake.partial(course, ASSIGNMENT, honest), code, where))
+    # The issue's own attack: a blank notebook and one added cell.
+    one_cell = "\n".join(code for _, code in GAMES.values() if "deduped" not in code)
+    fake.write_submission(course, "blank-plus-one-cell", ASSIGNMENT,
+                          _with_cell(fake.blank(course, ASSIGNMENT), one_cell, "early"))
+    result = run_cli(course, "grade", ASSIGNMENT, "--jobs", "2")
+    return course, result
+
+
+def test_every_game_earns_exactly_what_its_honest_answers_earn(gamed):
+    course, result = gamed
+    assert result.returncode == 0, result.stdout + result.stderr
+    scores = auto_scores(course)
+    expected = {"correct": 10, "partial": 4, "blank-plus-one-cell": 0, **{f"game-{n}": 4 for n in GAMES}}
+    assert scores == expected
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def _hidden_lines(course: Path) -> set[str]:
+    from htcourse.grading.feedback import split_hidden
+
+    nb = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    released = "\n".join(c.source for c in nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4).cells)
+    lines = set()
+    for cell in nb.cells:
+        for line in split_hidden(cell.source)[1]:
+            # a line that is also part of what students received (the setup's own data.load) is no secret
+            if len(line.strip()) >= 12 and line.strip() not in released:
+                lines.add(line.strip())
+    assert len(lines) >= 20
+    return lines
+
+
+def _decodings(text: str) -> list[str]:
+    """The text, and everything in it that decodes from base64, hex, zlib or rot13."""
+    import base64
+    import binascii
+    import codecs
+    import re
+    import zlib
+
+    out = [text, codecs.decode(text, "rot13")]
+    blobs = []
+    for token in re.findall(r"[A-Za-z0-9+/=]{16,}", text):
+        try:
+            blobs.append(base64.b64decode(token + "=" * (-len(token) % 4)))
+        except (binascii.Error, ValueError):
+            pass
+    for token in re.findall(r"(?:[0-9a-fA-F]{2}){8,}", text):
+        blobs.append(bytes.fromhex(token))
+    for blob in blobs:
+        for data in (blob,):
+            try:
+                data = zlib.decompress(data)
+            except zlib.error:
+                pass
+            decoded = data.decode("utf-8", errors="replace")
+            out += [decoded, codecs.decode(decoded, "rot13")]
+    return out
+
+
+def test_no_hidden_test_line_in_any_feedback_even_decoded(gamed):
+    import html
+
+    course, _ = gamed
+    hidden = _hidden_lines(course)
+    found = []
+    pages = sorted((course / "feedback").rglob("*.html"))
+    assert len(pages) == 2 + len(GAMES) + 1
+    for page in pages:
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        for decoded in _decodings(text):
+            found += [f"{page.parent.parent.name}: {line}" for line in hidden if line in decoded]
+    assert not found, found[:5]
+    # The scan does find what a kernel-side hidden test used to give away.
+    import base64
+
+    sample = next(iter(hidden))
+    assert any(sample in d for d in _decodings("x " + base64.b64encode(sample.encode()).decode() + " y"))
+
+
+def test_feedback_says_in_words_what_failed(gamed):
+    import html
+    import re
+
+    course, _ = gamed
+    page = course / "feedback" / "blank-plus-one-cell" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))))
+    assert "n_namibia_lost was not defined when question 1 was checked." in text
+    for game, line in [("custom-eq", "n_people could not be checked for question 3: it is a __main__.Always"),
+                       ("custom-float", "police_jump could not be checked for question 5: it is a __main__.Peek")]:
+        page = course / "feedback" / f"game-{game}" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))))
+        assert line in text

@@ -260,3 +260,57 @@ def test_a_kernel_starts_the_ordinary_way_if_the_zygote_cannot(course, caplog):
     assert int(text(outputs[1])) in SANDBOX_UIDS
     assert km._fast_unavailable and "did not start" in km._fast_unavailable
     assert not SandboxKernelManager._fast_unavailable, "a failure in one manager class must not turn fast start off for all"
+
+
+@pytest.mark.parametrize("fast_start", [True, False], ids=["forked-kernel", "fresh-kernel"])
+def test_a_live_kernels_files_are_private(tmp_path, fast_start):
+    """The run folder (sockets, connection file with its signing key) belongs to the sandbox user alone."""
+    import asyncio
+    import stat
+
+    work = tmp_path / "work"
+    work.mkdir()
+
+    async def check():
+        km = manager(fast_start=fast_start)(kernel_name="python3")
+        await km.start_kernel(cwd=str(work))
+        try:
+            client = km.client()
+            client.start_channels()
+            await client.wait_for_ready(timeout=60)
+            # while the kernel is alive and connected
+            rundir = Path(km.connection_file).parent
+            folder, conn = rundir.stat(), Path(km.connection_file).stat()
+            entries = {p.name: p.lstat() for p in rundir.iterdir()}
+            client.stop_channels()
+            return folder, conn, entries, km._uid
+        finally:
+            await km.shutdown_kernel(now=True)
+
+    folder, conn, entries, uid = asyncio.run(check())
+    # 0700 (jupyter_client adds the sticky bit to a connection file's folder, which only protects it more)
+    assert stat.S_IMODE(folder.st_mode) & 0o777 == 0o700, oct(folder.st_mode)
+    assert stat.S_IMODE(conn.st_mode) == 0o600, oct(conn.st_mode)
+    expected_owner = uid if os.geteuid() == 0 else os.geteuid()
+    assert folder.st_uid == conn.st_uid == expected_owner
+    assert any(stat.S_ISSOCK(e.st_mode) for e in entries.values()), "the kernel's IPC sockets should be in its run folder"
+    for name, entry in entries.items():  # nothing in it is writable by others (and the folder is closed anyway)
+        assert not entry.st_mode & stat.S_IWOTH or stat.S_ISSOCK(entry.st_mode), name
+
+
+def test_zygote_child_is_quiet_when_the_grader_stops_listening():
+    """The grader went away before the answer: no BrokenPipeError traceback in the instructor's output."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "htcourse.zygote", "json"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"ready\n"
+    proc.stdout.close()  # nobody reads the answer any more
+    proc.stdin.write(b'{"id": 1}\n')  # a request the child cannot serve: it answers with an error
+    proc.stdin.flush()
+    time.sleep(1)
+    proc.stdin.close()
+    proc.wait(timeout=30)
+    err = proc.stderr.read()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()

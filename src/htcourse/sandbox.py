@@ -258,20 +258,27 @@ class SandboxKernelManager(PromptKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         self._tools = find_tools()
+        self._uid = new_sandbox_uid()
+        # The run folder holds the kernel's sockets and its connection file (with
+        # the key that signs every message): private to the sandbox user (0700,
+        # owned by it; mkdtemp makes it 0700), so no other local user can read
+        # the key or replace a socket. The grader, as root, can still use it.
         self._rundir = Path(tempfile.mkdtemp(prefix="htc-kernel-"))
-        os.chmod(self._rundir, 0o777)  # the sandbox user creates its sockets here
+        if os.geteuid() == 0:
+            os.chown(self._rundir, self._uid, SANDBOX_GID)
         self.transport = "ipc"
         self.ip = str(self._rundir / "kernel")
         self.connection_file = str(self._rundir / "kernel.json")
         cwd = Path(kw.get("cwd") or self.workdir or os.getcwd()).resolve()
         self._workdir = cwd
-        self._uid = new_sandbox_uid()
         _give_to_sandbox_user(cwd, self._uid)
         # A signal cannot reach the kernel across the sandbox's PID namespace
         # and session: interrupt it with a message on the control channel.
         self.kernel_spec.interrupt_mode = "message"
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        os.chmod(self.connection_file, 0o644)
+        os.chmod(self.connection_file, 0o600)
+        if os.geteuid() == 0:
+            os.chown(self.connection_file, self._uid, SANDBOX_GID)
         return cmd, kw
 
     pre_start_kernel = _async_pre_start_kernel

@@ -8,20 +8,28 @@ Modules: :mod:`.course` (configuration and folders), :mod:`.preflight`
 (checks before nbgrader sees a submission), :mod:`.restore` (puts back
 deleted or edited cells), :mod:`.feedback` (strips hidden tests from
 feedback), :mod:`.outputs` (limits huge outputs), :mod:`.grader`
-(:func:`grade_one` for one submission, :func:`grade_all` for a class) and
-:mod:`.prepare` (generate and validate). See ``assignments/README.md``.
+(:func:`grade_one` for one submission, :func:`grade_all` for a class),
+:mod:`.prepare` (generate and validate), and the hidden tests that run outside
+the student's kernel: :mod:`.wire` (answers as data), :mod:`.answers`
+(the report cells and the preprocessors) and :mod:`.checker` (the trusted process). See ``assignments/README.md``.
 """
 
-from htcourse.grading.course import Course, CourseError
-from htcourse.grading.grader import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_SOME_FAILED,
-    EXIT_USAGE,
-    Result,
-    grade_all,
-    grade_one,
-)
+import importlib
+
+# Loaded on first use: a graded kernel imports htcourse.grading.wire, and must
+# not pay for nbgrader and the rest of the grader.
+_LAZY = {
+    "Course": "course", "CourseError": "course",
+    "EXIT_INTERRUPTED": "grader", "EXIT_OK": "grader", "EXIT_SOME_FAILED": "grader",
+    "EXIT_USAGE": "grader", "Result": "grader", "grade_all": "grader", "grade_one": "grader",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"htcourse.grading.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'htcourse.grading' has no attribute {name!r}")
+
 
 __all__ = [
     "Course",

@@ -5,12 +5,16 @@ Builds a throw-away course from the committed ps1-dirty-data source, writes
 measures on the same submissions:
 
 * stock ``nbgrader autograde`` then ``nbgrader generate_feedback``, serially
-  (the course's config, unsandboxed): the same work the course's grader does;
+  (the course's config, unsandboxed, but with the hidden tests run in the
+  student's kernel as nbgrader does): the same work the course's grader does;
 * the course's grader (``python -m htcourse.grading grade``) with one worker
   per CPU, with and without the sandbox;
 * raw nbclient execution of the same notebooks, one after another;
 
-and checks that both graders give every student the same score.
+and checks that both graders give every student the same score. It also
+reports the trusted checker's cost per notebook (the hidden tests, run
+outside the kernel; from the grader's completion markers) against raw
+nbclient execution.
 """
 
 from __future__ import annotations
@@ -78,6 +82,25 @@ def scores(course: Path) -> dict[str, float]:
         return {s.student.id: s.code_score for s in gb.assignment_submissions(ASSIGNMENT)}
 
 
+STOCK_HIDDEN_TESTS = """
+# make bench, stock run: hidden tests run in the student's kernel, as in nbgrader.
+c.Autograde.sanitize_preprocessors = [p for p in c.Autograde.sanitize_preprocessors
+                                      if not p.startswith("htcourse.grading.answers.")]
+c.Autograde.autograde_preprocessors = [p for p in c.Autograde.autograde_preprocessors
+                                       if not p.startswith("htcourse.grading.answers.")]
+"""
+
+
+def checker_seconds(course: Path) -> list[float]:
+    """Seconds the trusted checker took for each graded submission (from the grader's markers)."""
+    import json
+
+    out = []
+    for marker in sorted((course / "autograded").glob(f"*/{ASSIGNMENT}/.htcourse-graded.json")):
+        out.append(float(json.loads(marker.read_text(encoding="utf-8")).get("checker_seconds", 0.0)))
+    return out
+
+
 def raw_execution(course: Path) -> float:
     """Seconds to execute every submitted notebook with nbclient, one after another."""
     from nbclient import NotebookClient
@@ -102,6 +125,10 @@ def run(n: int, workdir: Path) -> dict:
         return target
 
     stock = fresh("stock")
+    # Stock nbgrader runs the hidden tests in the student's kernel: take the course's
+    # trusted-checker steps out of its copy of the config (everything else stays).
+    with open(stock / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+        fh.write(STOCK_HIDDEN_TESTS)
     stock_autograde_s = _run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"], stock, HTCOURSE_UNSANDBOXED="1")
     # The course's grader also writes feedback, so stock nbgrader is timed doing the same.
     stock_feedback_s = _run([str(BIN / "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"], stock,
@@ -116,6 +143,9 @@ def run(n: int, workdir: Path) -> dict:
     raw_s = raw_execution(template)
 
     stock_scores, our_scores = scores(stock), scores(ours)
+    checks = checker_seconds(ours)
+    checker_mean = sum(checks) / len(checks) if checks else float("nan")
+    checker_median = sorted(checks)[len(checks) // 2] if checks else float("nan")
     return {
         "submissions": n,
         "workers": jobs,
@@ -130,6 +160,12 @@ def run(n: int, workdir: Path) -> dict:
         "per_notebook_cost_vs_raw_nbclient": round((ours_s * jobs / n) / (raw_s / n), 2),
         "stock_autograde_per_notebook_vs_raw_nbclient": round(stock_autograde_s / raw_s, 2),
         "identical_scores": stock_scores == our_scores and len(our_scores) == n,
+        # hidden tests in the trusted checker: mean per notebook (its start and setup, once per worker,
+        # included), and the median (a notebook after the first of its worker)
+        "trusted_checker_per_notebook_s": round(checker_mean, 3),
+        "trusted_checker_cost_vs_raw_nbclient": round(checker_mean / (raw_s / n), 3),
+        "trusted_checker_median_s": round(checker_median, 3),
+        "trusted_checker_median_vs_raw_nbclient": round(checker_median / (raw_s / n), 3),
         "sandboxed_kernel_start": ("forked from a warm interpreter (htcourse.zygote)" if os.geteuid() == 0
                                    else "a fresh Python (fast start needs root)"),
     }

@@ -8,9 +8,11 @@ lines. :class:`SanitizeHiddenTests` runs first in the feedback pipeline
 
 - it removes every ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS``
   region from the cell source;
-- it replaces all the outputs of every cell that held hidden tests by one
-  plain message, "A hidden test did not pass.", when the cell failed, and by
-  nothing when it passed;
+- it keeps, in every cell that held hidden tests, only the grader's own
+  words for a failed check (written by :mod:`.answers`, which ran the test
+  outside the student's kernel) and the note that a cell was not run;
+  any other output there becomes one plain message, "A hidden test did not
+  pass.", when the cell failed, and nothing when it passed;
 - it removes any output of any other cell that quotes a line of a hidden
   test (a student can print the kernel's input history, for example).
 """
@@ -30,6 +32,9 @@ BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
 HIDDEN_FAILED = "A hidden test did not pass."
 REDACTED = "[This output was removed from your feedback because it contained hidden test code.]"
+
+#: Outputs of a hidden-test cell written by the grader itself (answers.CHECK_ENAME, execute's enames).
+_GRADER_ENAMES = ("HiddenTestFailed", "CellNotRun", "CellTimeoutError")
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -110,8 +115,12 @@ class SanitizeHiddenTests(NbGraderPreprocessor):
         if has_hidden_tests(cell.source, self.begin_test_delimeter):
             cell.source = split_hidden(cell.source, self.begin_test_delimeter, self.end_test_delimeter)[0].rstrip()
             if cell.cell_type == "code":
-                failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
-                cell.outputs = [self._failed_output()] if failed else []
+                errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+                ours = [o for o in errors if o.get("ename") in _GRADER_ENAMES]
+                if ours:
+                    cell.outputs = ours
+                else:
+                    cell.outputs = [self._failed_output()] if errors else []
             return cell, resources
         if cell.cell_type == "code":
             outputs = []

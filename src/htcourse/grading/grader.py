@@ -77,6 +77,7 @@ class Result:
     hand_grading_needed: int = 0
     submitted_as: dict[str, str] = field(default_factory=dict)  # see preflight.Checked
     seconds: float = 0.0
+    checker_seconds: float = 0.0  # of which in the trusted checker (hidden tests; see answers.py)
     log: str = field(default="", repr=False)
 
     @property
@@ -127,6 +128,7 @@ def _write_marker(course: Course, result: Result, fingerprint: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": fingerprint, "flags": result.flags,
                                "submitted_as": result.submitted_as,
+                               "checker_seconds": round(result.checker_seconds, 3),
                                "graded_at": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -294,10 +296,14 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         )
         autograde.force = True
         autograde.create_student = True
+        from htcourse.grading.answers import CHECK_SECONDS
+
+        checks_before = len(CHECK_SECONDS)
         try:
             _run_nbgrader(autograde)
         finally:
             result.log += _run_nbgrader.last_log
+            result.checker_seconds = sum(CHECK_SECONDS[checks_before:])
         graded_dir = course.autograded_submission_dir(student_id, assignment)
         timeout = int(course.config.Execute.get("timeout", 30))
         for nb_name in notebooks:

@@ -11,7 +11,14 @@ course's own authoring rules:
   everything students and the public can see);
 - every autograded question's hidden tests sit in their own cell, so that
   feedback can hide them whole;
-- the points stated in the header match the points in the cells.
+- the points stated in the header match the points in the cells;
+- every hidden-test cell declares the answers it checks (``# ANSWERS
+  CHECKED: ...``), and the declaration matches the names its code reads
+  (:func:`htcourse.grading.answers.declaration_problems`);
+- the solutions pass every hidden test through the path used for grading:
+  the notebook runs with each hidden-test cell replaced by its report, and
+  the trusted checker runs the hidden tests on the reported answers
+  (:func:`check_solutions`), so an answer that cannot be reported fails here.
 """
 
 from __future__ import annotations
@@ -83,6 +90,11 @@ def _authoring_problems(assignment: str, nb) -> list[str]:
             begin, end = text.find("BEGIN SOLUTION"), text.find("END SOLUTION")
             if end != -1 and not CANARY.search(text[begin:end]):
                 out.append(f"{gid}: the canary must be inside the solution region")
+    from htcourse.grading import answers
+
+    setup, hidden = answers.setup_and_hidden(nb)
+    for gid, source in hidden.items():
+        out += answers.declaration_problems(gid, source, setup)
     # points in the header table
     total = sum(float(c.metadata.get("nbgrader", {}).get("points", 0) or 0) for c in nb.cells
                 if c.metadata.get("nbgrader", {}).get("grade"))
@@ -95,6 +107,35 @@ def _authoring_problems(assignment: str, nb) -> list[str]:
     if "**Estimated time**" not in header:
         out.append("the first cell should state the estimated time (| **Estimated time** | ... |)")
     return out
+
+
+def check_solutions(path, timeout: int = 120) -> list[str]:
+    """Run a source notebook (with its solutions) as it is graded, hidden tests in the trusted checker."""
+    from nbclient import NotebookClient
+
+    from htcourse.grading import answers
+    from htcourse.grading.checker import CheckerError
+    from htcourse.sandbox import PromptKernelManager
+
+    nb = nbformat.read(str(path), as_version=4)
+    setup, hidden = answers.setup_and_hidden(nb)
+    if not hidden:
+        return []
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in hidden:
+            cell.source = answers.report_source(hidden[gid], gid, answers.declared_names(hidden[gid]) or [])
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            kernel_manager_class=PromptKernelManager,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    try:
+        results = answers.check_executed(nb, hidden, setup, timeout=timeout)
+    except CheckerError as exc:
+        return [f"the trusted checker could not check the solutions: {exc}"]
+    return [f"{gid}: the solution fails its hidden test when graded outside the kernel: {' '.join(r['lines'])}"
+            for gid, r in results.items() if not r["passed"]]
 
 
 def validate(course: Course, assignments: list[str] | None = None, echo: Callable[[str], None] = print) -> int:
@@ -116,11 +157,14 @@ def validate(course: Course, assignments: list[str] | None = None, echo: Callabl
             for cell in results.get("type_changed", []):
                 problems.append(f"a cell changed type: {cell['source'][:60]}")
             problems += _authoring_problems(name, nbformat.read(str(path), as_version=4))
+            if not problems:
+                problems += check_solutions(path)
             if problems:
                 status = 1
                 echo(f"{name}/{nb_name}.ipynb: {len(problems)} problem(s)")
                 for p in problems:
                     echo(f"    {p}")
             else:
-                echo(f"{name}/{nb_name}.ipynb: valid (the solution passes every test; canaries in place)")
+                echo(f"{name}/{nb_name}.ipynb: valid (the solution passes every test, also with the hidden tests "
+                     "run outside the kernel; canaries and answer declarations in place)")
     return status
