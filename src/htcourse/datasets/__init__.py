@@ -28,7 +28,7 @@ from types import ModuleType
 
 from htcourse.paths import datasets_dir
 
-from . import ad_screening, case_records, hand_made, hotline, list_overlap, listings
+from . import ad_screening, case_records, hand_made, hotline, list_overlap, listings, supply_chain
 from ._common import DEFAULT_SEED, LICENCE, GeneratedDataset, write_files_atomically
 
 __all__ = [
@@ -46,7 +46,7 @@ __all__ = [
 
 #: Registry: dataset name -> generator module, in a fixed order.
 DATASETS: dict[str, ModuleType] = {
-    module.NAME: module for module in (case_records, list_overlap, ad_screening, hotline, listings)
+    module.NAME: module for module in (case_records, list_overlap, ad_screening, hotline, listings, supply_chain)
 }
 
 DATAPACKAGE_FILE = "datapackage.json"
