@@ -230,8 +230,8 @@ def detection_chart(table: pd.DataFrame) -> alt.Chart:
 
 def tier_chart(table: pd.DataFrame) -> alt.Chart:
     """Grouped bars: sites in forced labour per tier, all of them, those the buyer sees and those audits detect."""
-    long = table.melt(id_vars="tier", value_vars=["forced", "forced_visible", "forced_detected"],
-                      var_name="measure", value_name="sites")
+    long = table[["tier", "forced", "forced_visible", "forced_detected"]].melt(
+        id_vars="tier", var_name="measure", value_name="count")
     labels = {"forced": "In forced labour", "forced_visible": "Visible to the buyer",
               "forced_detected": "Detected by an audit"}
     long["measure"] = long["measure"].map(labels)
@@ -242,9 +242,9 @@ def tier_chart(table: pd.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("tier:N", title=None),
             xOffset=alt.XOffset("measure:N", sort=list(labels.values())),
-            y=alt.Y("sites:Q", title="Sites in forced labour"),
+            y=alt.Y("count:Q", title="Sites in forced labour"),
             color=alt.Color("measure:N", title=None, sort=list(labels.values())),
-            tooltip=["tier", "measure", "sites"],
+            tooltip=["tier", "measure", "count"],
         )
         .properties(width=420, height=240)
     )

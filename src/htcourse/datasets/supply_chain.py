@@ -347,7 +347,11 @@ def _figures(sites, truth, audits, reports) -> dict[str, str]:
     passing = audited["latestResult"] == "pass"
     channel_sites = sites[sites["workerVoice"] == 1]
     migrant_workers = (channel_sites["workers"] * channel_sites["migrantShare"]).sum() / channel_sites["workers"].sum()
+    by_site = truth.set_index("siteId")
+    mistaken = sum(by_site.at[site, column] == 0 for site, column in zip(reports["siteId"], reports["indicator"]))
     return {
+        "n_mistaken": fmt_int(mistaken),
+        "share_mistaken": fmt_pct(mistaken / len(reports) if len(reports) else float("nan")),
         "migrant_workers": fmt_pct(migrant_workers),
         "migrant_reports": fmt_pct((reports["reporterGroup"] == "migrant").mean()),
         "buyer": BUYER_NAME,
@@ -481,6 +485,8 @@ $voice_table
 
 At the sites where the channel runs, $migrant_workers of the workers are
 migrants, but $migrant_reports of the reports come from migrant workers.
+$n_mistaken of the $n_reports reports ($share_mistaken) describe an indicator
+that is not present at the site.
 
 ## Collection / how it was generated
 
