@@ -36,14 +36,15 @@ from htcourse.paths import REPO_ROOT
 COURSE_SRC = REPO_ROOT / "assignments"
 PYTHON = sys.executable
 ASSIGNMENTS = ["capstone-design-review", "ps1-dirty-data", "ps2-counting", "ps3-evaluation", "ps4-trends",
-               "ps5-image-matching", "ps6-linking"]
-PROBLEM_SETS = ["ps1-dirty-data", "ps2-counting", "ps3-evaluation", "ps4-trends", "ps5-image-matching", "ps6-linking"]
+               "ps5-image-matching", "ps6-linking", "ps7-supply-chains"]
+PROBLEM_SETS = ["ps1-dirty-data", "ps2-counting", "ps3-evaluation", "ps4-trends", "ps5-image-matching", "ps6-linking",
+                "ps7-supply-chains"]
 AUTO_POINTS = {"capstone-design-review": 0, "ps1-dirty-data": 10, "ps2-counting": 10, "ps3-evaluation": 10, "ps4-trends": 10,
-               "ps5-image-matching": 10, "ps6-linking": 10}
+               "ps5-image-matching": 10, "ps6-linking": 10, "ps7-supply-chains": 10}
 #: Hand-graded points: a written reflection (5) and a prose-or-art response (5) in every problem set, plus
 #: the questions on boyd's points 1-3 and 6, AMBER Alerts and face matching, and European law (issue 15).
 HAND_POINTS = {"capstone-design-review": 50, "ps1-dirty-data": 10, "ps2-counting": 13, "ps3-evaluation": 17, "ps4-trends": 13,
-               "ps5-image-matching": 13, "ps6-linking": 13}
+               "ps5-image-matching": 13, "ps6-linking": 13, "ps7-supply-chains": 10}
 #: The partial students of the other problem sets: the answer cells they get right, and their score (of 10).
 PARTIAL = {
     "ps2-counting": (["q1-answer", "q2-answer"], 6),    # 2 + 4
@@ -51,6 +52,7 @@ PARTIAL = {
     "ps4-trends": (["q1-answer", "q2-answer"], 4),      # 2 + 2
     "ps5-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3
     "ps6-linking": (["q1-answer", "q2-answer"], 5),         # 2 + 3
+    "ps7-supply-chains": (["q1-answer", "q2-answer"], 5),   # 2 + 3
 }
 BATCH_TIMEOUT = 8  # seconds per cell in the ps1 batch (the infinite loops cost this much)
 

@@ -36,7 +36,7 @@ from types import ModuleType
 from htcourse.paths import datasets_dir
 from htcourse.schema import check_columns
 
-from . import ad_screening, case_records, handwritten_tables, hotline, list_overlap, listings
+from . import ad_screening, case_records, handwritten_tables, hotline, list_overlap, listings, supply_chain
 from .datapackage import LICENCE
 from .generated import DEFAULT_SEED, GeneratedDataset
 from .writing import write_files_atomically
@@ -56,7 +56,7 @@ __all__ = [
 
 #: Registry: dataset name -> generator module, in a fixed order.
 DATASETS: dict[str, ModuleType] = {
-    module.NAME: module for module in (case_records, list_overlap, ad_screening, hotline, listings)
+    module.NAME: module for module in (case_records, list_overlap, ad_screening, hotline, listings, supply_chain)
 }
 
 DATAPACKAGE_FILE = "datapackage.json"
