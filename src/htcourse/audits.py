@@ -31,7 +31,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from htcourse.datasets.supply_chain import INDICATORS, NOTICES, PAYERS, TIERS, ZERO_TOLERANCE
+from htcourse.schema import INDICATORS, NOTICES, PAYERS, TIERS, ZERO_TOLERANCE
 
 __all__ = [
     "INDICATORS",

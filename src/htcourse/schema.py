@@ -151,6 +151,45 @@ LIST_OVERLAP_COLUMNS = ("personId", *OVERLAP_LISTS, "sector", "region")
 LIST_OVERLAP_TRUTH_COLUMNS = ("scenario", "sector", "trueTotal", "observedTotal")
 
 # --------------------------------------------------------------------------
+# Supply chain (social-audit lab)
+# --------------------------------------------------------------------------
+
+#: The ILO's eleven indicators of forced labour (ILO 2012), CSV column -> official name.
+INDICATORS = {
+    "abuseOfVulnerability": "Abuse of vulnerability",
+    "deception": "Deception",
+    "restrictionOfMovement": "Restriction of movement",
+    "isolation": "Isolation",
+    "physicalAndSexualViolence": "Physical and sexual violence",
+    "intimidationAndThreats": "Intimidation and threats",
+    "retentionOfIdentityDocuments": "Retention of identity documents",
+    "withholdingOfWages": "Withholding of wages",
+    "debtBondage": "Debt bondage",
+    "abusiveWorkingAndLivingConditions": "Abusive working and living conditions",
+    "excessiveOvertime": "Excessive overtime",
+}
+INDICATOR_COLUMNS = tuple(INDICATORS)
+
+#: The buyer's "zero-tolerance" findings: an audit that records any of them fails.
+#: In this synthetic world every site in forced labour shows at least one of them.
+ZERO_TOLERANCE = (
+    "restrictionOfMovement",
+    "physicalAndSexualViolence",
+    "intimidationAndThreats",
+    "retentionOfIdentityDocuments",
+    "withholdingOfWages",
+    "debtBondage",
+)
+
+TIERS = (1, 2, 3)
+NOTICES = ("announced", "unannounced")
+PAYERS = ("supplier", "buyer")
+SUPPLY_SITES_COLUMNS = ("siteId", "tier", "sector", "visibleToBuyer", "workers", "migrantShare", "workerVoice")
+SUPPLY_TRUTH_COLUMNS = ("siteId", *INDICATOR_COLUMNS, "forcedLabour")
+SUPPLY_AUDITS_COLUMNS = ("auditId", "siteId", "year", "notice", "payer", *INDICATOR_COLUMNS, "result")
+SUPPLY_REPORTS_COLUMNS = ("reportId", "siteId", "year", "indicator", "reporterGroup")
+
+# --------------------------------------------------------------------------
 # The two tables written by hand (not generated)
 # --------------------------------------------------------------------------
 
@@ -171,6 +210,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "hotline_events.csv": HOTLINE_EVENTS_COLUMNS,
     "listings.csv": LISTINGS_COLUMNS,
     "listings_truth.csv": LISTINGS_TRUTH_COLUMNS,
+    "supply_sites.csv": SUPPLY_SITES_COLUMNS,
+    "supply_truth.csv": SUPPLY_TRUTH_COLUMNS,
+    "supply_audits.csv": SUPPLY_AUDITS_COLUMNS,
+    "supply_reports.csv": SUPPLY_REPORTS_COLUMNS,
     "global_estimates.csv": GLOBAL_ESTIMATES_COLUMNS,
     "images_licences.csv": IMAGES_LICENCES_COLUMNS,
 }
