@@ -1,0 +1,147 @@
+"""The course as a real package: a wheel carries the datasets and a lab runs from it, away from the repository.
+
+The wheel is built from a copy of the tracked files (as a clean clone would
+be), installed with ``--no-deps`` into a fresh venv in a temporary folder;
+that venv borrows the project venv's third-party packages through a ``.pth``
+line (so nothing is downloaded), but not its editable ``htcourse``: a path
+added by a ``.pth`` file is not a site folder, so the editable finder there is
+never loaded. The dirty-data lab then runs in that venv, in a folder of its
+own, reading the datasets installed with the package.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from htcourse import data, paths
+from htcourse.paths import REPO_ROOT
+
+LAB = REPO_ROOT / "book" / "modules" / "06-clean-data" / "lab-dirty-data.ipynb"
+
+
+def tracked_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    return [f for f in out.stdout.split("\0") if f and (REPO_ROOT / f).is_file()]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    clone = tmp_path_factory.mktemp("clone")
+    for rel in tracked_files():
+        (clone / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / rel, clone / rel)
+    out = tmp_path_factory.mktemp("wheelhouse")
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(clone)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"pip wheel failed:\n{result.stderr[-3000:]}"
+    (built,) = out.glob("htcourse-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory, wheel) -> Path:
+    """A fresh venv with the wheel installed (no deps) and the project venv's other packages on its path."""
+    root = tmp_path_factory.mktemp("fresh") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    python = root / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    (site / "project-venv-packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                             "--no-index", "--quiet", str(wheel)], capture_output=True, text=True)
+    assert result.returncode == 0, f"installing the wheel failed:\n{result.stderr[-3000:]}"
+    return root
+
+
+def run_in(venv: Path, code: str, cwd: Path, **env) -> subprocess.CompletedProcess:
+    import os
+
+    environment = {k: v for k, v in os.environ.items() if k != "HTCOURSE_DATASETS"}
+    environment.update(env)
+    environment["PATH"] = f"{venv / 'bin'}{os.pathsep}{environment.get('PATH', '')}"
+    return subprocess.run([str(venv / "bin" / "python"), "-c", textwrap.dedent(code)], cwd=cwd, env=environment,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_wheel_carries_every_dataset_file(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    committed = [f for f in tracked_files() if f.startswith("datasets/")]
+    assert committed
+    missing = [f for f in committed if f"htcourse/_datasets/{f.removeprefix('datasets/')}" not in names]
+    assert not missing, f"the wheel lacks: {missing}"
+
+
+def test_installed_package_reads_its_own_datasets(venv, tmp_path):
+    result = run_in(venv, """
+        import htcourse, sys
+        from htcourse import data, paths
+        print(htcourse.__file__)
+        print(paths.in_checkout())
+        print(paths.datasets_dir())
+        raw = data.load("case_records_raw", dtype=str, keep_default_na=False, na_values=[""])
+        print(len(raw), int((raw["citizenship"] == "NA").sum()))
+        print(len(data.load("listings")))
+    """, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    location, checkout, folder, counts, listings = result.stdout.split("\n")[:5]
+    assert Path(location).is_relative_to(venv), f"htcourse was imported from {location}, not the fresh venv"
+    assert checkout == "False"
+    assert Path(folder) == Path(location).parent / "_datasets"
+    assert int(listings) == len(data.load("listings"))
+    raw = data.load("case_records_raw", dtype=str, keep_default_na=False, na_values=[""])
+    namibians = int((raw["citizenship"] == "NA").sum())
+    assert namibians > 0, "the committed raw export has no Namibian (NA) citizens to check"
+    assert counts.split() == [str(len(raw)), str(namibians)], "the installed copy differs from the checkout's"
+
+
+def test_override_still_wins_in_an_installed_package(venv, tmp_path):
+    (tmp_path / "listings.csv").write_text("listing_id,text\nL1,hello\n")
+    result = run_in(venv, """
+        from htcourse import data
+        print(len(data.load("listings")))
+    """, cwd=tmp_path, HTCOURSE_DATASETS=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
+
+
+def test_missing_file_in_an_installed_package_says_how_to_fix_it(venv, tmp_path):
+    result = run_in(venv, """
+        from htcourse import data
+        data.load("no_such_table")
+    """, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "reinstall it from the repository" in result.stderr
+
+
+def test_checkout_uses_its_own_datasets(monkeypatch):
+    monkeypatch.delenv("HTCOURSE_DATASETS", raising=False)
+    assert paths.in_checkout()
+    assert paths.datasets_dir() == REPO_ROOT / "datasets"
+    assert data.path("listings") == REPO_ROOT / "datasets" / "listings.csv"
+
+
+def test_a_lab_runs_from_the_installed_package_in_any_folder(venv, tmp_path):
+    """The dirty-data lab (it meets Namibia's ISO code NA) runs in the fresh venv, from a folder outside the repository."""
+    shutil.copy(LAB, tmp_path / LAB.name)
+    result = run_in(venv, f"""
+        import nbformat
+        from nbclient import NotebookClient
+        nb = nbformat.read({LAB.name!r}, as_version=4)
+        NotebookClient(nb, kernel_name="python3", timeout=120, resources={{"metadata": {{"path": "."}}}}).execute()
+        import htcourse
+        print(sum(1 for c in nb.cells if c.cell_type == "code" and c.outputs), htcourse.__file__)
+    """, cwd=tmp_path, HTCOURSE_SITE_BUILD="1")
+    assert result.returncode == 0, result.stderr[-4000:]
+    executed, location = result.stdout.split()
+    assert int(executed) > 0
+    assert Path(location).is_relative_to(venv)
+    assert not Path(location).is_relative_to(REPO_ROOT)
