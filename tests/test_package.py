@@ -145,3 +145,130 @@ def test_a_lab_runs_from_the_installed_package_in_any_folder(venv, tmp_path):
     assert int(executed) > 0
     assert Path(location).is_relative_to(venv)
     assert not Path(location).is_relative_to(REPO_ROOT)
+
+
+# --- Launch buttons: the files each one depends on -------------------------------------------
+
+from htcourse import launch  # noqa: E402
+
+
+def init_git_repo(folder: Path, branch: str) -> None:
+    def git(*args):
+        subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+
+    git("init", "-q", "-b", branch)
+    git("add", "-A")
+    git("-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", "snapshot")
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """A git repository made of the working tree's tracked files (a fork's clone, reachable offline)."""
+    folder = tmp_path_factory.mktemp("fork") / "ht-course"
+    for rel in tracked_files():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / rel, folder / rel)
+    init_git_repo(folder, launch.repository()[1])
+    return folder
+
+
+def bare_venv(root: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    python = root / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    (site / "project-venv-packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return root
+
+
+def test_every_notebook_starts_with_the_hidden_colab_cell():
+    url, branch = launch.repository()
+    notebooks = launch.notebooks()
+    assert len(notebooks) >= 7
+    wrong = []
+    for path in notebooks:
+        import nbformat
+
+        first = nbformat.read(path, as_version=4).cells[0]
+        if not (launch.is_colab_cell(first) and first.source == launch.colab_cell_source(url, branch)
+                and launch.HIDE_TAG in first.metadata.get("tags", [])):
+            wrong.append(str(path.relative_to(REPO_ROOT)))
+    assert not wrong, f"run `make launch-cells`: these notebooks lack the Colab cell for {url}: {wrong}"
+
+
+def test_colab_cell_installs_the_course_only_in_colab(monkeypatch):
+    import types
+
+    url, branch = launch.repository()
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    exec(launch.colab_cell_source(url, branch), {})
+    assert calls == [], "outside Colab the cell must not install anything"
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    exec(launch.colab_cell_source(url, branch), {})
+    assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", f"htcourse @ git+{url}@{branch}"]]
+
+
+def test_colab_requirement_installs_the_course_with_its_datasets_from_a_git_repository(clone, tmp_path):
+    """The cell's requirement, with the address swapped for a local clone of the same tree: pip builds and installs it."""
+    venv = bare_venv(tmp_path / "venv")
+    requirement = launch.pip_requirement(clone.as_uri(), launch.repository()[1])
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+                             "--no-deps", "--quiet", requirement], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    check = run_in(venv, "from htcourse import data; print(len(data.load('listings')), data.path('listings'))", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    rows, where = check.stdout.split()
+    assert int(rows) == len(data.load("listings")) and Path(where).is_relative_to(venv)
+
+
+def test_binder_environment_installs_the_pinned_requirements_and_the_course(clone, tmp_path):
+    binder = REPO_ROOT / "binder"
+    lines = [l.strip() for l in (binder / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    assert lines == ["-r ../requirements.txt"], "binder/requirements.txt should include the pinned requirements"
+    runtime = (binder / "runtime.txt").read_text().strip()
+    assert runtime == f"python-{sys.version_info.major}.{sys.version_info.minor}", runtime
+    post_build = binder / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
+    # Run it the way repo2docker does (from the repository root), with a fresh venv's python first on PATH.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    site = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "project-venv-packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([str(clone / "binder" / "postBuild")], cwd=clone, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    check = run_in(venv, "from htcourse import paths; print(paths.datasets_dir(), paths.in_checkout())", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    folder, in_checkout = check.stdout.split()
+    assert Path(folder).is_relative_to(venv) and (Path(folder) / "listings.csv").is_file() and in_checkout == "False"
+
+
+def test_classroom_environment_has_nbgitpuller_and_the_hub_link_is_nbgitpullers(site_dir):
+    from urllib.parse import parse_qs, urlparse
+
+    from bs4 import BeautifulSoup
+
+    requirements = (REPO_ROOT / "classroom" / "requirements.txt").read_text()
+    assert "-r ../requirements.txt" in requirements
+    pins = (REPO_ROOT / "requirements.txt").read_text().splitlines()
+    assert any(line.startswith("nbgitpuller==") for line in pins), "nbgitpuller must be pinned for the hub"
+    import yaml
+
+    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
+    hub = config["launch_buttons"]["jupyterhub_url"]
+    url, branch = launch.repository()
+    page = site_dir / "book" / "modules" / "06-clean-data" / "lab-dirty-data.html"
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    links = [a["href"] for a in soup.select("a[href]") if a["href"].startswith(hub.rstrip("/") + "/hub/")]
+    assert len(links) == 1, links
+    link = urlparse(links[0])
+    assert link.path == "/hub/user-redirect/git-pull"
+    query = {key: values[0] for key, values in parse_qs(link.query).items()}
+    assert query["repo"] == url and query["branch"] == branch
+    lab, tree, folder, path = query["urlpath"].split("/", 3)
+    assert f"{lab}/{tree}" == "lab/tree", "the link opens JupyterLab"
+    assert folder == launch.repository_name(url), "nbgitpuller clones into a folder named after the repository"
+    assert (REPO_ROOT / path).is_file(), f"the link opens {path}, which is not in the repository"
+    assert links[0] == launch.nbgitpuller_link(hub, url, branch, path)
