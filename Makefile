@@ -88,3 +88,13 @@ launch-cells: $(STAMP)
 canvas: $(STAMP)
 	@test -n "$(ROSTER)" || { echo "Usage: make canvas ROSTER=<Canvas gradebook export .csv> [ASSIGNMENT=<name>] [ALLOW_UNMATCHED=1]"; exit 2; }
 	$(BIN)/python -m htcourse.grading.canvas --roster "$(ROSTER)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(ALLOW_UNMATCHED),--allow-unmatched)
+
+# make classroom [PORT=8765] [STUDENTS=3] [EXCHANGE=/existing/folder]: a local JupyterHub on
+# 127.0.0.1 with real system users (one instructor, a few students), nbgrader's exchange,
+# assignment list and formgrader, and the course installed for them (see classroom/README.md).
+# Needs root. Prints the URL and logins. make classroom-down removes all of it again.
+classroom: $(STAMP)
+	$(BIN)/python classroom/manage.py up $(if $(PORT),--port $(PORT)) $(if $(STUDENTS),--students $(STUDENTS)) $(if $(EXCHANGE),--exchange $(EXCHANGE))
+
+classroom-down: $(STAMP)
+	$(BIN)/python classroom/manage.py down
