@@ -91,10 +91,11 @@ canvas: $(STAMP)
 
 # make classroom [PORT=8765] [STUDENTS=3] [EXCHANGE=/existing/folder]: a local JupyterHub on
 # 127.0.0.1 with real system users (one instructor, a few students), nbgrader's exchange,
-# assignment list and formgrader, and the course installed for them (see classroom/README.md).
-# Needs root. Prints the URL and logins. make classroom-down removes all of it again.
+# assignment list and formgrader, and the course installed for them (book/instructors/deployment.md).
+# Needs root. Prints the URL and logins. make classroom-down removes all of it again
+# (KEEP_ENV=1 keeps the single-user environment, which takes minutes to build).
 classroom: $(STAMP)
 	$(BIN)/python classroom/manage.py up $(if $(PORT),--port $(PORT)) $(if $(STUDENTS),--students $(STUDENTS)) $(if $(EXCHANGE),--exchange $(EXCHANGE))
 
 classroom-down: $(STAMP)
-	$(BIN)/python classroom/manage.py down
+	$(BIN)/python classroom/manage.py down $(if $(KEEP_ENV),--keep-env)
