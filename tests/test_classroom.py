@@ -222,6 +222,7 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
     grade = subprocess.run([sys.executable, "-m", "htcourse.grading", "--course", str(course), "grade", ASSIGNMENT,
                             "--jobs", "2"], env=env, capture_output=True, text=True, timeout=600)
     assert grade.returncode == 0, grade.stdout[-2000:] + grade.stderr[-2000:]
+    assert "WITHOUT the sandbox" not in grade.stderr
     owner = pwd.getpwnam(teacher)
     subprocess.run(["chown", "-R", f"{owner.pw_uid}:{owner.pw_gid}", str(course)], check=True)
     scores = {s["student"]: s["score"] for s in

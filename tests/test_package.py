@@ -196,6 +196,27 @@ def test_every_notebook_starts_with_the_hidden_colab_cell():
     assert not wrong, f"run `make launch-cells`: these notebooks lack the Colab cell for {url}: {wrong}"
 
 
+def test_launch_cells_sync_adds_replaces_and_is_idempotent(tmp_path):
+    import nbformat
+
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://github.com/someone/their-fork\n  branch: spring\n")
+    with_cell, without = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+    shutil.copy(LAB, with_cell)
+    nb = nbformat.read(LAB, as_version=4)
+    nb.cells = nb.cells[1:]
+    nbformat.write(nb, without)
+    assert launch.sync([with_cell, without], config=config) == [with_cell, without]
+    for path in (with_cell, without):
+        cells = nbformat.read(path, as_version=4).cells
+        assert "git+https://github.com/someone/their-fork@spring" in cells[0].source
+        assert len(cells) == len(nb.cells) + 1 and not launch.is_colab_cell(cells[1])
+    assert launch.sync([with_cell, without], config=config) == []
+    config.write_text("repository:\n  url: git@github.com:someone/fork.git\n")
+    with pytest.raises(ValueError, match="https address"):
+        launch.repository(config)
+
+
 def test_colab_cell_installs_the_course_only_in_colab(monkeypatch):
     import types
 
