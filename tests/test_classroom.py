@@ -194,6 +194,10 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
     listed = hub.api(students[0], "GET", f"/user/{students[0]}/assignments", params={"course_id": "htcourse"}).json()
     assert listed == {"success": True, "value": []}
 
+    # 0b. The site's JupyterHub button: its nbgitpuller link, on this hub, for a copy of the repository
+    #     (a local bare repository stands in for the fork's address, which needs the internet).
+    launch_button_pulls_the_repository(hub, students[0])
+
     # 1. The instructor generates and releases ps1 from the formgrader.
     for action in ("assign", "release"):
         done = hub.api(teacher, "POST", f"/user/{teacher}/formgrader/api/assignment/{ASSIGNMENT}/{action}").json()
@@ -262,6 +266,34 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
         "the feedback shows the total: 10 autograded + 4 by hand, out of 20"
     assert "Written response</a> (Score: 4.0 / 5.0)" in page["content"], "and the hand grade"
     print(f"\nassignment cycle through the hub: {time.monotonic() - started:.0f} s")
+
+
+def launch_button_pulls_the_repository(hub: Hub, student: str) -> None:
+    from htcourse import launch
+
+    _, branch = launch.repository()
+    repo = hub.state / "ht-course"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", branch, str(repo)], check=True)
+    subprocess.run(["git", "push", "-q", str(repo), f"HEAD:refs/heads/{branch}"], cwd=REPO_ROOT, check=True,
+                   capture_output=True)
+    owner = pwd.getpwnam(student)
+    subprocess.run(["chown", "-R", f"{owner.pw_uid}:{owner.pw_gid}", str(repo)], check=True)
+    lab = "book/modules/06-clean-data/lab-dirty-data.ipynb"
+    link = launch.nbgitpuller_link(hub.url, str(repo), branch, lab)
+    # The hub sends a logged-in person from /hub/user-redirect/X to /user/NAME/X (for a token, its
+    # HTML pages ask for a login instead): follow that redirect by hand, then open nbgitpuller's page.
+    path = link.removeprefix(hub.url)
+    assert path.startswith("/hub/user-redirect/git-pull?"), path
+    page = hub.api(student, "GET", f"/user/{student}/" + path.removeprefix("/hub/user-redirect/"))
+    assert page.status_code == 200 and "nbgitpuller" in page.text.lower(), (page.status_code, page.text[:300])
+    query = dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
+    from urllib.parse import unquote
+
+    stream = hub.api(student, "GET", f"/user/{student}/git-pull/api",
+                     params={"repo": unquote(query["repo"]), "branch": query["branch"]})
+    assert '"phase": "finished"' in stream.text, stream.text[-2000:]
+    opened = hub.api(student, "GET", f"/user/{student}/api/contents/{unquote(query['urlpath']).removeprefix('lab/tree/')}")
+    assert opened.status_code == 200, f"the link's notebook is not in the pulled folder: {unquote(query['urlpath'])}"
 
 
 def give_hand_grade_in_formgrader(hub: Hub, teacher: str, student: str, points: int) -> None:

@@ -44,8 +44,8 @@ def repository(config: Path = CONFIG) -> tuple[str, str]:
 
 
 def repository_name(url: str) -> str:
-    """The folder a clone of ``url`` gets (what nbgitpuller names it): the last part, without ``.git``."""
-    return url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    """The folder nbgitpuller clones ``url`` into: its last part (nbgitpuller keeps a ``.git`` ending)."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def pip_requirement(url: str, branch: str) -> str:
