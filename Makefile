@@ -11,7 +11,8 @@ STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
 # These targets share names with folders (datasets/, assignments/): always run them.
-.PHONY: book test serve clean datasets setup system-packages assignments validate grade bench
+.PHONY: book test serve clean datasets setup system-packages assignments validate grade bench \
+        launch-cells classroom classroom-down canvas
 
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -75,3 +76,26 @@ validate: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "Usage: make grade ASSIGNMENT=<name>, one of: $$(ls assignments/source | tr '\n' ' ')"; exit 2; }
 	$(BIN)/python -m htcourse.grading grade $(ASSIGNMENT) $(if $(JOBS),--jobs $(JOBS)) $(if $(UNSANDBOXED),--unsandboxed)
+
+# make launch-cells: after changing repository.url in _config.yml, rewrite the hidden
+# first cell of every notebook (it installs the course from that repository in Colab).
+launch-cells: $(STAMP)
+	$(BIN)/python -m htcourse.launch sync
+
+# make canvas ROSTER=path/to/canvas-export.csv [ASSIGNMENT=ps1-dirty-data] [ALLOW_UNMATCHED=1]:
+# writes assignments/grades/canvas.csv (Canvas gradebook import) and grades.csv (plain),
+# matching hub usernames to the roster's SIS Login ID or SIS User ID; every mismatch is reported.
+canvas: $(STAMP)
+	@test -n "$(ROSTER)" || { echo "Usage: make canvas ROSTER=<Canvas gradebook export .csv> [ASSIGNMENT=<name>] [ALLOW_UNMATCHED=1]"; exit 2; }
+	$(BIN)/python -m htcourse.grading.canvas --roster "$(ROSTER)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(ALLOW_UNMATCHED),--allow-unmatched)
+
+# make classroom [PORT=8765] [STUDENTS=3] [EXCHANGE=/existing/folder]: a local JupyterHub on
+# 127.0.0.1 with real system users (one instructor, a few students), nbgrader's exchange,
+# assignment list and formgrader, and the course installed for them (book/instructors/deployment.md).
+# Needs root. Prints the URL and logins. make classroom-down removes all of it again
+# (KEEP_ENV=1 keeps the single-user environment, which takes minutes to build).
+classroom: $(STAMP)
+	$(BIN)/python classroom/manage.py up $(if $(PORT),--port $(PORT)) $(if $(STUDENTS),--students $(STUDENTS)) $(if $(EXCHANGE),--exchange $(EXCHANGE))
+
+classroom-down: $(STAMP)
+	$(BIN)/python classroom/manage.py down $(if $(KEEP_ENV),--keep-env)

@@ -3,7 +3,8 @@
     from htcourse import data
     raw = data.load("case_records_raw", keep_default_na=False, na_values=[""])
 
-Files are read from ``datasets/`` (or from ``$HTCOURSE_DATASETS``, see
+Files are read from the checkout's ``datasets/``, from the copy installed
+with the package (``pip install .``), or from ``$HTCOURSE_DATASETS`` (see
 :func:`htcourse.paths.datasets_dir`). :func:`load` passes its keyword
 arguments to :func:`pandas.read_csv` unchanged and never "fixes" the data:
 the dirty-data lab depends on students meeting the raw file as it is (for
@@ -13,14 +14,19 @@ told otherwise).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 
-from htcourse.paths import datasets_dir
+from htcourse.paths import datasets_dir, in_checkout
 
 REGENERATE_HINT = (
     "Recreate it with `make datasets` (or `python -m htcourse.datasets generate`) from the repository root."
+)
+INSTALLED_HINT = (
+    "This htcourse is installed without its datasets: reinstall it from the repository "
+    "(`pip install .` or `pip install git+URL`), or point HTCOURSE_DATASETS at a datasets folder."
 )
 
 
@@ -56,7 +62,9 @@ def path(name: str) -> Path:
     file_name = _file_name(name)
     file = datasets_dir() / file_name
     if not file.is_file():
-        if file_name in _generated_files():
+        if not os.environ.get("HTCOURSE_DATASETS") and not in_checkout():
+            hint = INSTALLED_HINT
+        elif file_name in _generated_files():
             hint = REGENERATE_HINT
         else:
             hint = "It is not generated: restore it from the repository (e.g. `git checkout -- datasets`)."
