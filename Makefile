@@ -48,9 +48,10 @@ serve:
 	@test -f _build/html/index.html || { echo "Build the site first: make book"; exit 1; }
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
 
-# Performance figures (printed, never asserted): build, notebooks, grading, page weight.
+# Performance figures (printed, never asserted): build, notebooks, grading, page weight,
+# and Lighthouse (npm, pinned in package.json) per page type against Debian chromium.
 bench: $(STAMP) system-packages
-	$(BIN)/python -m htcourse.bench
+	CHROME_PATH=$(CHROMIUM) $(BIN)/python -m htcourse.bench
 
 # make datasets regenerates the committed files; make datasets SEED=2027 gives a new variant.
 datasets: $(STAMP)
