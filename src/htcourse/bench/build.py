@@ -99,7 +99,7 @@ def page_transfer(site: Path, page: str, chromium: str = "/usr/bin/chromium") ->
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             pg = browser.new_page()
-            pg.on("requestfinished", requests.append)
+            pg.on("requestfinished", lambda req: requests.append(req))
             pg.goto(f"{url}/{page}", wait_until="networkidle")
             sizes = {}
             for req in requests:

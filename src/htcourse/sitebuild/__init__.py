@@ -40,6 +40,11 @@ def _on_config_inited(app: Sphinx, config) -> None:
     # myst-nb would add require.js and the widget manager to every page with
     # widget state; htcourse-interactive.js loads them on demand instead.
     config.nb_ipywidgets_js = {}
+    # Jupyter Book leaves pydata-sphinx-theme's default colour mode empty, which
+    # the theme reports as a console error on every page before falling back
+    # to "auto"; say "auto" (the same behaviour) so the console stays clean.
+    # (pydata-sphinx-theme reads it from html_context.)
+    config.html_context = {**config.html_context, "default_mode": config.html_context.get("default_mode") or "auto"}
     # Sphinx checks static paths before builder-inited fills this folder.
     VENDOR_DIR.mkdir(parents=True, exist_ok=True)
     static = list(config.html_static_path)

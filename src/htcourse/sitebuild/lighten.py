@@ -39,6 +39,10 @@ ACCESSIBILITY_FIXES = [
 FONTAWESOME_JS = re.compile(r'\s*<!-- So that users can add custom icons -->\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
 SEARCH_SCRIPTS = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>')
 ICON = re.compile(r'<i class="(?P<cls>(?:fa|fa-[a-z]+|fas|fab|far)\b[^"]*)"(?![^>]*aria-hidden)')
+# An inline script that only declares a setting (e.g. sphinx-togglebutton's
+# `var togglebuttonSelector = '...';`) reads nothing, so it runs in place: the
+# deferred scripts that read it then find it defined.
+DECLARATION = re.compile(r"""\s*(?:let|var|const)\s+[A-Za-z_$][\w$]*\s*=\s*(?:'[^'\\]*'|"[^"\\]*"|true|false|-?\d+(?:\.\d+)?)\s*;?\s*$""")
 HEAD = re.compile(r"<head>.*?</head>", re.S)
 SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)
 ICON_RULE = re.compile(r'(?P<sels>(?:\.fa-[a-z0-9-]+:before,)*\.fa-[a-z0-9-]+:before)\{content:"(?:\\.|[^"\\])*"\}')
@@ -75,7 +79,7 @@ def defer_head_scripts(html_text: str) -> str:
             if re.search(r"\b(defer|async)\b", attrs) or (kind and kind[1] == "module"):
                 return m[0]
             return f"<script defer{attrs}>{body}</script>"
-        if deferring and body.strip():
+        if deferring and body.strip() and not DECLARATION.match(body):
             data = base64.b64encode(body.encode()).decode()
             return f'<script defer{attrs} src="data:text/javascript;base64,{data}"></script>'
         return m[0]
