@@ -209,9 +209,10 @@ def build_reader(site: Path = SITE, out: Path | None = None) -> Path:
     parents = {}
     for page in printed:
         parent = parents.get(page.toc.depth - 1) if page.toc.depth else None
-        parents[page.toc.depth] = writer.add_outline_item(page.title, offset + page.first_page, parent=parent)
+        parents[page.toc.depth] = writer.add_outline_item(title=page.title, page_number=offset + page.first_page, parent=parent)
     writer.add_metadata({"/Title": f"{book_title}: course reader", "/Author": "The course authors (CC BY 4.0)"})
     writer.page_mode = "/UseOutlines"
+    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as fh:
         writer.write(fh)

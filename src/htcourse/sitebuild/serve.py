@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import io
 import http.server
 import threading
 from pathlib import Path
@@ -26,6 +27,12 @@ class GzipHandler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, *args):  # quiet
         pass
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the browser stopped a download it no longer needed (e.g. on leaving a page)
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
@@ -45,8 +52,6 @@ class GzipHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "max-age=600")
         self.send_header("Vary", "Accept-Encoding")
         self.end_headers()
-        import io
-
         return io.BytesIO(body)
 
     def end_headers(self):
