@@ -447,3 +447,43 @@ def test_gzip_server_compresses_like_github_pages(site_dir):
             assert resp.read() == body == (site_dir / "book" / "intro.html").read_bytes()
     finally:
         server.shutdown()
+
+
+def test_widgets_load_their_manager_only_when_reached(browser, site_dir, tmp_path):
+    """A page with Jupyter widget state (as myst-nb writes it) gets require.js and the widget
+    manager only when the widget is scrolled to; then the widget renders, offline."""
+    import json
+    import shutil
+
+    import ipywidgets
+    from ipywidgets.embed import embed_data
+
+    from htcourse.sitebuild.pages import INTERACTIVE_JS, WIDGET_JS, WIDGET_STATE, WIDGET_VIEW
+
+    for name in (INTERACTIVE_JS, *WIDGET_JS):
+        shutil.copy(site_dir / "_static" / name, tmp_path / name)
+    data = embed_data(views=[ipywidgets.IntSlider(value=3, description="Threshold")])
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Widget</title>'
+        f'<script type="{WIDGET_STATE}">{json.dumps(data["manager_state"])}</script>'
+        f'<script defer src="{INTERACTIVE_JS}" data-widgets="{" ".join(WIDGET_JS)}"></script></head>'
+        '<body><main><h1>Widget</h1><div style="height:3000px">Text</div>'
+        f'<div class="cell_output"><script type="{WIDGET_VIEW}">{json.dumps(data["view_specs"][0])}</script></div>'
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    url, server = serve_directory(tmp_path)
+    try:
+        visit = open_offline(browser, f"{url}/index.html", viewport={"width": 800, "height": 600})
+        page = visit.page
+        fetched = []
+        page.on("request", lambda req: fetched.append(req.url))
+        page.wait_for_timeout(1000)
+        assert page.evaluate("typeof window.requirejs") == "undefined", "require.js loaded before the widget was reached"
+        page.locator(".cell_output").scroll_into_view_if_needed()
+        page.wait_for_selector(".cell_output .widget-slider", timeout=20_000)
+        assert any(u.endswith("embed-amd.js") for u in fetched)
+        assert visit.errors == [] and visit.blocked == [], (visit.errors, visit.blocked)
+        page.context.close()
+    finally:
+        server.shutdown()

@@ -151,8 +151,28 @@ def subset_fonts(folder: Path, glyphs: set[int]) -> dict[str, tuple[int, int]]:
     return sizes
 
 
+def _theme_static() -> Path:
+    import pydata_sphinx_theme
+
+    return Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+
+
+def _restore_theme_files(outdir: Path) -> None:
+    """Start from the theme's own stylesheet and fonts, so an incremental build that adds an icon
+    trims and subsets from the full set again, not from the previous build's cut."""
+    import shutil
+
+    static = _theme_static()
+    pairs = [(static / "styles" / "pydata-sphinx-theme.css", outdir / THEME_CSS)]
+    pairs += [(font, outdir / WEBFONTS / font.name) for font in (static / "vendor" / "fontawesome" / "webfonts").glob("fa-*")]
+    for source, target in pairs:
+        if source.exists() and target.parent.is_dir():
+            shutil.copyfile(source, target)
+
+
 def lighten_site(outdir: Path) -> None:
     """Apply every change of this module to the site written in ``outdir``."""
+    _restore_theme_files(outdir)
     pages = sorted(p for p in outdir.rglob("*.html") if "_static" not in p.parts)
     texts = {}
     for page in pages:
