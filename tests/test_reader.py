@@ -21,8 +21,19 @@ def _norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def reader_pdf(site_dir, tmp_path_factory):
+    """The reader as `make reader` makes it (its command, in its own process: the browser tests'
+    Playwright session may be running in this one), written outside the site."""
+    import subprocess
+    import sys
+
     out = tmp_path_factory.mktemp("reader") / "course-reader.pdf"
-    return reader.build_reader(site_dir, out)
+    result = subprocess.run(
+        [sys.executable, "-m", "htcourse.sitebuild.reader", "--site", str(site_dir), "--out", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "linked from the landing page" not in result.stdout, "a reader outside the site must not be linked"
+    return out
 
 
 def _outline(pdf):

@@ -257,6 +257,7 @@ def zip_site(site: Path = SITE, out: Path = ZIP_PATH) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m htcourse.sitebuild.reader", description="Write the course reader PDF, or the offline zip.")
     parser.add_argument("--site", type=Path, default=SITE, help="the built site (default: _build/html)")
+    parser.add_argument("--out", type=Path, help=f"where to write the PDF (default: SITE/{READER_NAME}, linked from the landing page)")
     parser.add_argument("--zip", action="store_true", help="write the offline zip of the site instead")
     args = parser.parse_args(argv)
     try:
@@ -264,9 +265,12 @@ def main(argv: list[str] | None = None) -> int:
             out = zip_site(args.site)
             print(f"Offline site: {out} ({out.stat().st_size / 1_000_000:.1f} MB)")
         else:
-            out = build_reader(args.site)
-            link_from_landing_page(args.site, out)
-            print(f"Course reader: {out} ({out.stat().st_size / 1_000_000:.1f} MB), linked from the landing page")
+            out = build_reader(args.site, args.out)
+            note = ""
+            if out.resolve().is_relative_to(args.site.resolve()):  # only a reader inside the site is linked
+                link_from_landing_page(args.site, out)
+                note = ", linked from the landing page"
+            print(f"Course reader: {out} ({out.stat().st_size / 1_000_000:.1f} MB){note}")
     except ReaderError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
