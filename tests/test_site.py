@@ -214,6 +214,8 @@ def test_pages_have_titles_favicon_and_social_metadata(site_dir):
             tag = soup.find("meta", property=prop)
             assert tag and tag.get("content"), f"{rel} lacks {prop}"
         assert soup.find("meta", attrs={"name": "description"}), f"{rel} lacks a meta description"
+        site_name = soup.find("meta", property="og:site_name")
+        assert site_name and "not set" not in site_name.get("content", ""), f"{rel}: og:site_name {site_name}"
 
 
 def test_launch_buttons_point_at_existing_notebooks(site_dir, repo_root):

@@ -45,6 +45,10 @@ def _on_config_inited(app: Sphinx, config) -> None:
     # to "auto"; say "auto" (the same behaviour) so the console stays clean.
     # (pydata-sphinx-theme reads it from html_context.)
     config.html_context = {**config.html_context, "default_mode": config.html_context.get("default_mode") or "auto"}
+    # sphinxext-opengraph names the site after Sphinx's `project`, which Jupyter
+    # Book leaves unset ("Project name not set"); the book's title is the name.
+    if not config.ogp_site_name:
+        config.ogp_site_name = config.html_title or config.project
     # Sphinx checks static paths before builder-inited fills this folder.
     VENDOR_DIR.mkdir(parents=True, exist_ok=True)
     static = list(config.html_static_path)
