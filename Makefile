@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 # These targets share names with folders (datasets/, assignments/): always run them.
 .PHONY: book test serve clean datasets setup system-packages assignments validate grade bench \
-        launch-cells classroom classroom-down canvas
+        reader zip launch-cells classroom classroom-down canvas
 
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -49,9 +49,19 @@ serve:
 	@test -f _build/html/index.html || { echo "Build the site first: make book"; exit 1; }
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
 
-# Performance figures (printed, never asserted): build, notebooks, grading, page weight.
+# Performance figures (printed, never asserted): build, notebooks, grading, page weight,
+# and Lighthouse (npm, pinned in package.json) per page type against Debian chromium.
 bench: $(STAMP) system-packages
-	$(BIN)/python -m htcourse.bench
+	CHROME_PATH=$(CHROMIUM) $(BIN)/python -m htcourse.bench
+
+# The course reader: every page of _toc.yml in one PDF (chromium print-to-PDF,
+# merged with pypdf), written into the built site and linked from its landing page.
+reader: book system-packages
+	$(BIN)/python -m htcourse.sitebuild.reader
+
+# The built site (with the reader, when made) as one zip to read offline: _build/course-site.zip.
+zip: $(STAMP)
+	$(BIN)/python -m htcourse.sitebuild.reader --zip
 
 # make datasets regenerates the committed files; make datasets SEED=2027 gives a new variant.
 datasets: $(STAMP)

@@ -94,6 +94,8 @@ def test_chart_libraries_load_only_on_chart_pages(site_dir):
 def test_global_estimates_chart_renders_offline(browser, site_url):
     visit = open_offline(browser, f"{site_url}/book/modules/05-counting/global-estimates.html")
     page = visit.page
+    for figure in page.locator("figure.htc-chart").all():  # charts go live when reached
+        figure.scroll_into_view_if_needed()
     page.wait_for_selector("figure.htc-chart.htc-chart-live .htc-chart-view svg", timeout=15_000)
     marks = page.locator("figure.htc-chart.htc-chart-live svg path, figure.htc-chart.htc-chart-live svg rect")
     assert marks.count() > 0, "the live chart drew nothing"
@@ -212,6 +214,8 @@ def test_pages_have_titles_favicon_and_social_metadata(site_dir):
             tag = soup.find("meta", property=prop)
             assert tag and tag.get("content"), f"{rel} lacks {prop}"
         assert soup.find("meta", attrs={"name": "description"}), f"{rel} lacks a meta description"
+        site_name = soup.find("meta", property="og:site_name")
+        assert site_name and "not set" not in site_name.get("content", ""), f"{rel}: og:site_name {site_name}"
 
 
 def test_launch_buttons_point_at_existing_notebooks(site_dir, repo_root):
@@ -241,6 +245,8 @@ def test_threshold_slider_changes_precision_offline(browser, site_url):
     """The screening lab's threshold chart works on the static site: no kernel, no network."""
     visit = open_offline(browser, f"{site_url}/book/modules/07-evaluation-accountability/lab-screening.html")
     page = visit.page
+    for figure in page.locator("figure.htc-chart").all():  # charts go live when reached
+        figure.scroll_into_view_if_needed()
     slider = page.locator("figure.htc-chart-live input[type=range]").first
     slider.wait_for(timeout=15_000)
 
@@ -262,3 +268,224 @@ def test_threshold_slider_changes_precision_offline(browser, site_url):
     assert after != before, f"moving the slider left the precision at {before!r}"
     assert visit.errors == [] and visit.blocked == [], (visit.errors, visit.blocked)
     page.context.close()
+
+
+# --- Light pages (issue 19) -------------------------------------------------
+
+def _built(site_dir: Path, rel: str) -> str:
+    return (site_dir / rel).read_text(encoding="utf-8")
+
+
+def test_no_page_loads_fontawesome_js_and_only_search_loads_the_index(site_dir):
+    for rel in page_paths(site_dir):
+        if is_redirect(site_dir / rel):
+            continue
+        soup = BeautifulSoup(_built(site_dir, rel), "html.parser")
+        sources = [s.get("src", "") for s in soup.find_all("script")]
+        assert not any("fontawesome" in src for src in sources), f"{rel} loads fontawesome.js"
+        loads_index = any(src.endswith("searchindex.js") for src in sources)
+        assert loads_index == (rel == "search.html"), f"{rel}: loads the search index = {loads_index}"
+        blocking = [s["src"] for s in soup.head.find_all("script", src=True)
+                    if not (s.has_attr("defer") or s.has_attr("async") or s.get("type") == "module")]
+        assert not blocking, f"{rel} has render-blocking scripts: {blocking}"
+
+
+def test_icon_fonts_are_subset_and_hold_every_icon_the_css_uses(site_dir):
+    from fontTools.ttLib import TTFont
+
+    from htcourse.sitebuild.lighten import glyphs_in
+
+    wanted = set()
+    for css in (site_dir / "_static").rglob("*.css"):
+        wanted |= glyphs_in(css.read_text(encoding="utf-8", errors="replace"))
+    assert 5 < len(wanted) < 200, f"{len(wanted)} icon glyphs named by the stylesheets"
+    fonts = site_dir / "_static" / "vendor" / "fontawesome" / "webfonts"
+    held = set()
+    for woff2 in fonts.glob("*.woff2"):
+        assert woff2.stat().st_size < 30_000, f"{woff2.name} is {woff2.stat().st_size} bytes: not subset"
+        held |= set(TTFont(woff2).getBestCmap())
+    solid = set(TTFont(fonts / "fa-solid-900.woff2").getBestCmap())
+    # Every icon tag on the landing page has its glyph (solid is the theme's default style).
+    soup = BeautifulSoup(_built(site_dir, "book/intro.html"), "html.parser")
+    css = (site_dir / "_static" / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
+    for icon in soup.select("i.fa-solid, i.fas"):
+        name = next(c for c in icon["class"] if c.startswith("fa-") and c not in ("fa-solid", "fa-lg"))
+        rule = re.search(r'\.%s:before[^{]*\{content:"\\([0-9a-f]+)"' % re.escape(name), css)
+        assert rule, f"no glyph rule left for {name}"
+        assert int(rule[1], 16) in solid, f"the subset solid font lacks {name}"
+    assert wanted <= held | {c for c in wanted if c < 0xE000}, "glyphs the CSS names are missing from the fonts"
+
+
+def test_one_search_box(browser, site_url):
+    for viewport in ({"width": 1280, "height": 900}, {"width": 390, "height": 844}):
+        visit = open_offline(browser, f"{site_url}/book/intro.html", viewport=viewport)
+        page = visit.page
+        controls = page.locator(".search-button, .search-button-field, input[type=search], form.bd-search")
+        visible = [i for i in range(controls.count()) if controls.nth(i).is_visible()]
+        assert len(visible) == 1, f"{viewport['width']}px wide: {len(visible)} search controls visible"
+        # It still works from the keyboard: open it, type, submit, get results.
+        controls.nth(visible[0]).focus()
+        page.keyboard.press("Enter")
+        page.locator("#pst-search-dialog input[type=search]").fill("Palermo")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+        assert visit.errors == [] and visit.blocked == [], (visit.errors, visit.blocked)
+        page.context.close()
+
+
+def _lab_with_chart(site_dir: Path) -> str:
+    from htcourse.bench.lighthouse import page_types
+
+    return page_types(site_dir)["lab with charts"]
+
+
+def test_lab_chart_is_visible_before_vega_loads_and_interactive_after(browser, site_url, site_dir):
+    """The build-time picture shows with no chart script run; reaching the chart makes it live."""
+    rel = _lab_with_chart(site_dir)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    held, released = [], []
+
+    def hold_vega(route):
+        if released:
+            route.continue_()
+        else:
+            held.append(route)  # answered only later: until then no vega script can have run
+
+    context.route("**/_static/vega-*.js*", hold_vega)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{site_url}/{rel}", wait_until="load")
+    figure = page.locator("figure.htc-chart").first
+    figure.scroll_into_view_if_needed()
+    picture = figure.locator("img.htc-chart-static")
+    picture.wait_for(state="visible", timeout=10_000)
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle(), timeout=10_000)
+    box = picture.bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 50, box
+    assert page.evaluate("typeof window.vegaEmbed") == "undefined", "vega ran before it was released"
+    assert figure.locator("figcaption").inner_text().strip(), "the chart has no text description"
+    # Reaching the chart asked for vega; let it through and the chart goes live.
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "scrolling to the chart did not ask for the chart libraries"
+    released.append(True)
+    for route in held:
+        route.continue_()
+    figure.hover()
+    page.wait_for_selector("figure.htc-chart.htc-chart-live .htc-chart-view svg", timeout=20_000)
+    assert not figure.locator("img.htc-chart-static").count(), "the live chart did not replace the picture"
+    assert errors == [], errors
+    context.close()
+
+
+def test_chart_libraries_wait_until_a_chart_is_reached(browser, site_url, site_dir):
+    """On load, with no chart near the screen, no vega script is fetched; scrolling to one fetches it."""
+    rel = _lab_with_chart(site_dir)
+    context = browser.new_context(viewport={"width": 390, "height": 300})
+    page = context.new_page()
+    fetched = []
+    page.on("request", lambda req: fetched.append(req.url))
+    page.goto(f"{site_url}/{rel}", wait_until="networkidle")
+    first_top = page.evaluate("document.querySelector('figure.htc-chart').getBoundingClientRect().top")
+    assert first_top > 300 + 200, f"the first chart of {rel} starts {first_top}px down: too close to test laziness"
+    assert not [u for u in fetched if "vega-" in u], "vega was fetched before any chart was reached"
+    page.locator("figure.htc-chart").first.scroll_into_view_if_needed()
+    page.wait_for_selector("figure.htc-chart.htc-chart-live", timeout=20_000)
+    assert [u for u in fetched if "vega-bundle.js" in u]
+    context.close()
+
+
+def _transferred(browser, base: str, rel: str) -> int:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    done = []
+    page.on("requestfinished", lambda req: done.append(req))
+    page.goto(f"{base}/{rel}", wait_until="networkidle")
+    total = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"] for r in done)
+    context.close()
+    return total
+
+
+MODULE_BUDGET = 400 * 1024
+LAB_BUDGET = 700 * 1024
+
+
+def test_page_weight_budgets_with_gzip(browser, site_dir):
+    """Loading a module page transfers at most 400 KB, a lab page at most 700 KB (gzip, as GitHub Pages)."""
+    from htcourse.sitebuild.serve import serve_gzip
+
+    modules = [r for r in page_paths(site_dir) if r.startswith("book/modules/") and r.endswith("/index.html")]
+    labs = [r for r in page_paths(site_dir) if Path(r).name.startswith("lab-")]
+    assert modules and labs
+    base, server = serve_gzip(site_dir)
+    try:
+        sizes = {rel: _transferred(browser, base, rel) for rel in modules + labs}
+    finally:
+        server.shutdown()
+    print({rel: f"{size / 1024:.0f} KB" for rel, size in sizes.items()})
+    over = {rel: size for rel, size in sizes.items()
+            if size > (LAB_BUDGET if Path(rel).name.startswith("lab-") else MODULE_BUDGET)}
+    assert not over, f"pages over their transfer budget: {over}"
+    assert all(size > 20_000 for size in sizes.values()), "suspiciously small transfers: was gzip measured?"
+
+
+def test_gzip_server_compresses_like_github_pages(site_dir):
+    import gzip
+    import urllib.request
+
+    from htcourse.sitebuild.serve import serve_gzip
+
+    base, server = serve_gzip(site_dir)
+    try:
+        req = urllib.request.Request(f"{base}/book/intro.html", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req) as resp:
+            assert resp.headers["Content-Encoding"] == "gzip"
+            body = gzip.decompress(resp.read())
+        with urllib.request.urlopen(f"{base}/book/intro.html") as resp:
+            assert resp.headers.get("Content-Encoding") is None
+            assert resp.read() == body == (site_dir / "book" / "intro.html").read_bytes()
+    finally:
+        server.shutdown()
+
+
+def test_widgets_load_their_manager_only_when_reached(browser, site_dir, tmp_path):
+    """A page with Jupyter widget state (as myst-nb writes it) gets require.js and the widget
+    manager only when the widget is scrolled to; then the widget renders, offline."""
+    import json
+    import shutil
+
+    import ipywidgets
+    from ipywidgets.embed import embed_data
+
+    from htcourse.sitebuild.pages import INTERACTIVE_JS, WIDGET_JS, WIDGET_STATE, WIDGET_VIEW
+
+    for name in (INTERACTIVE_JS, *WIDGET_JS):
+        shutil.copy(site_dir / "_static" / name, tmp_path / name)
+    data = embed_data(views=[ipywidgets.IntSlider(value=3, description="Threshold")])
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Widget</title>'
+        f'<script type="{WIDGET_STATE}">{json.dumps(data["manager_state"])}</script>'
+        f'<script defer src="{INTERACTIVE_JS}" data-widgets="{" ".join(WIDGET_JS)}"></script></head>'
+        '<body><main><h1>Widget</h1><div style="height:3000px">Text</div>'
+        f'<div class="cell_output"><script type="{WIDGET_VIEW}">{json.dumps(data["view_specs"][0])}</script></div>'
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    url, server = serve_directory(tmp_path)
+    try:
+        visit = open_offline(browser, f"{url}/index.html", viewport={"width": 800, "height": 600})
+        page = visit.page
+        fetched = []
+        page.on("request", lambda req: fetched.append(req.url))
+        page.wait_for_timeout(1000)
+        assert page.evaluate("typeof window.requirejs") == "undefined", "require.js loaded before the widget was reached"
+        page.locator(".cell_output").scroll_into_view_if_needed()
+        page.wait_for_selector(".cell_output .widget-slider", timeout=20_000)
+        assert any(u.endswith("embed-amd.js") for u in fetched)
+        assert visit.errors == [] and visit.blocked == [], (visit.errors, visit.blocked)
+        page.context.close()
+    finally:
+        server.shutdown()

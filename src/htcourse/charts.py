@@ -8,7 +8,7 @@ the notebook displays
   user gets the finding;
 * must embed at most :data:`MAX_SPEC_BYTES` of data (aggregate before charting);
 * in Jupyter, Colab or nbval, renders with Altair's HTML renderer;
-* during the site build (``htcourse.site`` sets :data:`SITE_BUILD_ENV`), renders
+* during the site build (``htcourse.sitebuild`` sets :data:`SITE_BUILD_ENV`), renders
   as a ``<figure class="htc-chart">`` holding a static SVG drawn at build time
   (visible at once, without script) and the chart's spec, which the page's
   script turns into an interactive chart with the vega libraries shipped with
