@@ -79,7 +79,7 @@ assignments: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/python -m htcourse.grading validate
 
-# make grade ASSIGNMENT=ps1-dirty-data: autograde every submission, write feedback, export grades.
+# make grade ASSIGNMENT=ps4-dirty-data: autograde every submission, write feedback, export grades.
 # Student code runs in a bubblewrap sandbox; JOBS=n workers (default: CPU count);
 # UNSANDBOXED=1 only for trusted submissions on a machine without bubblewrap.
 # The grader exits 0 if all were graded, 1 if some could not be (make shows "Error 1"), 2 on usage errors.
@@ -92,7 +92,7 @@ grade: $(STAMP)
 launch-cells: $(STAMP)
 	$(BIN)/python -m htcourse.launch sync
 
-# make canvas ROSTER=path/to/canvas-export.csv [ASSIGNMENT=ps1-dirty-data] [ALLOW_UNMATCHED=1]:
+# make canvas ROSTER=path/to/canvas-export.csv [ASSIGNMENT=ps4-dirty-data] [ALLOW_UNMATCHED=1]:
 # writes assignments/grades/canvas.csv (Canvas gradebook import) and grades.csv (plain),
 # matching hub usernames to the roster's SIS Login ID or SIS User ID; every mismatch is reported.
 canvas: $(STAMP)

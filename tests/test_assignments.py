@@ -5,12 +5,12 @@ real assignments/ folder is never touched). The slow grading runs start in
 background processes as soon as the first test of this module runs, and
 the tests that need them wait for them:
 
-- ``ps1_batch``: the class of troublesome fake students of
+- ``dirty_data_batch``: the class of troublesome fake students of
   tests/fixtures/submissions/fake_students.py, graded with the command line
   (``python -m htcourse.grading grade``);
 - ``other_batches``: correct, blank and partial students of every other
   assignment, graded by another process into the *same* gradebook at the
-  same time as ps1 (two writers on one SQLite file).
+  same time as ps4-dirty-data (two writers on one SQLite file).
 """
 
 from __future__ import annotations
@@ -35,26 +35,26 @@ from htcourse.paths import REPO_ROOT
 
 COURSE_SRC = REPO_ROOT / "assignments"
 PYTHON = sys.executable
-ASSIGNMENTS = ["capstone-design-review", "ps1-dirty-data", "ps2-counting", "ps3-evaluation", "ps4-trends",
-               "ps5-image-matching", "ps6-linking", "ps7-supply-chains"]
-PROBLEM_SETS = ["ps1-dirty-data", "ps2-counting", "ps3-evaluation", "ps4-trends", "ps5-image-matching", "ps6-linking",
+ASSIGNMENTS = ["capstone-design-review", "ps4-dirty-data", "ps3-counting", "ps5-evaluation", "ps6-trends",
+               "ps2-image-matching", "ps1-linking", "ps7-supply-chains"]
+PROBLEM_SETS = ["ps4-dirty-data", "ps3-counting", "ps5-evaluation", "ps6-trends", "ps2-image-matching", "ps1-linking",
                 "ps7-supply-chains"]
-AUTO_POINTS = {"capstone-design-review": 0, "ps1-dirty-data": 10, "ps2-counting": 10, "ps3-evaluation": 10, "ps4-trends": 10,
-               "ps5-image-matching": 10, "ps6-linking": 10, "ps7-supply-chains": 10}
+AUTO_POINTS = {"capstone-design-review": 0, "ps4-dirty-data": 10, "ps3-counting": 10, "ps5-evaluation": 10, "ps6-trends": 10,
+               "ps2-image-matching": 10, "ps1-linking": 10, "ps7-supply-chains": 10}
 #: Hand-graded points: a written reflection (5) and a prose-or-art response (5) in every problem set, plus
 #: the questions on boyd's points 1-3 and 6, AMBER Alerts and face matching, and European law (issue 15).
-HAND_POINTS = {"capstone-design-review": 50, "ps1-dirty-data": 10, "ps2-counting": 13, "ps3-evaluation": 17, "ps4-trends": 13,
-               "ps5-image-matching": 13, "ps6-linking": 13, "ps7-supply-chains": 10}
+HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 10, "ps3-counting": 13, "ps5-evaluation": 17, "ps6-trends": 13,
+               "ps2-image-matching": 13, "ps1-linking": 13, "ps7-supply-chains": 10}
 #: The partial students of the other problem sets: the answer cells they get right, and their score (of 10).
 PARTIAL = {
-    "ps2-counting": (["q1-answer", "q2-answer"], 6),    # 2 + 4
-    "ps3-evaluation": (["q1-answer", "q2-answer"], 6),  # 3 + 3
-    "ps4-trends": (["q1-answer", "q2-answer"], 4),      # 2 + 2
-    "ps5-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3
-    "ps6-linking": (["q1-answer", "q2-answer"], 5),         # 2 + 3
+    "ps3-counting": (["q1-answer", "q2-answer"], 6),    # 2 + 4
+    "ps5-evaluation": (["q1-answer", "q2-answer"], 6),  # 3 + 3
+    "ps6-trends": (["q1-answer", "q2-answer"], 4),      # 2 + 2
+    "ps2-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3
+    "ps1-linking": (["q1-answer", "q2-answer"], 5),         # 2 + 3
     "ps7-supply-chains": (["q1-answer", "q2-answer"], 5),   # 2 + 3
 }
-BATCH_TIMEOUT = 8  # seconds per cell in the ps1 batch (the infinite loops cost this much)
+BATCH_TIMEOUT = 8  # seconds per cell in the dirty-data batch (the infinite loops cost this much)
 
 _spec = importlib.util.spec_from_file_location(
     "htcourse_fake_students", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py")
@@ -138,33 +138,33 @@ def background(course_template, tmp_path_factory):
     """Start the two slow grading runs in the background, in one shared course."""
     base = tmp_path_factory.mktemp("graded")
     course = clone(course_template, base / "course")
-    fake.write_batch(course, "ps1-dirty-data")
+    fake.write_batch(course, "ps4-dirty-data")
     # a picture pasted into the partial student's creative answer (kept inside the notebook)
-    partial_nb = json.loads((course / "submitted/partial/ps1-dirty-data/ps1-dirty-data.ipynb").read_text())
+    partial_nb = json.loads((course / "submitted/partial/ps4-dirty-data/ps4-dirty-data.ipynb").read_text())
     import base64
     for c in partial_nb["cells"]:
         if c["metadata"].get("nbgrader", {}).get("grade_id") == "q7-answer":
             c["source"] = "![my drawing](attachment:drawing.png)\n\n" + fake.STUDENT_PROSE
             c["attachments"] = {"drawing.png": {"image/png": base64.b64encode(fake.tiny_png(6, 6)).decode()}}
-    (course / "submitted/partial/ps1-dirty-data/ps1-dirty-data.ipynb").write_text(json.dumps(partial_nb))
+    (course / "submitted/partial/ps4-dirty-data/ps4-dirty-data.ipynb").write_text(json.dumps(partial_nb))
 
     for a in ASSIGNMENTS:
-        if a == "ps1-dirty-data":
+        if a == "ps4-dirty-data":
             continue
         fake.write_submission(course, "correct", a, fake.correct(course, a))
         fake.write_submission(course, "blank", a, fake.blank(course, a))
         if a in PARTIAL:
             fake.write_submission(course, "partial", a, fake.partial(course, a, PARTIAL[a][0]))
 
-    out1 = base / "ps1.out"
-    p1 = grade_cli(course, "grade", "ps1-dirty-data", stdout=open(out1, "w"), stderr=subprocess.STDOUT,
+    out1 = base / "dirty-data.out"
+    p1 = grade_cli(course, "grade", "ps4-dirty-data", stdout=open(out1, "w"), stderr=subprocess.STDOUT,
                    env=env(HTCOURSE_CELL_TIMEOUT=BATCH_TIMEOUT))
     out2 = base / "others.out"
     driver = ("import sys; from htcourse.grading import Course, grade_all; c = Course(sys.argv[1]); "
               "sys.exit(max(grade_all(a, c).exit_code for a in sys.argv[2:]))")
-    p2 = subprocess.Popen([PYTHON, "-c", driver, str(course)] + [a for a in ASSIGNMENTS if a != "ps1-dirty-data"],
+    p2 = subprocess.Popen([PYTHON, "-c", driver, str(course)] + [a for a in ASSIGNMENTS if a != "ps4-dirty-data"],
                           cwd=base, text=True, stdout=open(out2, "w"), stderr=subprocess.STDOUT, env=env())
-    runs = {"ps1": Background(p1, out1, course), "others": Background(p2, out2, course)}
+    runs = {"dirty-data": Background(p1, out1, course), "others": Background(p2, out2, course)}
     yield runs
     for run in runs.values():
         if run.proc.poll() is None:
@@ -172,9 +172,9 @@ def background(course_template, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ps1_batch(background):
-    code, out = background["ps1"].wait()
-    return background["ps1"].course, code, out
+def dirty_data_batch(background):
+    code, out = background["dirty-data"].wait()
+    return background["dirty-data"].course, code, out
 
 
 @pytest.fixture(scope="module")
@@ -305,25 +305,25 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
     pol = careful[careful["reportingSource"].str.strip().str.lower() == "police"]
     jump = float(pol.loc[pol.yearOfRegistration >= 2019, "isForcedLabour"].mean()
                  - pol.loc[pol.yearOfRegistration <= 2018, "isForcedLabour"].mean())
-    nb = fake.correct(course, "ps1-dirty-data")
+    nb = fake.correct(course, "ps4-dirty-data")
     fake.set_answer(nb, "q1-answer", f"n_namibia_lost = {lost}")
     fake.set_answer(nb, "q5-answer", f"police_jump = {jump!r}")
-    fake.write_submission(course, "hardcoded", "ps1-dirty-data", nb)
-    fake.write_submission(course, "correct", "ps1-dirty-data", fake.correct(course, "ps1-dirty-data"))
-    # ps6-linking: q1 hard-coded with the values of the committed listings, the rest computed
+    fake.write_submission(course, "hardcoded", "ps4-dirty-data", nb)
+    fake.write_submission(course, "correct", "ps4-dirty-data", fake.correct(course, "ps4-dirty-data"))
+    # ps1-linking: q1 hard-coded with the values of the committed listings, the rest computed
     by_phone = pd.read_csv(committed / "listings.csv")["phone"].value_counts()
-    nb = fake.correct(course, "ps6-linking")
+    nb = fake.correct(course, "ps1-linking")
     fake.set_answer(nb, "q1-answer", fake.cell(nb, "q1-answer").source
                     + f"\nn_networks_phone = {int((by_phone >= 2).sum())}\nlargest_phone = {int(by_phone.max())}")
-    fake.write_submission(course, "hardcoded", "ps6-linking", nb)
+    fake.write_submission(course, "hardcoded", "ps1-linking", nb)
 
     monkeypatch.setenv("HTCOURSE_DATASETS", str(data))
     c = Course(course)
     lines = []
     assert validate(c, PROBLEM_SETS, echo=lines.append) == 0, "\n".join(lines)  # every solution passes on seed 7
-    assert grade_one("correct", "ps1-dirty-data", c).auto_score == 10
-    assert grade_one("hardcoded", "ps1-dirty-data", c).auto_score == 10 - 2 - 1
-    assert grade_one("hardcoded", "ps6-linking", c).auto_score == 10 - 2
+    assert grade_one("correct", "ps4-dirty-data", c).auto_score == 10
+    assert grade_one("hardcoded", "ps4-dirty-data", c).auto_score == 10 - 2 - 1
+    assert grade_one("hardcoded", "ps1-linking", c).auto_score == 10 - 2
 
 
 def test_restore_puts_back_deleted_and_edited_cells(course_template):
@@ -331,8 +331,8 @@ def test_restore_puts_back_deleted_and_edited_cells(course_template):
     from htcourse.grading import Course
     from htcourse.grading.restore import load_template, restore
 
-    template = load_template(Course(course_template), "ps1-dirty-data", "ps1-dirty-data")
-    nb = fake.correct(course_template, "ps1-dirty-data")
+    template = load_template(Course(course_template), "ps4-dirty-data", "ps4-dirty-data")
+    nb = fake.correct(course_template, "ps4-dirty-data")
     fake.delete(nb, "q3-hidden")
     fake.delete(nb, "q4-answer")
     fake.cell(nb, "setup").source = "raw = None"
@@ -347,7 +347,7 @@ def test_restore_puts_back_deleted_and_edited_cells(course_template):
     assert [t.grade_id for t in template.cells] == [i for i in ids if i]
     assert ("q3-hidden", "hidden-test cell") in report.restored and ("q4-answer", "answer cell") in report.restored
     assert ("setup", "read-only cell") in report.replaced and ("q1-visible", "test cell") in report.replaced
-    src = fake.source(course_template, "ps1-dirty-data")
+    src = fake.source(course_template, "ps4-dirty-data")
     assert fake.cell(fixed, "q3-hidden").source == fake.cell(src, "q3-hidden").source  # hidden tests and all
     assert fake.cell(fixed, "setup").source == fake.cell(src, "setup").source
     assert fake.cell(fixed, "q1-visible").metadata["nbgrader"]["points"] == 0
@@ -419,7 +419,7 @@ def test_exchange_workflow_with_a_temporary_exchange(course_template, tmp_path, 
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout + proc.stderr
 
-    a = "ps2-counting"
+    a = "ps3-counting"
     nbgrader(course, "release_assignment", a)
     nbgrader(home, "fetch_assignment", a, *student)
     fetched = home / a / f"{a}.ipynb"
@@ -453,7 +453,7 @@ def test_exchange_workflow_with_a_temporary_exchange(course_template, tmp_path, 
 def test_interrupted_run_loses_nothing(course_template, tmp_path):
     """Kill a grading run midway (SIGKILL, kernels and all), run it again: every grade is there and right."""
     course = clone(course_template, tmp_path / "course")
-    a = "ps2-counting"
+    a = "ps3-counting"
     fake.write_submission(course, "s1", a, fake.correct(course, a))
     slow = fake.partial(course, a, PARTIAL[a][0])
     # a cell the student added, so that s2 is still being graded when the run is killed
@@ -503,16 +503,16 @@ def test_interrupted_run_loses_nothing(course_template, tmp_path):
     assert scores(course, a, "s1")["q4-answer"] == 4 and auto_total(course, a, "s1") == 10
 
 
-# --- the batch of troublesome students (ps1) ----------------------------------------------
+# --- the batch of troublesome students (ps4-dirty-data) ----------------------------------------------
 
-def test_batch_exit_status_progress_and_summary(ps1_batch):
-    course, code, out = ps1_batch
+def test_batch_exit_status_progress_and_summary(dirty_data_batch):
+    course, code, out = dirty_data_batch
     assert code == 1, out  # 1: some submissions could not be graded
     students = list(fake.BATCH_EXPECTED) + list(fake.BATCH_BROKEN)
     n = len(students)
     for s in students:
         assert re.search(rf"^[#.]* ?\[\s*\d+/{n}\] {s}\s", out, re.M), f"no progress line for {s}:\n{out}"
-    summary = out[out.index("Summary for ps1-dirty-data"):]
+    summary = out[out.index("Summary for ps4-dirty-data"):]
     assert f"graded: {len(fake.BATCH_EXPECTED)}" in summary
     assert f"could not be graded: {len(fake.BATCH_BROKEN)}" in summary
     for s, why in fake.BATCH_BROKEN.items():
@@ -525,48 +525,48 @@ def test_batch_exit_status_progress_and_summary(ps1_batch):
     assert "Exit status 1" in summary
 
 
-def test_batch_scores_are_exact(ps1_batch):
-    course, _, out = ps1_batch
+def test_batch_scores_are_exact(dirty_data_batch):
+    course, _, out = dirty_data_batch
     for student, expected in fake.BATCH_EXPECTED.items():
-        assert auto_total(course, "ps1-dirty-data", student) == expected, (student, out)
+        assert auto_total(course, "ps4-dirty-data", student) == expected, (student, out)
     for student in fake.BATCH_BROKEN:
-        assert scores(course, "ps1-dirty-data", student) == {}
+        assert scores(course, "ps4-dirty-data", student) == {}
         assert not (course / "autograded" / student).exists()
 
 
-def test_batch_tampered_and_deleted_tests_are_restored_and_graded(ps1_batch):
-    course, _, _ = ps1_batch
-    src = fake.source(course, "ps1-dirty-data")
-    tampered = fake.read_notebook(course / "autograded/tampered/ps1-dirty-data/ps1-dirty-data.ipynb")
+def test_batch_tampered_and_deleted_tests_are_restored_and_graded(dirty_data_batch):
+    course, _, _ = dirty_data_batch
+    src = fake.source(course, "ps4-dirty-data")
+    tampered = fake.read_notebook(course / "autograded/tampered/ps4-dirty-data/ps4-dirty-data.ipynb")
     for gid in ("q1-hidden", "q2-visible"):
         assert fake.cell(tampered, gid).source == fake.cell(src, gid).source
-    assert scores(course, "ps1-dirty-data", "tampered")["q1-hidden"] == 0
-    deleted = fake.read_notebook(course / "autograded/deleted/ps1-dirty-data/ps1-dirty-data.ipynb")
+    assert scores(course, "ps4-dirty-data", "tampered")["q1-hidden"] == 0
+    deleted = fake.read_notebook(course / "autograded/deleted/ps4-dirty-data/ps4-dirty-data.ipynb")
     assert "BEGIN HIDDEN TESTS" in fake.cell(deleted, "q1-hidden").source
-    s = scores(course, "ps1-dirty-data", "deleted")
+    s = scores(course, "ps4-dirty-data", "deleted")
     assert (s["q1-hidden"], s["q2-hidden"]) == (2, 0)  # graded, not merely flagged
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "htcourse") as gb:  # the tampered points did not stick
-        assert gb.find_graded_cell("q1-hidden", "ps1-dirty-data", "ps1-dirty-data").max_score == 2
+        assert gb.find_graded_cell("q1-hidden", "ps4-dirty-data", "ps4-dirty-data").max_score == 2
 
 
-def test_batch_timeouts_and_huge_output(ps1_batch):
-    course, _, _ = ps1_batch
-    loop = fake.read_notebook(course / "autograded/loop/ps1-dirty-data/ps1-dirty-data.ipynb")
+def test_batch_timeouts_and_huge_output(dirty_data_batch):
+    course, _, _ = dirty_data_batch
+    loop = fake.read_notebook(course / "autograded/loop/ps4-dirty-data/ps4-dirty-data.ipynb")
     assert any(o.get("ename") == "CellTimeoutError" for o in fake.cell(loop, "q3-answer").outputs)
-    s = scores(course, "ps1-dirty-data", "loop")
+    s = scores(course, "ps4-dirty-data", "loop")
     assert (s["q3-hidden"], s["q4-hidden"], s["q5-hidden"]) == (0, 2, 1)  # later cells still graded
     for folder in ("autograded", "feedback"):
-        for f in (course / folder / "huge" / "ps1-dirty-data").iterdir():
+        for f in (course / folder / "huge" / "ps4-dirty-data").iterdir():
             assert f.stat().st_size < 1_000_000, f
 
 
-def test_batch_grades_csv(ps1_batch):
+def test_batch_grades_csv(dirty_data_batch):
     import csv
 
-    course, _, _ = ps1_batch
-    rows = {r["student_id"]: r for r in csv.DictReader(open(course / "grades" / "ps1-dirty-data.csv"))}
+    course, _, _ = dirty_data_batch
+    rows = {r["student_id"]: r for r in csv.DictReader(open(course / "grades" / "ps4-dirty-data.csv"))}
     assert set(rows) == set(fake.BATCH_EXPECTED) | set(fake.BATCH_BROKEN)
     for s, expected in fake.BATCH_EXPECTED.items():
         assert float(rows[s]["auto_score"]) == expected and rows[s]["max_auto_score"] == "10"
@@ -575,21 +575,21 @@ def test_batch_grades_csv(ps1_batch):
     assert (course / "grades" / ".gitignore").read_text().strip().endswith("*")
 
 
-def test_feedback_embeds_uploaded_and_pasted_pictures(ps1_batch):
-    course, _, _ = ps1_batch
+def test_feedback_embeds_uploaded_and_pasted_pictures(dirty_data_batch):
+    course, _, _ = dirty_data_batch
     for student in ("correct", "partial"):
-        page = (course / "feedback" / student / "ps1-dirty-data" / "ps1-dirty-data.html").read_text()
+        page = (course / "feedback" / student / "ps4-dirty-data" / "ps4-dirty-data.html").read_text()
         assert "data:image/png;base64," in page, student
 
 
-def test_rerun_is_quick_and_changes_nothing(ps1_batch):
-    course, _, _ = ps1_batch
-    before = {s: auto_total(course, "ps1-dirty-data", s) for s in fake.BATCH_EXPECTED}
-    proc = grade_cli(course, "grade", "ps1-dirty-data", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env())
+def test_rerun_is_quick_and_changes_nothing(dirty_data_batch):
+    course, _, _ = dirty_data_batch
+    before = {s: auto_total(course, "ps4-dirty-data", s) for s in fake.BATCH_EXPECTED}
+    proc = grade_cli(course, "grade", "ps4-dirty-data", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env())
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 1
     assert len(re.findall(r"^[#.]* ?\[\s*\d+/\d+\] \S+\s+unchanged ", out, re.M)) == len(fake.BATCH_EXPECTED), out
-    assert before == {s: auto_total(course, "ps1-dirty-data", s) for s in fake.BATCH_EXPECTED}
+    assert before == {s: auto_total(course, "ps4-dirty-data", s) for s in fake.BATCH_EXPECTED}
 
 
 # --- every other assignment: solution full marks, blank zero, partial as stated ------------
@@ -598,7 +598,7 @@ def test_other_assignments_scores_are_exact(other_batches):
     course, code, out = other_batches
     assert code == 0, out
     for a in ASSIGNMENTS:
-        if a == "ps1-dirty-data":
+        if a == "ps4-dirty-data":
             continue
         assert auto_total(course, a, "correct") == AUTO_POINTS[a], (a, out)
         assert auto_total(course, a, "blank") == 0, (a, out)
@@ -661,8 +661,8 @@ def _leaks(path: Path, canaries, hidden, solution) -> list[str]:
     return sorted(set(found))
 
 
-def test_no_leaks_in_release_feedback_or_site(ps1_batch, site_dir):
-    course, _, _ = ps1_batch
+def test_no_leaks_in_release_feedback_or_site(dirty_data_batch, site_dir):
+    course, _, _ = dirty_data_batch
     canaries, hidden, solution = _secrets(course)
     assert len(canaries) >= 50 and len(hidden) >= 30 and len(solution) >= 15  # the check has teeth
     assert any(line.startswith("assert ") for line in hidden)
@@ -680,7 +680,7 @@ def test_no_leaks_in_release_feedback_or_site(ps1_batch, site_dir):
             problems[str(path)] = found
     assert not problems, json.dumps(problems, indent=1)[:5000]
     # the failing hidden tests say in words which check failed, never their traceback
-    wrong = (course / "feedback/wrong/ps1-dirty-data/ps1-dirty-data.html").read_text()
+    wrong = (course / "feedback/wrong/ps4-dirty-data/ps4-dirty-data.html").read_text()
     assert len(re.findall(r"Question [1-5]: the hidden check of [\w, ]+ did not pass\.", html_text(wrong))) == 5
     assert "AssertionError" not in html_text(wrong) and "Traceback" not in html_text(wrong)
 
@@ -688,11 +688,11 @@ def test_no_leaks_in_release_feedback_or_site(ps1_batch, site_dir):
 # --- commands and docs ------------------------------------------------------------------
 
 def test_make_targets_exist():
-    proc = subprocess.run(["make", "-n", "assignments", "validate", "grade", "ASSIGNMENT=ps1-dirty-data"],
+    proc = subprocess.run(["make", "-n", "assignments", "validate", "grade", "ASSIGNMENT=ps4-dirty-data"],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "htcourse.grading generate" in proc.stdout and "htcourse.grading validate" in proc.stdout
-    assert "htcourse.grading grade ps1-dirty-data" in proc.stdout
+    assert "htcourse.grading grade ps4-dirty-data" in proc.stdout
     proc = subprocess.run(["make", "-n", "grade"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert "make grade ASSIGNMENT=" in proc.stdout  # the usage message when ASSIGNMENT is missing
 
@@ -706,16 +706,16 @@ def test_usage_errors_exit_2(course_template, tmp_path, capsys):
     fresh.mkdir()
     shutil.copy2(COURSE_SRC / "nbgrader_config.py", fresh)
     shutil.copytree(COURSE_SRC / "source", fresh / "source")
-    assert main(["--course", str(fresh), "grade", "ps1-dirty-data"]) == 2
+    assert main(["--course", str(fresh), "grade", "ps4-dirty-data"]) == 2
     assert "make assignments" in capsys.readouterr().err
     empty = clone(course_template, tmp_path / "empty")  # generated, no submissions: nothing to do
-    assert main(["--course", str(empty), "grade", "ps2-counting"]) == 0
+    assert main(["--course", str(empty), "grade", "ps3-counting"]) == 0
     assert "No submissions" in capsys.readouterr().out
 
 
 def test_readme_walks_through_a_full_cycle():
     text = (COURSE_SRC / "README.md").read_text(encoding="utf-8")
-    for command in ["make assignments", "make validate", "make grade ASSIGNMENT=ps1-dirty-data",
+    for command in ["make assignments", "make validate", "make grade ASSIGNMENT=ps4-dirty-data",
                     "nbgrader release_assignment", "nbgrader fetch_assignment", "nbgrader submit",
                     "nbgrader collect", "Formgrader", "nbgrader release_feedback", "nbgrader fetch_feedback",
                     "HTCOURSE_EXCHANGE", "JupyterHub"]:

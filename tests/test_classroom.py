@@ -7,7 +7,7 @@ does: the REST API with the user's own token (``jupyterhub token USER``), the
 nbgrader server extensions behind the Assignments tab and the formgrader, and
 the formgrader's page in Chromium for the hand grade.
 
-1. the instructor generates and releases ps1 (formgrader);
+1. the instructor generates and releases ps4-dirty-data (formgrader);
 2. two students fetch it (Assignments tab), answer, validate and submit;
 3. the instructor collects (formgrader) and autogrades with the course's
    grader, sandboxed (as root, as `sudo make grade` would);
@@ -39,7 +39,7 @@ from htcourse.paths import REPO_ROOT
 
 MANAGE = REPO_ROOT / "classroom" / "manage.py"
 ENV_CACHE = Path(os.environ.get("HTCOURSE_CLASSROOM_ENV", "/srv/htcourse-classroom-env"))
-ASSIGNMENT = "ps1-dirty-data"
+ASSIGNMENT = "ps4-dirty-data"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 sys.path.insert(0, str(REPO_ROOT / "classroom"))
@@ -198,7 +198,7 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
     #     (a local bare repository stands in for the fork's address, which needs the internet).
     launch_button_pulls_the_repository(hub, students[0])
 
-    # 1. The instructor generates and releases ps1 from the formgrader.
+    # 1. The instructor generates and releases ps4-dirty-data from the formgrader.
     for action in ("assign", "release"):
         done = hub.api(teacher, "POST", f"/user/{teacher}/formgrader/api/assignment/{ASSIGNMENT}/{action}").json()
         assert done["success"], done.get("error", "")[-2000:]

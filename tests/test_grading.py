@@ -23,7 +23,7 @@ import pytest
 from htcourse.paths import REPO_ROOT
 
 PYTHON = sys.executable
-ASSIGNMENT = "ps1-dirty-data"
+ASSIGNMENT = "ps4-dirty-data"
 
 _spec = importlib.util.spec_from_file_location(
     "htcourse_fake_students_grading", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py")

@@ -27,7 +27,7 @@ BOOK = REPO_ROOT / "book"
 MODULES = sorted((BOOK / "modules").glob("[0-9][0-9]-*/index.md"))
 HISTORY_MODULE = "10-representation-art"
 PROBLEM_SETS = [
-    "ps1-dirty-data", "ps2-counting", "ps3-evaluation", "ps4-trends", "ps5-image-matching", "ps6-linking",
+    "ps4-dirty-data", "ps3-counting", "ps5-evaluation", "ps6-trends", "ps2-image-matching", "ps1-linking",
 ]
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 

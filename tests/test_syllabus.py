@@ -160,6 +160,23 @@ def test_every_key_reading_is_in_its_weeks_module_page():
     assert not problems, "\n".join(problems)
 
 
+def due_order_problems(syllabus: str) -> list[str]:
+    """Problem sets must be numbered in the order the schedule makes them due (ps1 first)."""
+    rows = table_rows(sections(syllabus).get("Schedule", ""))
+    due = [name for row in rows if len(row) == 5 for name in ASSIGNMENT.findall(row[4]) if name.startswith("ps")]
+    numbers = [int(re.match(r"ps(\d+)-", name).group(1)) for name in due]
+    if numbers != list(range(1, len(numbers) + 1)):
+        return [f"problem sets are not numbered in due order: the schedule makes them due as {due}"]
+    return []
+
+
+def test_problem_sets_are_numbered_in_due_order():
+    syllabus = (BOOK / "syllabus.md").read_text(encoding="utf-8")
+    assert due_order_problems(syllabus) == []
+    swapped = syllabus.replace("ps1-linking", "psX").replace("ps2-image-matching", "ps1-linking").replace("psX", "ps2-image-matching")
+    assert due_order_problems(swapped), "the due-order check cannot fail"
+
+
 def test_course_outcomes_and_workload():
     text = (BOOK / "syllabus.md").read_text(encoding="utf-8")
     problems = outcome_problems(text) + workload_problems(text)
@@ -171,7 +188,7 @@ def test_syllabus_checks_fail_on_a_broken_syllabus():
     module = "# M\n\n## Expert readings\n\n- {cite:t}`kept2020paper` — an article.\n\n## Overview\n{cite:t}`elsewhere2020`\n"
     syllabus = (
         "## Schedule\n\n| Week | Module | Key readings | Lab | Due |\n|---|---|---|---|---|\n"
-        "| 1 | {doc}`/book/modules/01-naming-the-problem/index` | {cite:t}`kept2020paper`; {cite:t}`elsewhere2020` | — | ps1-dirty-data |\n"
+        "| 1 | {doc}`/book/modules/01-naming-the-problem/index` | {cite:t}`kept2020paper`; {cite:t}`elsewhere2020` | — | ps4-dirty-data |\n"
         "| 2 | {doc}`/book/modules/01-naming-the-problem/index` | {cite:t}`wholebook2010` | — | ps9-missing |\n"
         "| 3 | {doc}`/book/modules/01-naming-the-problem/index` | {cite:t}`wholebook2010`, chapter 2 | — | — |\n"
         "\n## Workload\n\nabout 9 hours of work a week\n\n| Activity | Hours a week |\n|---|---|\n| Meetings | 2.5 |\n| Reading | 3 |\n"
@@ -179,13 +196,13 @@ def test_syllabus_checks_fail_on_a_broken_syllabus():
     )
     books = {"kept2020paper": "article", "elsewhere2020": "article", "wholebook2010": "book"}
     problems = schedule_problems(syllabus, read_page=lambda p: module, books=books,
-                                 assignments=["ps1-dirty-data", "ps2-counting"])
+                                 assignments=["ps4-dirty-data", "ps3-counting"])
     expected = [
         "week 1: syllabus key reading 'elsewhere2020' is not cited in the 'Expert readings' of "
         "book/modules/01-naming-the-problem/index.md",
         "week 2: key reading 'wholebook2010' is a book; name a chapter or a page range",
         "week 2: 'ps9-missing' is due but there is no assignments/source/ps9-missing/",
-        "assignment 'ps2-counting' exists but is due in no week of the schedule",
+        "assignment 'ps3-counting' exists but is due in no week of the schedule",
     ]
     for message in expected:
         assert message in problems, problems
@@ -287,7 +304,7 @@ def test_shorter_versions_assess_every_point_outside_the_capstone():
 
 def test_assessment_check_fails_on_a_broken_table():
     cells = {
-        "ps1-dirty-data": nbformat.v4.new_notebook(cells=[
+        "ps4-dirty-data": nbformat.v4.new_notebook(cells=[
             nbformat.v4.new_markdown_cell("## Question 6\n\nboyd's point 9, *how clean*", metadata={"nbgrader": {"grade_id": "q6-text"}}),
             nbformat.v4.new_markdown_cell("notes", metadata={"nbgrader": {"grade_id": "q6-answer", "points": 5}}),
         ]),
@@ -296,13 +313,13 @@ def test_assessment_check_fails_on_a_broken_table():
         ]),
     }
     header = "| # | Point | Taught in | Checked by |\n|---|---|---|---|\n"
-    rows = [f"| {n} | p | m | {{doc}}`ps1-dirty-data </book/syllabus>` question 6 |" for n in range(1, 11)]
+    rows = [f"| {n} | p | m | {{doc}}`ps4-dirty-data </book/syllabus>` question 6 |" for n in range(1, 11)]
     rows[0] = "| 1 | p | m | Module 2 written prompt (weekly response); {doc}`capstone-design-review </book/syllabus>` part B, point 1 |"
     problems = assessment_problems(header + "\n".join(rows) + "\n", notebook=lambda name: cells[name])
     assert "point 1: 'Module 2 written prompt (weekly response)' names no assignment (or several); " \
            "list only graded work that exists" in problems, problems
     assert "point 1: no graded question outside the capstone" in problems, problems
-    assert "point 2: ps1-dirty-data question 6 does not ask about boyd's point 2" in problems, problems
+    assert "point 2: ps4-dirty-data question 6 does not ask about boyd's point 2" in problems, problems
     assert not any(p.startswith("point 9:") for p in problems), problems
     assert _points_named("boyd's points 4 (*arresting*), 7 (*evaluation*) and 10 (*civil*)") == {4, 7, 10}
     assert _points_named('to "disrupt networks" (boyd\'s point 5), and') == {5}

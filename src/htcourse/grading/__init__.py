@@ -2,7 +2,7 @@
 
     python -m htcourse.grading generate             # make assignments
     python -m htcourse.grading validate             # make validate
-    python -m htcourse.grading grade ps1-dirty-data # make grade ASSIGNMENT=ps1-dirty-data
+    python -m htcourse.grading grade ps4-dirty-data # make grade ASSIGNMENT=ps4-dirty-data
 
 Modules: :mod:`.course` (configuration and folders), :mod:`.preflight`
 (checks before nbgrader sees a submission), :mod:`.restore` (puts back

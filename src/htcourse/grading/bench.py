@@ -1,6 +1,6 @@
 """Class-grading benchmark for ``make bench`` (see :mod:`htcourse.bench`).
 
-Builds a throw-away course from the committed ps1-dirty-data source, writes
+Builds a throw-away course from the committed ps4-dirty-data source, writes
 ``n`` synthetic submissions (a mix of correct, partial and blank), and
 measures on the same submissions:
 
@@ -30,7 +30,7 @@ import nbformat
 
 from htcourse.paths import REPO_ROOT
 
-ASSIGNMENT = "ps1-dirty-data"
+ASSIGNMENT = "ps4-dirty-data"
 BIN = Path(sys.executable).parent
 
 
@@ -58,7 +58,7 @@ def _fake_students():
 
 
 def make_course(root: Path, n: int) -> Path:
-    """A course folder with ``n`` submissions of ps1-dirty-data."""
+    """A course folder with ``n`` submissions of ps4-dirty-data."""
     fake = _fake_students()
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)

@@ -14,7 +14,7 @@ Two files are written (and nothing at all if the input is bad):
   i.e. the autograded score with every **manual grade** (the formgrader's
   points and extra credit) and minus the **late penalty**; a student who
   never submitted gets 0, as in nbgrader's own CSV export. An assignment
-  column already in the roster (``ps1-dirty-data (123)``) keeps Canvas's
+  column already in the roster (``ps4-dirty-data (123)``) keeps Canvas's
   name and id, so the import updates that assignment instead of adding one;
 * ``grades.csv``, a plain CSV: one row per student and assignment with raw
   score, late penalty, final score, maximum, submission time and whether
@@ -54,7 +54,7 @@ PLAIN_COLUMNS = ["student_id", "canvas_id", "sis_user_id", "sis_login_id", "name
                  "raw_score", "late_submission_penalty", "score", "max_score", "needs_manual_grade", "matched"]
 #: Canvas adds these rows under the header of its export; they are not students.
 NON_STUDENT_ROWS = re.compile(r"^\s*(Points Possible|Student, Test)\s*$", re.I)
-#: "ps1-dirty-data (12345)": an assignment column as Canvas names it in an export.
+#: "ps4-dirty-data (12345)": an assignment column as Canvas names it in an export.
 CANVAS_COLUMN = re.compile(r"^(?P<name>.*\S)\s+\((?P<id>\d+)\)$")
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 

@@ -175,7 +175,7 @@ def write_feedback(course: Course, student_id: str, assignment: str, submitted_a
     """``nbgrader generate_feedback`` for one student (the course's config strips hidden tests).
 
     ``submitted_as`` maps a notebook's name to the name the student submitted
-    it under (``ps1-dirty-data (1)``, say): the feedback page is then written
+    it under (``ps4-dirty-data (1)``, say): the feedback page is then written
     under that name too, because ``nbgrader fetch_feedback`` looks for the
     feedback of the notebooks as the student named them.
     """
