@@ -17,7 +17,7 @@ from htcourse.grading import canvas
 # nbgrader's gradebook code trips SQLAlchemy 2's autoflush warnings; harmless here (see grading/course.py).
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
-ROSTER_HEADER = "Student,ID,SIS User ID,SIS Login ID,Section,ps4-dirty-data (4101),Current Score\n"
+ROSTER_HEADER = "Student,ID,SIS User ID,SIS Login ID,Section,ps1-linking (4101),Current Score\n"
 POINTS_ROW = "    Points Possible,,,,,10,(read only)\n"
 
 
@@ -30,15 +30,15 @@ def gradebook(tmp_path) -> str:
     """
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with Gradebook(url) as gb:
-        for name, cells in (("ps4-dirty-data", {"auto": 6, "essay": 4}), ("ps3-counting", {"auto": 5})):
+        for name, cells in (("ps1-linking", {"auto": 6, "essay": 4}), ("ps3-counting", {"auto": 5})):
             gb.add_assignment(name, duedate=datetime(2026, 10, 1))
             gb.update_or_create_notebook("problems", name)
             for cell, points in cells.items():
                 gb.update_or_create_grade_cell(cell, "problems", name, max_score=points, cell_type="code")
         for student in ("ana", "ben", "chen", "dara"):
             gb.add_student(student)
-        scores = {("ana", "ps4-dirty-data"): {"auto": 6, "essay": 4}, ("ben", "ps4-dirty-data"): {"auto": 5, "essay": 1},
-                  ("chen", "ps4-dirty-data"): {"auto": 3, "essay": 2}, ("ana", "ps3-counting"): {"auto": 5},
+        scores = {("ana", "ps1-linking"): {"auto": 6, "essay": 4}, ("ben", "ps1-linking"): {"auto": 5, "essay": 1},
+                  ("chen", "ps1-linking"): {"auto": 3, "essay": 2}, ("ana", "ps3-counting"): {"auto": 5},
                   ("ben", "ps3-counting"): {"auto": 4}}
         for (student, assignment), cells in scores.items():
             gb.add_submission(assignment, student, timestamp=datetime(2026, 10, 1, 9))
@@ -48,7 +48,7 @@ def gradebook(tmp_path) -> str:
                     grade.manual_score = points  # as the formgrader stores a hand grade
                 else:
                     grade.auto_score = points
-        gb.find_submission_notebook("problems", "ps4-dirty-data", "ben").late_submission_penalty = 2
+        gb.find_submission_notebook("problems", "ps1-linking", "ben").late_submission_penalty = 2
         gb.db.commit()
     return url
 
@@ -78,7 +78,7 @@ def test_canvas_import_has_final_scores_with_manual_grades_and_late_penalties(gr
     out = tmp_path / "out"
     result = export(gradebook, roster, out)
     rows = read_rows(out / "canvas.csv")
-    assert rows[0] == canvas.IDENTITY_COLUMNS + ["ps4-dirty-data (4101)", "ps3-counting"]
+    assert rows[0] == canvas.IDENTITY_COLUMNS + ["ps1-linking (4101)", "ps3-counting"]
     assert rows[1] == ["Points Possible", "", "", "", "", "10", "5"]
     by_login = {r[3]: r[5:] for r in rows[2:]}
     assert by_login == {
@@ -93,7 +93,7 @@ def test_canvas_import_has_final_scores_with_manual_grades_and_late_penalties(gr
 
     plain = {(r[0], r[5]): r for r in read_rows(out / "grades.csv")[1:] if r[0]}
     header = read_rows(out / "grades.csv")[0]
-    ben = dict(zip(header, plain[("ben", "ps4-dirty-data")]))
+    ben = dict(zip(header, plain[("ben", "ps1-linking")]))
     assert (ben["raw_score"], ben["late_submission_penalty"], ben["score"], ben["max_score"]) == ("6", "2", "4", "10")
     assert ben["sis_user_id"] == "S002" and ben["matched"] == "yes"
     assert [r for r in read_rows(out / "grades.csv") if r[3] == "eli" and r[-1] == "not in the gradebook"]
