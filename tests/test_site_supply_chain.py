@@ -27,11 +27,13 @@ def test_supply_chain_pages_pass_the_browser_checks(browser, site_url, site_dir,
 def test_the_lab_draws_both_charts_with_their_descriptions(browser, site_url):
     visit = open_offline(browser, f"{site_url}/{LAB}")
     page = visit.page
+    charts = page.locator("figure.htc-chart")
+    for i in range(charts.count()):  # charts load their libraries only when a reader reaches them
+        charts.nth(i).scroll_into_view_if_needed()
     page.wait_for_function(
         "() => [...document.querySelectorAll('figure.htc-chart')].every(f => f.classList.contains('htc-chart-live'))",
         timeout=15_000,
     )
-    charts = page.locator("figure.htc-chart")
     assert charts.count() == 2
     captions = [charts.nth(i).locator("figcaption").inner_text() for i in range(2)]
     assert "detection" in captions[0].lower() or "audits at sites in forced labour" in captions[0]
