@@ -306,15 +306,23 @@ class Zygote:
             raise ZygoteError(reply.get("error", "unknown error"))
 
     def close(self) -> None:
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end_helper(self.process, timeout=2)
+
+
+def end_helper(process: subprocess.Popen, timeout: float) -> None:
+    """End a helper process that serves requests on its stdin: close the pipe, wait, then kill.
+
+    Used for the zygote and for the grader's trusted checker (:mod:`htcourse.grading.checker`).
+    """
+    try:
+        process.stdin.close()
+    except OSError:
+        pass
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 _zygotes: dict[tuple, Zygote] = {}

@@ -36,6 +36,7 @@ import time
 import traceback
 
 from htcourse.grading import wire
+from htcourse.zygote import end_helper
 
 #: Seconds all the hidden tests of one notebook may take in the checker.
 DEFAULT_TIMEOUT = 120
@@ -321,15 +322,7 @@ class Checker:
         return {r["id"]: r for r in reply["results"]}
 
     def close(self) -> None:
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end_helper(self.process, timeout=5)
 
 
 _checkers: dict[tuple, Checker] = {}
