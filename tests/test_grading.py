@@ -9,12 +9,14 @@ command line, as `make grade` does.
 from __future__ import annotations
 
 import hashlib
+import json
 import importlib.util
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -339,3 +341,27 @@ def test_feedback_says_in_words_what_failed(gamed):
         page = course / "feedback" / f"game-{game}" / ASSIGNMENT / f"{ASSIGNMENT}.html"
         text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))))
         assert line in text
+
+
+def test_checker_prepares_a_setup_ahead_and_answers_in_order():
+    """prepare() does not wait; a later check gets its own reply, and a failed setup is reported by the check."""
+    from htcourse.grading import checker, wire
+
+    tests = [{"id": "q1", "label": "question 1", "names": ["a"], "source": "assert a == base + 1, 'a is off by some'"}]
+    good = {"q1": json.dumps(wire.build_report("q1", ["a"], {"a": 42}))}
+    bad = {"q1": json.dumps(wire.build_report("q1", ["a"], {"a": 7}))}
+    c = checker.Checker()
+    try:
+        started = time.perf_counter()
+        c.prepare(["base = 41"], tests)
+        c.prepare(["base = 41"], tests)  # twice: both replies are read before the check's
+        assert time.perf_counter() - started < 0.5, "prepare waited for the checker"
+        assert c.check(["base = 41"], tests, good)["q1"]["passed"] is True
+        result = c.check(["base = 41"], tests, bad)["q1"]
+        assert result["passed"] is False and result["lines"] == ["Question 1: a is off by some"]
+        c.prepare(["base = 1 / 0"], tests)
+        with pytest.raises(checker.CheckerError, match="setup cell 1 failed in the checker: ZeroDivisionError"):
+            c.check(["base = 1 / 0"], tests, good)
+        assert c.check(["base = 41"], tests, good)["q1"]["passed"] is True  # still in step
+    finally:
+        c.close()

@@ -207,6 +207,26 @@ class ReportAnswers(NbGraderPreprocessor):
             cell.source = report_source(cell.source, meta.get("grade_id", ""), names, self.max_report_bytes)
         return cell, resources
 
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        # Let the trusted checker run the assignment's setup while the kernel runs
+        # the notebook. Only a head start: the check itself reports any failure.
+        from htcourse.grading import checker
+
+        setup, hidden = from_gradebook(nb, resources)
+        if hidden:
+            try:
+                checker.get().prepare(setup, hidden_tests(hidden))
+            except checker.CheckerError:
+                pass
+        return nb, resources
+
+
+def hidden_tests(hidden_sources: dict[str, str]) -> list[dict]:
+    """The checker's description of each hidden-test cell: id, label, declared answers, source."""
+    return [{"id": gid, "label": question_label(gid), "names": declared_names(source) or [], "source": source}
+            for gid, source in hidden_sources.items()]
+
 
 def check_executed(nb: NotebookNode, hidden_sources: dict[str, str], setup: list[str], *,
                    timeout: float, max_report_bytes: int = wire.MAX_REPORT_BYTES) -> dict[str, dict]:
@@ -223,15 +243,14 @@ def check_executed(nb: NotebookNode, hidden_sources: dict[str, str], setup: list
     from htcourse.grading import checker
 
     started = time.perf_counter()
-    tests, reports, cells = [], {}, {}
+    reports, cells = {}, {}
     for cell in nb.cells:
         payloads = take_reports(cell) if cell.cell_type == "code" else []
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in hidden_sources and cell.cell_type == "code":
-            names = declared_names(hidden_sources[gid]) or []
-            tests.append({"id": gid, "label": question_label(gid), "names": names, "source": hidden_sources[gid]})
             reports[gid] = pick_report(payloads, gid, max_report_bytes)
             cells[gid] = cell
+    tests = hidden_tests({gid: hidden_sources[gid] for gid in cells})
     if not tests:
         return {}
     results = checker.get().check(setup, tests, reports, timeout)
@@ -255,24 +274,30 @@ class CheckAnswers(ReportAnswers):
     timeout = Float(120, help="Seconds the hidden tests of one notebook may run in the trusted checker.").tag(config=True)
 
     def preprocess(self, nb, resources):
-        from nbgrader.api import Gradebook
-
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gb:
-            record = gb.find_notebook(info["notebook"], info["assignment"])
-            sources = {c.name: c for c in record.source_cells}
-            grades = {c.name for c in record.grade_cells}
-            solutions = {c.name for c in record.solution_cells}
-            hidden = {name: c.source for name, c in sources.items()
-                      if name in grades and c.cell_type == "code" and BEGIN_HIDDEN in c.source}
-            setup = []
-            for cell in nb.cells:
-                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-                sc = sources.get(gid)
-                if sc is not None and sc.locked and sc.cell_type == "code" and gid not in grades | solutions:
-                    setup.append(sc.source)
+        setup, hidden = from_gradebook(nb, resources)
         check_executed(nb, hidden, setup, timeout=self.timeout, max_report_bytes=self.max_report_bytes)
         return nb, resources
+
+
+def from_gradebook(nb: NotebookNode, resources: dict) -> tuple[list[str], dict[str, str]]:
+    """The read-only setup cells (in the notebook's order) and the hidden-test cells, as the gradebook has them."""
+    from nbgrader.api import Gradebook
+
+    info = resources["nbgrader"]
+    with Gradebook(info["db_url"]) as gb:
+        record = gb.find_notebook(info["notebook"], info["assignment"])
+        sources = {c.name: c for c in record.source_cells}
+        grades = {c.name for c in record.grade_cells}
+        solutions = {c.name for c in record.solution_cells}
+        hidden = {name: c.source for name, c in sources.items()
+                  if name in grades and c.cell_type == "code" and BEGIN_HIDDEN in c.source}
+        setup = []
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            sc = sources.get(gid)
+            if sc is not None and sc.locked and sc.cell_type == "code" and gid not in grades | solutions:
+                setup.append(sc.source)
+    return setup, hidden
 
 
 def setup_and_hidden(nb: NotebookNode) -> tuple[list[str], dict[str, str]]:

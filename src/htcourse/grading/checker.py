@@ -218,8 +218,29 @@ def _setup_key(sources: list[str]) -> str:
     return hashlib.sha256(json.dumps(sources).encode()).hexdigest()
 
 
+def _setup_namespace(setups: dict[str, dict], request: dict) -> dict:
+    """The namespace of the request's setup, run (and warmed up) the first time that setup is seen."""
+    key = _setup_key(request["setup"])
+    if key not in setups:
+        namespace: dict = {"__name__": "__main__"}
+        for i, source in enumerate(request["setup"]):
+            try:
+                exec(compile(source, f"<setup cell {i + 1}>", "exec"), namespace)  # noqa: S102
+            except BaseException as exc:  # noqa: BLE001
+                raise CheckerError(f"the assignment's setup cell {i + 1} failed in the checker: "
+                                   f"{type(exc).__name__}: {exc}") from None
+        _warm_up(namespace, request["tests"])
+        setups[key] = namespace
+    return setups[key]
+
+
 def serve(requests, reply_fd: int) -> None:
-    """Answer each request line from ``requests`` on ``reply_fd`` until the input ends."""
+    """Answer each request line from ``requests`` on ``reply_fd`` until the input ends.
+
+    A request with ``"prepare": true`` only runs its setup (so that it is
+    ready before the notebook's answers arrive) and is answered
+    ``{"prepared": true}``; any other request is a check.
+    """
     _remember_datasets()
     setups: dict[str, dict] = {}
     for line in requests:
@@ -227,18 +248,11 @@ def serve(requests, reply_fd: int) -> None:
             continue
         try:
             request = json.loads(line)
-            key = _setup_key(request["setup"])
-            if key not in setups:
-                namespace: dict = {"__name__": "__main__"}
-                for i, source in enumerate(request["setup"]):
-                    try:
-                        exec(compile(source, f"<setup cell {i + 1}>", "exec"), namespace)  # noqa: S102
-                    except BaseException as exc:  # noqa: BLE001
-                        raise CheckerError(f"the assignment's setup cell {i + 1} failed in the checker: "
-                                           f"{type(exc).__name__}: {exc}") from None
-                _warm_up(namespace, request["tests"])
-                setups[key] = namespace
-            reply = _check_in_child(setups[key], request, float(request.get("timeout", DEFAULT_TIMEOUT)))
+            namespace = _setup_namespace(setups, request)
+            if request.get("prepare"):
+                reply = {"prepared": True}
+            else:
+                reply = _check_in_child(namespace, request, float(request.get("timeout", DEFAULT_TIMEOUT)))
         except CheckerError as exc:
             reply = {"error": str(exc)}
         except Exception as exc:  # noqa: BLE001
@@ -266,30 +280,60 @@ def main() -> None:
 # --- in the grader ------------------------------------------------------------------
 
 class Checker:
-    """The grader's handle on its checker process."""
+    """The grader's handle on its checker process.
+
+    Neither starting it nor :meth:`prepare` waits for it: the checker's
+    interpreter starts, and runs an assignment's setup, while the student's
+    kernel runs the notebook. Its first line says it has started; then the
+    replies come in the order of the requests, and ``_pending`` counts the
+    ``prepare`` replies not read yet.
+    """
 
     def __init__(self, timeout: float = 120):
         from htcourse.zygote import _die_with_parent
 
         self.owner = os.getpid()
         self._lock = threading.Lock()
+        self._start_timeout = timeout
+        self._started = False
+        self._pending = 0
         env = dict(os.environ)
         env.pop("PYTHONSTARTUP", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "htcourse.grading.checker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             env=env, cwd="/", preexec_fn=_die_with_parent,
         )
-        if self._read_line(timeout) != b"ready\n":
-            self.close()
-            raise CheckerError("the trusted checker did not start")
 
     def _read_line(self, timeout: float) -> bytes:
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
         return self.process.stdout.readline() if ready else b""
 
+    def _send(self, line: str) -> None:
+        """Send one request (the lock held); the checker reads it once it has started."""
+        try:
+            self.process.stdin.write(line.encode())
+            self.process.stdin.flush()
+        except OSError as exc:
+            raise CheckerError(f"cannot reach the trusted checker: {exc}") from None
+
+    def _wait_started(self) -> None:
+        """Read the checker's first line (the lock held), which says it has started."""
+        if not self._started:
+            if self._read_line(self._start_timeout) != b"ready\n":
+                self.close()
+                raise CheckerError("the trusted checker did not start")
+            self._started = True
+
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def prepare(self, setup: list[str], tests: list[dict]) -> None:
+        """Have the checker run ``setup`` now, without waiting for it (a check later waits)."""
+        line = json.dumps({"prepare": True, "setup": setup, "tests": tests}) + "\n"
+        with self._lock:
+            self._send(line)
+            self._pending += 1
 
     def check(self, setup: list[str], tests: list[dict], reports: dict[str, str],
               timeout: float = DEFAULT_TIMEOUT) -> dict:
@@ -302,13 +346,18 @@ class Checker:
         line = (f'{{"setup": {json.dumps(setup)}, "tests": {json.dumps(tests)}, "timeout": {float(timeout)!r}, '
                 f'"reports": {{{body}}}}}\n')
         with self._lock:
-            try:
-                self.process.stdin.write(line.encode())
-                self.process.stdin.flush()
-            except OSError as exc:
-                raise CheckerError(f"cannot reach the trusted checker: {exc}") from None
+            # By now (after the notebook ran) the checker has long started; a check
+            # can be large, so it is sent only to a checker that reads.
+            self._wait_started()
+            self._send(line)
             # The first request of a setup runs it (datasets, images): allow for that.
-            line = self._read_line(timeout + 300)
+            # Replies to earlier prepare requests come first; a failed setup is
+            # reported again by this check, which runs it again.
+            while True:
+                line = self._read_line(timeout + 300)
+                if not line or not self._pending:
+                    break
+                self._pending -= 1
         if not line:
             self.close()
             raise CheckerError("the trusted checker did not answer")
