@@ -54,7 +54,7 @@ c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
 # Once the last cell has run, its outputs are in: stop the kernel at once
 # rather than waiting for it to shut down politely.
 c.Execute.shutdown_kernel = "immediate"
-# Student code runs in a bubblewrap sandbox (src/htcourse/sandbox.py): it sees
+# Student code runs in a bubblewrap sandbox (src/htcourse/grading/sandbox/): it sees
 # only its own working copy, the datasets and the course package, read-only
 # system files, no network, as an unprivileged user with these limits.
 # HTCOURSE_UNSANDBOXED=1 (make grade UNSANDBOXED=1) turns it off: only for
@@ -64,7 +64,7 @@ c.SandboxKernelManager.cpu_seconds = 300
 c.SandboxKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxKernelManager.max_processes = 64
 # Each kernel starts as a fork of a Python that has already imported ipykernel
-# and pandas (src/htcourse/zygote.py), moved into the same sandbox: most of
+# and pandas (src/htcourse/grading/sandbox/forkserver.py), moved into the same sandbox: most of
 # the start-up time of a fresh Python is saved. Needs root (as the sandbox does to
 # change user); otherwise, or if the fork fails, kernels start afresh. Set
 # False to always start them afresh.

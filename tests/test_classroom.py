@@ -74,7 +74,7 @@ def test_combined_requirements_replace_only_the_classroom_pins():
 
 
 def test_classroom_uids_stay_clear_of_the_sandbox():
-    from htcourse.sandbox import SANDBOX_UIDS
+    from htcourse.grading.sandbox.bwrap import SANDBOX_UIDS
 
     assert manage.free_uid(SANDBOX_UIDS.start - 1, {SANDBOX_UIDS.start - 1}) == SANDBOX_UIDS.stop
     assert manage.FIRST_UID not in SANDBOX_UIDS
@@ -270,7 +270,7 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
 
 
 def launch_button_pulls_the_repository(hub: Hub, student: str) -> None:
-    from htcourse import launch
+    from htcourse.sitebuild import launch
 
     _, branch = launch.repository()
     repo = hub.state / "ht-course"

@@ -166,6 +166,6 @@ def run(n: int, workdir: Path) -> dict:
         "trusted_checker_cost_vs_raw_nbclient": round(checker_mean / (raw_s / n), 3),
         "trusted_checker_median_s": round(checker_median, 3),
         "trusted_checker_median_vs_raw_nbclient": round(checker_median / (raw_s / n), 3),
-        "sandboxed_kernel_start": ("forked from a warm interpreter (htcourse.zygote)" if os.geteuid() == 0
+        "sandboxed_kernel_start": ("forked from a warm interpreter (htcourse.grading.sandbox.forkserver)" if os.geteuid() == 0
                                    else "a fresh Python (fast start needs root)"),
     }

@@ -551,7 +551,7 @@ def check_sandbox(course: Course) -> None:
     """Refuse to grade when the sandbox is on but cannot run, and say why."""
     if not course.config.BoundedExecute.get("sandbox", True):
         return
-    from htcourse.sandbox import SandboxUnavailable, find_tools
+    from htcourse.grading.sandbox.bwrap import SandboxUnavailable, find_tools
 
     try:
         find_tools()

@@ -115,7 +115,7 @@ def check_solutions(path, timeout: int = 120) -> list[str]:
 
     from htcourse.grading import answers
     from htcourse.grading.checker import CheckerError
-    from htcourse.sandbox import PromptKernelManager
+    from htcourse.grading.sandbox.kernel import NoPauseKernelManager
 
     nb = nbformat.read(str(path), as_version=4)
     setup, hidden = answers.setup_and_hidden(nb)
@@ -127,7 +127,7 @@ def check_solutions(path, timeout: int = 120) -> list[str]:
             cell.source = answers.report_source(hidden[gid], gid, answers.declared_names(hidden[gid]) or [])
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                            kernel_manager_class=PromptKernelManager,
+                            kernel_manager_class=NoPauseKernelManager,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     try:
