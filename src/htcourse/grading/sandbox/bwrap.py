@@ -75,7 +75,7 @@ def _read_only_roots() -> list[Path]:
 
 def sandbox_env() -> dict[str, str]:
     """The whole environment of a sandboxed kernel (nothing else of the grader's is passed on)."""
-    env = {
+    return {
         "HOME": "/tmp",
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin",
         "LANG": "C.UTF-8",
@@ -83,10 +83,6 @@ def sandbox_env() -> dict[str, str]:
         "MPLCONFIGDIR": "/tmp",
         "HTCOURSE_DATASETS": str(datasets_dir()),
     }
-    for key in ("HTCOURSE_SITE_BUILD",):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
 
 
 def bwrap_command(
