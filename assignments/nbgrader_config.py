@@ -57,9 +57,10 @@ c.Execute.shutdown_kernel = "immediate"
 # Student code runs in a bubblewrap sandbox (src/htcourse/grading/sandbox/): it sees
 # only its own working copy, the datasets and the course package, read-only
 # system files, no network, as an unprivileged user with these limits.
-# HTCOURSE_UNSANDBOXED=1 (make grade UNSANDBOXED=1) turns it off: only for
-# submissions you trust, on a machine without bubblewrap.
-c.BoundedExecute.sandbox = os.environ.get("HTCOURSE_UNSANDBOXED", "") != "1"
+# make grade UNSANDBOXED=1 (python -m htcourse.grading grade --unsandboxed) sets
+# it False for that run, as does --BoundedExecute.sandbox=False on an nbgrader
+# command line: only for submissions you trust, on a machine without bubblewrap.
+c.BoundedExecute.sandbox = True
 c.SandboxKernelManager.cpu_seconds = 300
 c.SandboxKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxKernelManager.max_processes = 64

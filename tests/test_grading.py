@@ -34,7 +34,6 @@ _spec.loader.exec_module(fake)
 def run_cli(course: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                HTCOURSE_CELL_TIMEOUT="8")
-    env.pop("HTCOURSE_UNSANDBOXED", None)
     return subprocess.run([PYTHON, "-m", "htcourse.grading", "--course", str(course), *args],
                           cwd=course, env=env, capture_output=True, text=True, timeout=900)
 
@@ -130,7 +129,6 @@ def test_grading_refuses_without_bubblewrap_unless_told(tmp_path, monkeypatch):
         if shutil.which(tool):
             os.symlink(shutil.which(tool), no_bwrap / tool)
     env = dict(os.environ, PATH=f"{no_bwrap}{os.pathsep}/usr/bin/X11-none", HTCOURSE_CELL_TIMEOUT="8")
-    env.pop("HTCOURSE_UNSANDBOXED", None)
     cmd = [PYTHON, "-m", "htcourse.grading", "--course", str(course), "grade", ASSIGNMENT, "--jobs", "1"]
     refused = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2, refused.stdout + refused.stderr

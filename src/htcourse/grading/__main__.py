@@ -45,15 +45,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    overrides = {}
     if getattr(args, "unsandboxed", False):
-        os.environ["HTCOURSE_UNSANDBOXED"] = "1"  # read by nbgrader_config.py
+        overrides["BoundedExecute"] = {"sandbox": False}
         print("warning: grading WITHOUT the sandbox: student code runs as you, beside the solutions and the gradebook.",
               file=sys.stderr)
     if getattr(args, "jobs", 1) < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     try:
-        course = Course(args.course)
+        course = Course(args.course, overrides)
         if args.command == "generate":
             return prepare.generate(course, args.assignments or None)
         if args.command == "validate":

@@ -35,10 +35,7 @@ BIN = Path(sys.executable).parent
 
 
 def _env(**extra: str) -> dict:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
-    env.pop("HTCOURSE_UNSANDBOXED", None)
-    env.update(extra)
-    return env
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
 
 
 def _run(cmd: list[str], cwd: Path, **env: str) -> float:
@@ -129,10 +126,10 @@ def run(n: int, workdir: Path) -> dict:
     # trusted-checker steps out of its copy of the config (everything else stays).
     with open(stock / "nbgrader_config.py", "a", encoding="utf-8") as fh:
         fh.write(STOCK_HIDDEN_TESTS)
-    stock_autograde_s = _run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"], stock, HTCOURSE_UNSANDBOXED="1")
+    stock_autograde_s = _run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force", "--BoundedExecute.sandbox=False"],
+                             stock)
     # The course's grader also writes feedback, so stock nbgrader is timed doing the same.
-    stock_feedback_s = _run([str(BIN / "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"], stock,
-                            HTCOURSE_UNSANDBOXED="1")
+    stock_feedback_s = _run([str(BIN / "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"], stock)
     stock_s = stock_autograde_s + stock_feedback_s
     ours = fresh("parallel")
     ours_s = _run([sys.executable, "-m", "htcourse.grading", "--course", str(ours), "grade", ASSIGNMENT,

@@ -71,10 +71,16 @@ def patch_alembic_version() -> None:
 
 
 class Course:
-    """An nbgrader course directory with its configuration loaded."""
+    """An nbgrader course directory with its configuration loaded.
 
-    def __init__(self, root: Path | str | None = None):
+    ``overrides`` is configuration applied over the course's file, as nbgrader's
+    own ``--Class.trait=value`` options are: ``{"BoundedExecute": {"sandbox": False}}``
+    is what ``grade --unsandboxed`` passes. Worker processes get the same overrides.
+    """
+
+    def __init__(self, root: Path | str | None = None, overrides: dict | None = None):
         self.root = Path(root).resolve() if root else default_course_dir()
+        self.overrides = {section: dict(values) for section, values in (overrides or {}).items()}
         if not (self.root / CONFIG_FILE).is_file():
             raise CourseError(f"{self.root / CONFIG_FILE} is missing: is {self.root} an nbgrader course directory?")
         ensure_tools_on_path()
@@ -98,7 +104,7 @@ class Course:
         self.max_file_size_kb = int(probe.max_file_size)
 
     def _load_config(self):
-        """Jupyter's config folders first (e.g. a JupyterHub's /etc/jupyter), then the course's own file."""
+        """Jupyter's config folders first (e.g. a JupyterHub's /etc/jupyter), then the course's own file, then the overrides."""
         from jupyter_core.paths import jupyter_config_path
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
@@ -108,6 +114,7 @@ class Course:
             if Path(folder, CONFIG_FILE).is_file() and Path(folder).resolve() != self.root:
                 config.merge(PyFileConfigLoader(CONFIG_FILE, path=folder).load_config())
         config.merge(PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config())
+        config.merge(Config(self.overrides))
         return config
 
     # --- nbgrader objects -------------------------------------------------

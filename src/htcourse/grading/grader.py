@@ -564,7 +564,7 @@ def check_sandbox(course: Course) -> None:
 _worker_course: Course | None = None
 
 
-def _worker_init(course_root: str) -> None:
+def _worker_init(course_root: str, overrides: dict) -> None:
     import ctypes
     import signal
 
@@ -574,7 +574,7 @@ def _worker_init(course_root: str) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    _worker_course = Course(course_root)
+    _worker_course = Course(course_root, overrides)
 
 
 def _worker_grade(student_id: str, assignment: str, force: bool) -> Result:
@@ -588,7 +588,7 @@ def _grade_in_parallel(todo, assignment, course, force, jobs, batch, echo) -> No
     # fork: each worker is the grader's own child, so it can die with it.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
-                             initargs=(str(course.root),)) as pool:
+                             initargs=(str(course.root), course.overrides)) as pool:
         futures = {pool.submit(_worker_grade, s, assignment, force): s for s in todo}
         try:
             for i, future in enumerate(as_completed(futures), start=1):
