@@ -15,7 +15,8 @@ import os
 import sys
 
 from htcourse.grading.course import Course, CourseError
-from htcourse.grading.grader import EXIT_USAGE, grade_all, regenerate_feedback, export_grades
+from htcourse.grading.batch import EXIT_USAGE, grade_all, regenerate_feedback
+from htcourse.grading.export import export_grades
 from htcourse.grading import prepare
 
 
@@ -39,7 +40,6 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("assignment")
     e = sub.add_parser("export", help="export the grades of one assignment to grades/<assignment>.csv")
     e.add_argument("assignment")
-    p.add_argument("--list", action="store_true", help=argparse.SUPPRESS)
     return p
 
 

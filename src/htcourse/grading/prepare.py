@@ -38,20 +38,21 @@ def generate(course: Course, assignments: list[str] | None = None, echo: Callabl
     """Generate the release version of each assignment (and record it in the gradebook)."""
     from nbgrader.converters import GenerateAssignment
 
-    from htcourse.grading.grader import GradingError, _log, _run_nbgrader
+    from htcourse.grading import nbgrader_steps
 
     status = 0
     for name in assignments or course.assignments():
-        app = GenerateAssignment(coursedir=course.coursedir(assignment_id=name, notebook_id="*"), config=course.config, log=_log)
+        app = GenerateAssignment(coursedir=course.coursedir(assignment_id=name, notebook_id="*"), config=course.config,
+                                 log=nbgrader_steps.log)
         app.force = True
         app.create_assignment = True
         try:
-            _run_nbgrader(app)
-        except GradingError as exc:
+            nbgrader_steps.run(app)
+        except nbgrader_steps.GradingError as exc:
             status = 1
             echo(f"{name}: FAILED {exc}")
-            if _run_nbgrader.last_log:
-                echo(_run_nbgrader.last_log)
+            if exc.log:
+                echo(exc.log)
         else:
             echo(f"{name}: released to {course.release_dir / name}")
     return status
@@ -142,13 +143,13 @@ def validate(course: Course, assignments: list[str] | None = None, echo: Callabl
     """``nbgrader validate`` on each source notebook, plus the course's authoring rules."""
     from nbgrader.validator import Validator
 
-    from htcourse.grading.grader import _log
+    from htcourse.grading.nbgrader_steps import log
 
     status = 0
     for name in assignments or course.assignments():
         for nb_name in course.notebooks(name):
             path = course.source_notebook(name, nb_name)
-            validator = Validator(config=course.config, log=_log)
+            validator = Validator(config=course.config, log=log)
             results = validator.validate(str(path))
             problems = []
             for cell in results.get("failed", []):
