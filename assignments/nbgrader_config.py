@@ -28,6 +28,8 @@ c.CourseDirectory.root = str(HERE)
 c.CourseDirectory.db_url = f"sqlite:///{HERE / 'gradebook.db'}"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store", ".~*"]
 # Uploaded pictures for the prose-or-art questions are small; refuse files over 20 MB.
+# nbgrader submit and collect leave larger files out; the grader (preflight.py)
+# applies the same limit: a notebook over it is not graded, another file is left out.
 c.CourseDirectory.max_file_size = 20_000  # kilobytes
 
 # One machine: the exchange lives in this folder. JupyterHub: a shared folder.

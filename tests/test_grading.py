@@ -337,3 +337,25 @@ def test_feedback_says_in_words_what_failed(gamed):
         page = course / "feedback" / f"game-{game}" / ASSIGNMENT / f"{ASSIGNMENT}.html"
         text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))))
         assert line in text
+
+
+def test_submission_size_limits_are_the_course_config(tmp_path):
+    """One limit per kind, from nbgrader_config.py: CourseDirectory.max_file_size and max_dir_size."""
+    from htcourse.grading.course import Course
+    from htcourse.grading.preflight import SubmissionError, check_submission
+
+    course = Course(REPO_ROOT / "assignments")
+    assert course.max_file_size_kb == 20_000
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), str(folder / "ps.ipynb"))
+    (folder / "big.png").write_bytes(b"x" * 3000)
+    checked = check_submission(folder, ["ps"], [], max_file_size_kb=2, max_dir_size_kb=10)
+    assert [str(p) for p in checked.other_files] == [] and "big.png is over the course's limit" in checked.flags[0]
+    assert "max_file_size" in checked.flags[0]
+    with pytest.raises(SubmissionError, match=r"over the course's limit of 0.002 MB \(c.CourseDirectory.max_dir_size"):
+        check_submission(folder, ["ps"], [], max_file_size_kb=2, max_dir_size_kb=2)
+    (folder / "big.png").unlink()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x" * 3000)]), str(folder / "ps.ipynb"))
+    with pytest.raises(SubmissionError, match=r"ps.ipynb is .* over the course's limit of 0.002 MB per file"):
+        check_submission(folder, ["ps"], [], max_file_size_kb=2)

@@ -101,7 +101,9 @@ class Course:
         self.autograded_dir = self.root / probe.autograded_directory
         self.feedback_dir = self.root / probe.feedback_directory
         self.ignore = list(probe.ignore)
+        #: nbgrader's limits on one submitted file and on a submission folder (kilobytes of 1000 bytes).
         self.max_file_size_kb = int(probe.max_file_size)
+        self.max_dir_size_kb = int(probe.max_dir_size)
 
     def _load_config(self):
         """Jupyter's config folders first (e.g. a JupyterHub's /etc/jupyter), then the course's own file, then the overrides."""

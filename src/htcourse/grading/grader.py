@@ -142,7 +142,8 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
                     return result
 
         # 1. checks, 2. rebuild the notebooks in a private staging folder
-        checked = preflight.check_submission(course.submission_dir(student_id, assignment), notebooks, course.ignore)
+        checked = preflight.check_submission(course.submission_dir(student_id, assignment), notebooks, course.ignore,
+                                             course.max_file_size_kb, course.max_dir_size_kb)
         result.flags += checked.flags
         result.submitted_as = dict(checked.submitted_as)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
