@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from htcourse.bench import submissions
 from htcourse.paths import REPO_ROOT
 
 ASSIGNMENT = "ps4-dirty-data"
@@ -44,31 +45,20 @@ def _run(cmd: list[str], cwd: Path, **env: str) -> float:
     return time.perf_counter() - start
 
 
-def _fake_students():
-    import importlib.util
-
-    path = REPO_ROOT / "tests" / "fixtures" / "submissions" / "fake_students.py"
-    spec = importlib.util.spec_from_file_location("htcourse_bench_fake_students", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def make_course(root: Path, n: int) -> Path:
     """A course folder with ``n`` submissions of ps4-dirty-data."""
-    fake = _fake_students()
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
     shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
     subprocess.run([sys.executable, "-m", "htcourse.grading", "--course", str(root), "generate", ASSIGNMENT],
                    cwd=root, env=_env(), check=True, stdout=subprocess.DEVNULL)
     kinds = [
-        lambda: fake.correct(root, ASSIGNMENT),
-        lambda: fake.partial(root, ASSIGNMENT, ["q1-answer", "q2-answer"]),
-        lambda: fake.blank(root, ASSIGNMENT),
+        lambda: submissions.correct(root, ASSIGNMENT),
+        lambda: submissions.partial(root, ASSIGNMENT, ["q1-answer", "q2-answer"]),
+        lambda: submissions.blank(root, ASSIGNMENT),
     ]
     for i in range(n):
-        fake.write_submission(root, f"student{i:03d}", ASSIGNMENT, kinds[i % len(kinds)]())
+        submissions.write_submission(root, f"student{i:03d}", ASSIGNMENT, kinds[i % len(kinds)]())
     return root
 
 
