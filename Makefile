@@ -90,7 +90,7 @@ grade: $(STAMP)
 # make launch-cells: after changing repository.url in _config.yml, rewrite the hidden
 # first cell of every notebook (it installs the course from that repository in Colab).
 launch-cells: $(STAMP)
-	$(BIN)/python -m htcourse.launch sync
+	$(BIN)/python -m htcourse.sitebuild.launch sync
 
 # make canvas ROSTER=path/to/canvas-export.csv [ASSIGNMENT=ps4-dirty-data] [ALLOW_UNMATCHED=1]:
 # writes assignments/grades/canvas.csv (Canvas gradebook import) and grades.csv (plain),

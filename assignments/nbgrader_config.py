@@ -28,6 +28,8 @@ c.CourseDirectory.root = str(HERE)
 c.CourseDirectory.db_url = f"sqlite:///{HERE / 'gradebook.db'}"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store", ".~*"]
 # Uploaded pictures for the prose-or-art questions are small; refuse files over 20 MB.
+# nbgrader submit and collect leave larger files out; the grader (preflight.py)
+# applies the same limit: a notebook over it is not graded, another file is left out.
 c.CourseDirectory.max_file_size = 20_000  # kilobytes
 
 # One machine: the exchange lives in this folder. JupyterHub: a shared folder.
@@ -54,17 +56,18 @@ c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
 # Once the last cell has run, its outputs are in: stop the kernel at once
 # rather than waiting for it to shut down politely.
 c.Execute.shutdown_kernel = "immediate"
-# Student code runs in a bubblewrap sandbox (src/htcourse/sandbox.py): it sees
+# Student code runs in a bubblewrap sandbox (src/htcourse/grading/sandbox/): it sees
 # only its own working copy, the datasets and the course package, read-only
 # system files, no network, as an unprivileged user with these limits.
-# HTCOURSE_UNSANDBOXED=1 (make grade UNSANDBOXED=1) turns it off: only for
-# submissions you trust, on a machine without bubblewrap.
-c.BoundedExecute.sandbox = os.environ.get("HTCOURSE_UNSANDBOXED", "") != "1"
+# make grade UNSANDBOXED=1 (python -m htcourse.grading grade --unsandboxed) sets
+# it False for that run, as does --BoundedExecute.sandbox=False on an nbgrader
+# command line: only for submissions you trust, on a machine without bubblewrap.
+c.BoundedExecute.sandbox = True
 c.SandboxKernelManager.cpu_seconds = 300
 c.SandboxKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxKernelManager.max_processes = 64
 # Each kernel starts as a fork of a Python that has already imported ipykernel
-# and pandas (src/htcourse/zygote.py), moved into the same sandbox: most of
+# and pandas (src/htcourse/grading/sandbox/forkserver.py), moved into the same sandbox: most of
 # the start-up time of a fresh Python is saved. Needs root (as the sandbox does to
 # change user); otherwise, or if the fork fails, kernels start afresh. Set
 # False to always start them afresh.

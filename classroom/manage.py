@@ -6,7 +6,7 @@
 * real system users: one instructor (``htc-teacher``, in the group
   ``htc-instructors``) and a few students (``htc-student1`` ...), with
   random passwords, uids from 30100 up (far from the grading sandbox's
-  200000-259999, see ``htcourse.sandbox.SANDBOX_UIDS``), tagged
+  200000-259999, see ``htcourse.grading.sandbox.bwrap.SANDBOX_UIDS``), tagged
   "htcourse classroom" in their GECOS field;
 * the single-user environment ``STATE/env``: a venv of Debian's
   ``/usr/bin/python3`` (the default python here lives under ``/root``, which
@@ -112,7 +112,7 @@ def classroom_users() -> list[pwd.struct_passwd]:
 
 
 def free_uid(start: int, taken: set[int]) -> int:
-    from htcourse.sandbox import SANDBOX_UIDS
+    from htcourse.grading.sandbox.bwrap import SANDBOX_UIDS
 
     uid = start
     while uid in taken or uid in SANDBOX_UIDS:

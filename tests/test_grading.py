@@ -36,7 +36,6 @@ _spec.loader.exec_module(fake)
 def run_cli(course: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                HTCOURSE_CELL_TIMEOUT="8")
-    env.pop("HTCOURSE_UNSANDBOXED", None)
     return subprocess.run([PYTHON, "-m", "htcourse.grading", "--course", str(course), *args],
                           cwd=course, env=env, capture_output=True, text=True, timeout=900)
 
@@ -132,7 +131,6 @@ def test_grading_refuses_without_bubblewrap_unless_told(tmp_path, monkeypatch):
         if shutil.which(tool):
             os.symlink(shutil.which(tool), no_bwrap / tool)
     env = dict(os.environ, PATH=f"{no_bwrap}{os.pathsep}/usr/bin/X11-none", HTCOURSE_CELL_TIMEOUT="8")
-    env.pop("HTCOURSE_UNSANDBOXED", None)
     cmd = [PYTHON, "-m", "htcourse.grading", "--course", str(course), "grade", ASSIGNMENT, "--jobs", "1"]
     refused = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2, refused.stdout + refused.stderr
@@ -365,3 +363,25 @@ def test_checker_prepares_a_setup_ahead_and_answers_in_order():
         assert c.check(["base = 41"], tests, good)["q1"]["passed"] is True  # still in step
     finally:
         c.close()
+
+
+def test_submission_size_limits_are_the_course_config(tmp_path):
+    """One limit per kind, from nbgrader_config.py: CourseDirectory.max_file_size and max_dir_size."""
+    from htcourse.grading.course import Course
+    from htcourse.grading.preflight import SubmissionError, check_submission
+
+    course = Course(REPO_ROOT / "assignments")
+    assert course.max_file_size_kb == 20_000
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), str(folder / "ps.ipynb"))
+    (folder / "big.png").write_bytes(b"x" * 3000)
+    checked = check_submission(folder, ["ps"], [], max_file_size_kb=2, max_dir_size_kb=10)
+    assert [str(p) for p in checked.other_files] == [] and "big.png is over the course's limit" in checked.flags[0]
+    assert "max_file_size" in checked.flags[0]
+    with pytest.raises(SubmissionError, match=r"over the course's limit of 0.002 MB \(c.CourseDirectory.max_dir_size"):
+        check_submission(folder, ["ps"], [], max_file_size_kb=2, max_dir_size_kb=2)
+    (folder / "big.png").unlink()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x" * 3000)]), str(folder / "ps.ipynb"))
+    with pytest.raises(SubmissionError, match=r"ps.ipynb is .* over the course's limit of 0.002 MB per file"):
+        check_submission(folder, ["ps"], [], max_file_size_kb=2)

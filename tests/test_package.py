@@ -149,7 +149,7 @@ def test_a_lab_runs_from_the_installed_package_in_any_folder(venv, tmp_path):
 
 # --- Launch buttons: the files each one depends on -------------------------------------------
 
-from htcourse import launch  # noqa: E402
+from htcourse.sitebuild import launch  # noqa: E402
 
 
 def init_git_repo(folder: Path, branch: str) -> None:

@@ -13,7 +13,8 @@ from nbclient import NotebookClient
 from traitlets import Bool, Int, List, Unicode
 
 from htcourse.paths import REPO_ROOT
-from htcourse.sandbox import SANDBOX_UIDS, SandboxKernelManager, SandboxUnavailable, bwrap_command, find_tools
+from htcourse.grading.sandbox.bwrap import SANDBOX_UIDS, SandboxUnavailable, bwrap_command, find_tools
+from htcourse.grading.sandbox.kernel import SandboxKernelManager
 
 ATTEMPTS = {
     "read_source": "open({source!r}).read()",
@@ -84,6 +85,22 @@ def test_sandbox_tools_are_installed():
     assert all(Path(p).exists() for p in tools.values())
 
 
+def test_jupyter_client_is_the_version_the_kernel_managers_were_written_for():
+    """The kernel managers override private jupyter_client methods: a new release must be re-checked."""
+    from importlib.metadata import version
+
+    from htcourse.grading.sandbox import kernel
+
+    installed = version("jupyter_client")
+    assert installed == kernel.JUPYTER_CLIENT_VERSION, (
+        f"jupyter_client {installed} is installed, but src/htcourse/grading/sandbox/kernel.py was written against "
+        f"{kernel.JUPYTER_CLIENT_VERSION}. Compare the private methods it overrides or calls (listed in its "
+        "docstring: _async_wait_for_ready, _handle_kernel_info_reply, _async_is_alive, _async_wait, "
+        "_async_pre_start_kernel, _async_launch_kernel, _async_cleanup_resources) with their versions in "
+        "jupyter_client's client.py, manager.py and provisioning/, then set JUPYTER_CLIENT_VERSION to the new version."
+    )
+
+
 def test_missing_bubblewrap_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SandboxUnavailable, match="bubblewrap"):
@@ -151,7 +168,7 @@ def test_a_runaway_cell_is_interrupted_and_later_cells_run(course):
     assert nb.cells[1].outputs[0]["text"] == "after\n"
 
 
-# --- kernels forked from a warm interpreter (htcourse.zygote) -------------------------
+# --- kernels forked from a warm interpreter (the fork server) -------------------------
 
 INSPECT_KERNEL = r"""
 import os, json, numpy
@@ -187,30 +204,30 @@ def inspect_kernel(workdir: Path, km: type) -> dict:
 
 
 def test_a_forked_kernel_has_no_privilege_and_nothing_of_the_grader(course, monkeypatch):
-    from htcourse import zygote
-    from htcourse.sandbox import sandbox_env
+    from htcourse.grading.sandbox import forkserver
+    from htcourse.grading.sandbox.bwrap import sandbox_env
 
     monkeypatch.setenv("HTCOURSE_TEST_SECRET", "instructor-only-value")
     km = manager()
     first, second = inspect_kernel(course["work"], km), inspect_kernel(course["work"], km)
-    assert "htcourse.zygote" in first["cmdline"], "the kernel was not forked from the warm interpreter"
+    assert "htcourse.grading.sandbox.forkserver" in first["cmdline"], "the kernel was not forked from the warm interpreter"
     status = first["status"]
     assert int(status["Uid"].split()[0]) in SANDBOX_UIDS and status["Uid"].split()[1:] == [status["Uid"].split()[0]] * 3
     assert status["Groups"] == ""
     assert int(status["CapEff"], 16) == int(status["CapPrm"], 16) == int(status["CapBnd"], 16) == 0
     assert status["NoNewPrivs"] == "1"
     assert first["cwd"] == str(course["work"])
-    # No file of the grader is open, and no pipe to the grader or the zygote (ipykernel
+    # No file of the grader is open, and no pipe to the grader or the fork server (ipykernel
     # makes pipes of its own for stdout and stderr; what it replaced was /dev/null).
     assert first["fds"]["0"] == "/dev/null"
     assert all(t == "/dev/null" or t.startswith(("anon_inode:", "socket:", "pipe:")) for t in first["fds"].values())
-    running = zygote.get(sandbox_env(), zygote.DEFAULT_PRELOAD).process
+    running = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD).process
     grader_pipes = {f"pipe:[{os.fstat(f.fileno()).st_ino}]" for f in (running.stdin, running.stdout)}
     assert not grader_pipes & set(first["fds"].values()), first["fds"]
     # Only its own sandbox: bwrap's first process, the placeholder, the kernel (and `ps`-like reads).
     assert len(first["procs"]) == 3, first["procs"]
     assert "HTCOURSE_TEST_SECRET" not in first["environ"] and "instructor-only-value" not in first["environ"]
-    # Each kernel draws its own random numbers, not a copy of the zygote's.
+    # Each kernel draws its own random numbers, not a copy of the fork server's.
     assert first["random"] != second["random"]
 
 
@@ -228,11 +245,11 @@ def test_a_forked_kernel_that_exits_is_seen_dead_at_once(course):
 
 
 def test_no_process_outlives_its_kernel(course):
-    from htcourse import zygote
-    from htcourse.sandbox import sandbox_env
+    from htcourse.grading.sandbox import forkserver
+    from htcourse.grading.sandbox.bwrap import sandbox_env
 
     run_sandboxed(["import subprocess; subprocess.Popen(['sleep', '600'])"], course["work"], km=manager())
-    zygote_pid = zygote.get(sandbox_env(), zygote.DEFAULT_PRELOAD).process.pid
+    server_pid = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD).process.pid
 
     def survivors() -> list[str]:
         found = []
@@ -242,7 +259,7 @@ def test_no_process_outlives_its_kernel(course):
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            if int(stat[1]) == zygote_pid or cmdline.startswith(b"sleep\x00600"):
+            if int(stat[1]) == server_pid or cmdline.startswith(b"sleep\x00600"):
                 found.append(f"{pid}: {cmdline!r}")
         return found
 
@@ -252,11 +269,11 @@ def test_no_process_outlives_its_kernel(course):
     assert survivors() == []
 
 
-def test_a_kernel_starts_the_ordinary_way_if_the_zygote_cannot(course, caplog):
+def test_a_kernel_starts_the_ordinary_way_if_the_fork_server_cannot(course, caplog):
     km = manager(preload=["ipykernel.kernelapp", "no_such_module_htcourse"])
     outputs = run_sandboxed(["import os; print(open('/proc/self/cmdline', 'rb').read())", "print(os.getuid())"],
                             course["work"], km=km)
-    assert "ipykernel_launcher" in text(outputs[0]) and "htcourse.zygote" not in text(outputs[0])
+    assert "ipykernel_launcher" in text(outputs[0]) and "htcourse.grading.sandbox.forkserver" not in text(outputs[0])
     assert int(text(outputs[1])) in SANDBOX_UIDS
     assert km._fast_unavailable and "did not start" in km._fast_unavailable
     assert not SandboxKernelManager._fast_unavailable, "a failure in one manager class must not turn fast start off for all"
@@ -298,12 +315,12 @@ def test_a_live_kernels_files_are_private(tmp_path, fast_start):
         assert not entry.st_mode & stat.S_IWOTH or stat.S_ISSOCK(entry.st_mode), name
 
 
-def test_zygote_child_is_quiet_when_the_grader_stops_listening():
+def test_fork_server_child_is_quiet_when_the_grader_stops_listening():
     """The grader went away before the answer: no BrokenPipeError traceback in the instructor's output."""
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "htcourse.zygote", "json"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "htcourse.grading.sandbox.forkserver", "json"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline() == b"ready\n"
     proc.stdout.close()  # nobody reads the answer any more

@@ -12,6 +12,7 @@ machine. Nothing here is a test: targets are reported, never asserted.
 * Lighthouse (mobile, simulated throttling) on each kind of page: scores,
   paint and blocking times, bytes transferred (:mod:`htcourse.bench.lighthouse`).
 
-The parts live in :mod:`htcourse.bench.build` and :mod:`htcourse.bench.lighthouse`;
-the class-grading benchmark stays with the grader, in :mod:`htcourse.grading.bench`.
+The parts live in :mod:`htcourse.bench.build`, :mod:`htcourse.bench.lighthouse`
+and :mod:`htcourse.bench.grading` (class grading, on a synthetic class written by
+:mod:`htcourse.bench.submissions`).
 """

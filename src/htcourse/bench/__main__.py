@@ -10,7 +10,7 @@ from pathlib import Path
 
 from htcourse.bench import lighthouse
 from htcourse.bench.build import BIN, _run, bench_build, bench_notebooks, bench_site_weight
-from htcourse.grading import bench as grading_bench
+from htcourse.bench import grading as grading_bench
 from htcourse.paths import REPO_ROOT
 
 def table(results: dict) -> str:

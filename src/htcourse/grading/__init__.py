@@ -7,9 +7,14 @@
 Modules: :mod:`.course` (configuration and folders), :mod:`.preflight`
 (checks before nbgrader sees a submission), :mod:`.restore` (puts back
 deleted or edited cells), :mod:`.feedback` (strips hidden tests from
-feedback), :mod:`.outputs` (limits huge outputs), :mod:`.grader`
-(:func:`grade_one` for one submission, :func:`grade_all` for a class),
-:mod:`.prepare` (generate and validate), and the hidden tests that run outside
+feedback), :mod:`.outputs` (limits huge outputs), :mod:`.nbgrader_steps`
+(one nbgrader step run in-process, its log captured), :mod:`.markers` (the
+fingerprint and completion marker that make re-grading cheap),
+:mod:`.grader` (:func:`grade_one` for one submission), :mod:`.batch`
+(:func:`grade_all` for a class, in worker processes), :mod:`.report`
+(progress and summary lines), :mod:`.export` (the grades CSV),
+:mod:`.canvas` (the Canvas export), :mod:`.prepare` (generate and
+validate), :mod:`.sandbox` (where student code runs), and the hidden tests that run outside
 the student's kernel: :mod:`.wire` (answers as data), :mod:`.answers`
 (the report cells and the preprocessors) and :mod:`.checker` (the trusted process). See ``assignments/README.md``.
 """
@@ -20,8 +25,8 @@ import importlib
 # not pay for nbgrader and the rest of the grader.
 _LAZY = {
     "Course": "course", "CourseError": "course",
-    "EXIT_INTERRUPTED": "grader", "EXIT_OK": "grader", "EXIT_SOME_FAILED": "grader",
-    "EXIT_USAGE": "grader", "Result": "grader", "grade_all": "grader", "grade_one": "grader",
+    "EXIT_INTERRUPTED": "batch", "EXIT_OK": "batch", "EXIT_SOME_FAILED": "batch",
+    "EXIT_USAGE": "batch", "Result": "grader", "grade_all": "batch", "grade_one": "grader",
 }
 
 

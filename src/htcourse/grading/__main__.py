@@ -15,7 +15,8 @@ import os
 import sys
 
 from htcourse.grading.course import Course, CourseError
-from htcourse.grading.grader import EXIT_USAGE, grade_all, regenerate_feedback, export_grades
+from htcourse.grading.batch import EXIT_USAGE, grade_all, regenerate_feedback
+from htcourse.grading.export import export_grades
 from htcourse.grading import prepare
 
 
@@ -39,21 +40,21 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("assignment")
     e = sub.add_parser("export", help="export the grades of one assignment to grades/<assignment>.csv")
     e.add_argument("assignment")
-    p.add_argument("--list", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    overrides = {}
     if getattr(args, "unsandboxed", False):
-        os.environ["HTCOURSE_UNSANDBOXED"] = "1"  # read by nbgrader_config.py
+        overrides["BoundedExecute"] = {"sandbox": False}
         print("warning: grading WITHOUT the sandbox: student code runs as you, beside the solutions and the gradebook.",
               file=sys.stderr)
     if getattr(args, "jobs", 1) < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     try:
-        course = Course(args.course)
+        course = Course(args.course, overrides)
         if args.command == "generate":
             return prepare.generate(course, args.assignments or None)
         if args.command == "validate":

@@ -168,7 +168,7 @@ class Grade:
 
 def grades(gradebook, assignments: list[str] | None = None) -> tuple[list[str], list[str], list[Grade]]:
     """(assignment names, student ids, one Grade per student and assignment) from an nbgrader gradebook."""
-    from nbgrader.api import MissingEntry
+    from htcourse.grading.export import submission_grades
 
     names = [a.name for a in gradebook.assignments]
     if assignments:
@@ -181,14 +181,12 @@ def grades(gradebook, assignments: list[str] | None = None) -> tuple[list[str], 
     for name in names:
         assignment = gradebook.find_assignment(name)
         for student in students:
-            try:
-                sub = gradebook.find_submission(name, student)
-            except MissingEntry:
+            row = submission_grades(gradebook, name, student)
+            if row is None:
                 out.append(Grade(student, name, "", 0.0, 0.0, 0.0, assignment.max_score, False))
                 continue
-            penalty = sub.late_submission_penalty or 0.0
-            out.append(Grade(student, name, str(sub.timestamp or ""), sub.score, penalty,
-                             max(0.0, sub.score - penalty), assignment.max_score, bool(sub.needs_manual_grade)))
+            out.append(Grade(student, name, row.timestamp, row.raw_score, row.late_submission_penalty,
+                             row.score, assignment.max_score, row.hand_grading_needed > 0))
     return names, students, out
 
 

@@ -36,7 +36,7 @@ import time
 import traceback
 
 from htcourse.grading import wire
-from htcourse.zygote import end_helper
+from htcourse.grading.sandbox.processes import end_helper
 
 #: Seconds all the hidden tests of one notebook may take in the checker.
 DEFAULT_TIMEOUT = 120
@@ -290,7 +290,7 @@ class Checker:
     """
 
     def __init__(self, timeout: float = 120):
-        from htcourse.zygote import _die_with_parent
+        from htcourse.grading.sandbox.processes import _die_with_parent
 
         self.owner = os.getpid()
         self._lock = threading.Lock()

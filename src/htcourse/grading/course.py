@@ -71,10 +71,16 @@ def patch_alembic_version() -> None:
 
 
 class Course:
-    """An nbgrader course directory with its configuration loaded."""
+    """An nbgrader course directory with its configuration loaded.
 
-    def __init__(self, root: Path | str | None = None):
+    ``overrides`` is configuration applied over the course's file, as nbgrader's
+    own ``--Class.trait=value`` options are: ``{"BoundedExecute": {"sandbox": False}}``
+    is what ``grade --unsandboxed`` passes. Worker processes get the same overrides.
+    """
+
+    def __init__(self, root: Path | str | None = None, overrides: dict | None = None):
         self.root = Path(root).resolve() if root else default_course_dir()
+        self.overrides = {section: dict(values) for section, values in (overrides or {}).items()}
         if not (self.root / CONFIG_FILE).is_file():
             raise CourseError(f"{self.root / CONFIG_FILE} is missing: is {self.root} an nbgrader course directory?")
         ensure_tools_on_path()
@@ -95,10 +101,12 @@ class Course:
         self.autograded_dir = self.root / probe.autograded_directory
         self.feedback_dir = self.root / probe.feedback_directory
         self.ignore = list(probe.ignore)
+        #: nbgrader's limits on one submitted file and on a submission folder (kilobytes of 1000 bytes).
         self.max_file_size_kb = int(probe.max_file_size)
+        self.max_dir_size_kb = int(probe.max_dir_size)
 
     def _load_config(self):
-        """Jupyter's config folders first (e.g. a JupyterHub's /etc/jupyter), then the course's own file."""
+        """Jupyter's config folders first (e.g. a JupyterHub's /etc/jupyter), then the course's own file, then the overrides."""
         from jupyter_core.paths import jupyter_config_path
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
@@ -108,6 +116,7 @@ class Course:
             if Path(folder, CONFIG_FILE).is_file() and Path(folder).resolve() != self.root:
                 config.merge(PyFileConfigLoader(CONFIG_FILE, path=folder).load_config())
         config.merge(PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config())
+        config.merge(Config(self.overrides))
         return config
 
     # --- nbgrader objects -------------------------------------------------

@@ -39,18 +39,19 @@ class BoundedExecute(Execute):
         600, help="After the notebook has run this long in all, the remaining cells are not run."
     ).tag(config=True)
     sandbox = Bool(
-        True, help="Run the student's kernel inside bubblewrap (see htcourse.sandbox); limits from c.SandboxKernelManager."
+        True, help="Run the student's kernel inside bubblewrap (see htcourse.grading.sandbox); limits from c.SandboxKernelManager."
     ).tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        from htcourse.sandbox import PromptKernelManager
+        from htcourse.grading.sandbox.kernel import NoPauseKernelManager
 
-        self.kernel_manager_class = PromptKernelManager
+        self.kernel_manager_class = NoPauseKernelManager
         if self.sandbox:
             # nbgrader's Execute fixes its kernel manager class in __init__,
             # so it cannot be set from config: replace it here.
-            from htcourse.sandbox import SandboxKernelManager, find_tools
+            from htcourse.grading.sandbox.bwrap import find_tools
+            from htcourse.grading.sandbox.kernel import SandboxKernelManager
 
             find_tools()  # a clear SandboxUnavailable error if bubblewrap is missing
             self.kernel_manager_class = SandboxKernelManager

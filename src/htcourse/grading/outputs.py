@@ -17,8 +17,6 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 #: Text that marks an output cut by :class:`LimitOutputSize` (the grader looks for it).
 TRUNCATION_MARK = "[output truncated by the grader:"
 
-_TEXT_TYPES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json", "image/svg+xml")
-
 
 def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)

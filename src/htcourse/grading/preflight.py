@@ -4,6 +4,12 @@ Each check either lets the submission through (perhaps with a flag for the
 instructor) or stops *this* submission with a reason a person can act on,
 such as "the notebook file is not valid JSON (line 40, column 3): it may
 have been cut off while saving". Nothing here stops the rest of the class.
+
+The size limits are nbgrader's own settings in the course's config, the ones
+``nbgrader submit`` and ``collect`` apply: ``c.CourseDirectory.max_file_size``
+for one file and ``c.CourseDirectory.max_dir_size`` for the whole folder
+(kilobytes of 1000 bytes, as nbgrader counts them). The grader passes them in
+(:attr:`htcourse.grading.course.Course.max_file_size_kb`).
 """
 
 from __future__ import annotations
@@ -18,10 +24,11 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-#: A submitted notebook larger than this is not opened (saved outputs can be huge; answers are not).
-MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
-#: A submission folder larger than this in all is not graded.
-MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
+SETTING = "c.CourseDirectory.{} in nbgrader_config.py"
+
+
+def _mb(kilobytes: int) -> str:
+    return f"{kilobytes / 1000:g} MB"
 
 
 _CHAR = re.compile(r"\s*\(char \d+\)$")
@@ -47,12 +54,13 @@ def _ignored(rel: Path, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(part, pat) for part in rel.parts for pat in patterns)
 
 
-def _read_notebook(path: Path) -> NotebookNode:
+def _read_notebook(path: Path, max_file_size_kb: int | None = None) -> NotebookNode:
     size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
+    if max_file_size_kb is not None and size > 1000 * max_file_size_kb:
+        # Saved outputs can be huge; answers are not.
         raise SubmissionError(
-            f"{path.name} is {size / 2**20:.0f} MB, over the limit of {MAX_NOTEBOOK_BYTES // 2**20} MB "
-            "(clear the outputs and submit again)"
+            f"{path.name} is {size / 1e6:.0f} MB, over the course's limit of {_mb(max_file_size_kb)} per file "
+            f"({SETTING.format('max_file_size')}): clear the outputs and submit again"
         )
     if size == 0:
         raise SubmissionError(f"{path.name} is empty (0 bytes): it may not have been saved before it was submitted")
@@ -87,14 +95,21 @@ def _read_notebook(path: Path) -> NotebookNode:
     return nb
 
 
-def check_submission(folder: Path, notebooks: list[str], ignore: list[str]) -> Checked:
+def check_submission(folder: Path, notebooks: list[str], ignore: list[str],
+                     max_file_size_kb: int | None = None, max_dir_size_kb: int | None = None) -> Checked:
     """Check the submission in ``folder`` for the assignment's ``notebooks``.
 
-    Raises :class:`SubmissionError` if it cannot be graded.
+    ``max_file_size_kb`` and ``max_dir_size_kb`` are the course's
+    ``CourseDirectory.max_file_size`` and ``max_dir_size`` (``None``: no
+    limit). A notebook over the file limit, or a folder over the folder
+    limit, is not graded; another file over the file limit is left out with
+    a flag, as ``nbgrader collect`` leaves it out. Raises
+    :class:`SubmissionError` if the submission cannot be graded.
     """
     if not folder.is_dir():
         raise SubmissionError(f"there is no submission folder {folder}")
     files: list[Path] = []
+    too_large: list[Path] = []
     total = 0
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not _ignored(Path(d), ignore))
@@ -103,14 +118,22 @@ def check_submission(folder: Path, notebooks: list[str], ignore: list[str]) -> C
             rel = path.relative_to(folder)
             if _ignored(rel, ignore) or path.is_symlink():
                 continue
-            files.append(rel)
-            total += path.stat().st_size
-    if total > MAX_SUBMISSION_BYTES:
+            size = path.stat().st_size
+            total += size
+            if max_file_size_kb is not None and size > 1000 * max_file_size_kb and rel.suffix != ".ipynb":
+                too_large.append(rel)
+            else:
+                files.append(rel)
+    if max_dir_size_kb is not None and total > 1000 * max_dir_size_kb:
         raise SubmissionError(
-            f"the submission is {total / 2**20:.0f} MB in all, over the limit of {MAX_SUBMISSION_BYTES // 2**20} MB"
+            f"the submission is {total / 1e6:.0f} MB in all, over the course's limit of {_mb(max_dir_size_kb)} "
+            f"({SETTING.format('max_dir_size')})"
         )
 
     checked = Checked(folder=folder, notebooks={}, other_files=[])
+    for rel in too_large:
+        checked.flags.append(f"{rel} is over the course's limit of {_mb(max_file_size_kb)} per file "
+                             f"({SETTING.format('max_file_size')}) and was left out")
     top_notebooks = sorted(str(f) for f in files if f.suffix == ".ipynb" and len(f.parts) == 1)
     expected = {f"{nb}.ipynb" for nb in notebooks}
     strays = [f for f in top_notebooks if f not in expected]
@@ -124,7 +147,7 @@ def check_submission(folder: Path, notebooks: list[str], ignore: list[str]) -> C
             else:
                 found = ", ".join(top_notebooks) or "no notebook"
                 raise SubmissionError(f"{name}.ipynb is missing from the submission (found: {found})")
-        checked.notebooks[name] = _read_notebook(path)
+        checked.notebooks[name] = _read_notebook(path, max_file_size_kb)
 
     used = {f"{nb}.ipynb" for nb in notebooks} | set(strays if len(notebooks) == 1 and len(strays) == 1 else [])
     for rel in files:

@@ -38,20 +38,21 @@ def generate(course: Course, assignments: list[str] | None = None, echo: Callabl
     """Generate the release version of each assignment (and record it in the gradebook)."""
     from nbgrader.converters import GenerateAssignment
 
-    from htcourse.grading.grader import GradingError, _log, _run_nbgrader
+    from htcourse.grading import nbgrader_steps
 
     status = 0
     for name in assignments or course.assignments():
-        app = GenerateAssignment(coursedir=course.coursedir(assignment_id=name, notebook_id="*"), config=course.config, log=_log)
+        app = GenerateAssignment(coursedir=course.coursedir(assignment_id=name, notebook_id="*"), config=course.config,
+                                 log=nbgrader_steps.log)
         app.force = True
         app.create_assignment = True
         try:
-            _run_nbgrader(app)
-        except GradingError as exc:
+            nbgrader_steps.run(app)
+        except nbgrader_steps.GradingError as exc:
             status = 1
             echo(f"{name}: FAILED {exc}")
-            if _run_nbgrader.last_log:
-                echo(_run_nbgrader.last_log)
+            if exc.log:
+                echo(exc.log)
         else:
             echo(f"{name}: released to {course.release_dir / name}")
     return status
@@ -115,7 +116,7 @@ def check_solutions(path, timeout: int = 120) -> list[str]:
 
     from htcourse.grading import answers
     from htcourse.grading.checker import CheckerError
-    from htcourse.sandbox import PromptKernelManager
+    from htcourse.grading.sandbox.kernel import NoPauseKernelManager
 
     nb = nbformat.read(str(path), as_version=4)
     setup, hidden = answers.setup_and_hidden(nb)
@@ -127,7 +128,7 @@ def check_solutions(path, timeout: int = 120) -> list[str]:
             cell.source = answers.report_source(hidden[gid], gid, answers.declared_names(hidden[gid]) or [])
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                            kernel_manager_class=PromptKernelManager,
+                            kernel_manager_class=NoPauseKernelManager,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     try:
@@ -142,13 +143,13 @@ def validate(course: Course, assignments: list[str] | None = None, echo: Callabl
     """``nbgrader validate`` on each source notebook, plus the course's authoring rules."""
     from nbgrader.validator import Validator
 
-    from htcourse.grading.grader import _log
+    from htcourse.grading.nbgrader_steps import log
 
     status = 0
     for name in assignments or course.assignments():
         for nb_name in course.notebooks(name):
             path = course.source_notebook(name, nb_name)
-            validator = Validator(config=course.config, log=_log)
+            validator = Validator(config=course.config, log=log)
             results = validator.validate(str(path))
             problems = []
             for cell in results.get("failed", []):

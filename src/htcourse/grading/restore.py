@@ -24,9 +24,7 @@ test cells (hidden tests included); the source notebook gives the order.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode, from_dict
@@ -229,8 +227,3 @@ def restore(student_nb: NotebookNode, template: Template) -> tuple[NotebookNode,
     nb.metadata = copy.deepcopy(template.metadata)
     nbformat.validate(nb)
     return nb, report
-
-
-def write_notebook(nb: NotebookNode, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from htcourse.bench import submissions
 from htcourse.paths import REPO_ROOT
 
 ASSIGNMENT = "ps4-dirty-data"
@@ -35,10 +36,7 @@ BIN = Path(sys.executable).parent
 
 
 def _env(**extra: str) -> dict:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
-    env.pop("HTCOURSE_UNSANDBOXED", None)
-    env.update(extra)
-    return env
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
 
 
 def _run(cmd: list[str], cwd: Path, **env: str) -> float:
@@ -47,31 +45,20 @@ def _run(cmd: list[str], cwd: Path, **env: str) -> float:
     return time.perf_counter() - start
 
 
-def _fake_students():
-    import importlib.util
-
-    path = REPO_ROOT / "tests" / "fixtures" / "submissions" / "fake_students.py"
-    spec = importlib.util.spec_from_file_location("htcourse_bench_fake_students", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def make_course(root: Path, n: int) -> Path:
     """A course folder with ``n`` submissions of ps4-dirty-data."""
-    fake = _fake_students()
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
     shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
     subprocess.run([sys.executable, "-m", "htcourse.grading", "--course", str(root), "generate", ASSIGNMENT],
                    cwd=root, env=_env(), check=True, stdout=subprocess.DEVNULL)
     kinds = [
-        lambda: fake.correct(root, ASSIGNMENT),
-        lambda: fake.partial(root, ASSIGNMENT, ["q1-answer", "q2-answer"]),
-        lambda: fake.blank(root, ASSIGNMENT),
+        lambda: submissions.correct(root, ASSIGNMENT),
+        lambda: submissions.partial(root, ASSIGNMENT, ["q1-answer", "q2-answer"]),
+        lambda: submissions.blank(root, ASSIGNMENT),
     ]
     for i in range(n):
-        fake.write_submission(root, f"student{i:03d}", ASSIGNMENT, kinds[i % len(kinds)]())
+        submissions.write_submission(root, f"student{i:03d}", ASSIGNMENT, kinds[i % len(kinds)]())
     return root
 
 
@@ -129,10 +116,10 @@ def run(n: int, workdir: Path) -> dict:
     # trusted-checker steps out of its copy of the config (everything else stays).
     with open(stock / "nbgrader_config.py", "a", encoding="utf-8") as fh:
         fh.write(STOCK_HIDDEN_TESTS)
-    stock_autograde_s = _run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"], stock, HTCOURSE_UNSANDBOXED="1")
+    stock_autograde_s = _run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force", "--BoundedExecute.sandbox=False"],
+                             stock)
     # The course's grader also writes feedback, so stock nbgrader is timed doing the same.
-    stock_feedback_s = _run([str(BIN / "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"], stock,
-                            HTCOURSE_UNSANDBOXED="1")
+    stock_feedback_s = _run([str(BIN / "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"], stock)
     stock_s = stock_autograde_s + stock_feedback_s
     ours = fresh("parallel")
     ours_s = _run([sys.executable, "-m", "htcourse.grading", "--course", str(ours), "grade", ASSIGNMENT,
@@ -166,6 +153,6 @@ def run(n: int, workdir: Path) -> dict:
         "trusted_checker_cost_vs_raw_nbclient": round(checker_mean / (raw_s / n), 3),
         "trusted_checker_median_s": round(checker_median, 3),
         "trusted_checker_median_vs_raw_nbclient": round(checker_median / (raw_s / n), 3),
-        "sandboxed_kernel_start": ("forked from a warm interpreter (htcourse.zygote)" if os.geteuid() == 0
+        "sandboxed_kernel_start": ("forked from a warm interpreter (htcourse.grading.sandbox.forkserver)" if os.geteuid() == 0
                                    else "a fresh Python (fast start needs root)"),
     }

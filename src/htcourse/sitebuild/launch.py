@@ -8,7 +8,7 @@ buttons from it; this module derives the rest from the same setting:
   package (with its datasets) from that repository when, and only when, the
   notebook runs in Google Colab. It is tagged ``remove-cell``, so the site
   does not show it. After changing the address, rewrite the cells with
-  ``make launch-cells`` (``python -m htcourse.launch sync``); the tests fail
+  ``make launch-cells`` (``python -m htcourse.sitebuild.launch sync``); the tests fail
   while a cell names another address;
 * the nbgitpuller link a JupyterHub button (or an LMS) opens, in the format
   Jupyter Book uses: ``HUB/hub/user-redirect/git-pull?repo=...&urlpath=...&branch=...``.
@@ -111,7 +111,7 @@ def nbgitpuller_link(hub_url: str, repo_url: str, branch: str, path: str, interf
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m htcourse.launch", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m htcourse.sitebuild.launch", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("sync", help="write the Colab first cell (for _config.yml's repository) into every notebook")
     link = sub.add_parser("link", help="print the nbgitpuller link for a notebook on a hub")

@@ -4,16 +4,16 @@ A grading kernel spends most of its life starting: on the machine this was
 written on, about half a second until it is ready (most of it importing
 IPython and ipykernel), and a third of a second more when the notebook's
 first cell imports pandas, against a tenth of a second running a problem
-set's cells. Grading a class pays that for every submission. The zygote
+set's cells. Grading a class pays that for every submission. The fork server
 pays the imports once per grading process.
 
-How a kernel starts (all on Linux, as root; see :mod:`htcourse.sandbox`):
+How a kernel starts (all on Linux, as root; see :mod:`.kernel`):
 
 1. The sandbox is created exactly as for an ordinary kernel: ``bwrap`` with
    its own mount, PID, network, IPC and UTS namespaces, the same bind
    mounts, limits and unprivileged uid. Only the program it runs differs: a
    placeholder that says it is ready and then sleeps.
-2. The zygote is a separate ``python -m htcourse.zygote`` process, started
+2. The fork server is a separate ``python -m htcourse.grading.sandbox.forkserver`` process, started
    with the sandbox's environment, that imported ipykernel and the
    preloaded modules once and has done nothing since. It never reads a
    request itself: for each one it forks a child, and the child reads it.
@@ -31,15 +31,14 @@ How a kernel starts (all on Linux, as root; see :mod:`htcourse.sandbox`):
 
 The kernel is what an ordinary sandboxed kernel is, with three differences a
 student could notice: the preloaded modules are already imported, its
-command line reads ``python -m htcourse.zygote``, and it shares the
-zygote's string-hash seed with the other kernels forked from it (so the
+command line reads ``python -m htcourse.grading.sandbox.forkserver``, and it shares the
+fork server's string-hash seed with the other kernels forked from it (so the
 order of a set of strings is the same in each).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
 import os
 import resource
@@ -50,6 +49,8 @@ import sys
 import threading
 import time
 
+from htcourse.grading.sandbox.processes import _check, _die_with_parent, _libc, end_helper
+
 #: Modules every kernel of a course assignment imports (the kernel itself, and pandas).
 DEFAULT_PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "pandas")
 
@@ -58,7 +59,6 @@ DEFAULT_PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqsh
 NAMESPACES = (("ipc", 0x08000000), ("uts", 0x04000000), ("net", 0x40000000), ("pid", 0x20000000),
               ("mnt", 0x00020000))
 
-_PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
@@ -66,25 +66,11 @@ _LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "memory_bytes": resource.RLIMIT_A
            "max_processes": resource.RLIMIT_NPROC}
 
 
-class ZygoteError(RuntimeError):
-    """The zygote could not start a kernel (the reason is the message)."""
+class ForkServerError(RuntimeError):
+    """The fork server could not start a kernel (the reason is the message)."""
 
 
-def _libc():
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _die_with_parent() -> None:
-    _check(_libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
-
-
-# --- inside the zygote's children ------------------------------------------------
+# --- inside the fork server's children ------------------------------------------------
 
 def _read_line(fd: int) -> bytes:
     """One request line, read a byte at a time so that nothing of the next request is consumed."""
@@ -101,7 +87,7 @@ def _become_kernel(req: dict, status_fd: int) -> None:
     try:
         os.setsid()
         libc = _libc()
-        _check(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+        _die_with_parent()
         os.chdir(req["cwd"])
         for name, value in req["limits"].items():
             resource.setrlimit(_LIMITS[name], (value, value))
@@ -157,7 +143,7 @@ def _become_kernel(req: dict, status_fd: int) -> None:
 
 
 def _serve_one(status_fd: int) -> None:
-    """A child of the zygote: read one request, start that kernel, wait for it. Never returns."""
+    """A child of the fork server: read one request, start that kernel, wait for it. Never returns."""
     reply: dict = {}
     req = None
     kernel = None
@@ -224,7 +210,7 @@ def _serve_one(status_fd: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The zygote: preload, say ready, then fork one child per request until stdin closes."""
+    """The fork server: preload, say ready, then fork one child per request until stdin closes."""
     import importlib
 
     argv = sys.argv[1:] if argv is None else argv
@@ -252,8 +238,8 @@ def main(argv: list[str] | None = None) -> None:
 
 # --- in the grader -----------------------------------------------------------------
 
-class Zygote:
-    """The grader's handle on one zygote process (one per grading process)."""
+class ForkServer:
+    """The grader's handle on one fork server process (one per grading process)."""
 
     def __init__(self, env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD, timeout: float = 60):
         self.owner = os.getpid()
@@ -261,15 +247,15 @@ class Zygote:
         self._lock = threading.Lock()
         self._count = 0
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "htcourse.zygote", *preload],
+            [sys.executable, "-m", "htcourse.grading.sandbox.forkserver", *preload],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/",
             preexec_fn=_die_with_parent,
         )
         ready = self._read_line(timeout)
         if ready != "ready":
             self.close()
-            raise ZygoteError("the kernel zygote did not start (could it import "
-                              f"{', '.join(preload)}?)")
+            raise ForkServerError("the kernel fork server did not start (could it import "
+                                  f"{', '.join(preload)}?)")
 
     def _read_line(self, timeout: float) -> str:
         out = self.process.stdout
@@ -283,61 +269,45 @@ class Zygote:
         return self.process.poll() is None
 
     def spawn(self, request: dict, timeout: float = 60) -> None:
-        """Start one kernel in the sandbox described by ``request``; raise :class:`ZygoteError` if it failed."""
+        """Start one kernel in the sandbox described by ``request``; raise :class:`ForkServerError` if it failed."""
         with self._lock:
             if not self.alive:
-                raise ZygoteError("the kernel zygote has stopped")
+                raise ForkServerError("the kernel fork server has stopped")
             self._count += 1
             request = dict(request, id=self._count)
             try:
                 self.process.stdin.write((json.dumps(request) + "\n").encode())
                 self.process.stdin.flush()
             except OSError as exc:
-                raise ZygoteError(f"cannot reach the kernel zygote: {exc}") from None
+                raise ForkServerError(f"cannot reach the kernel fork server: {exc}") from None
             deadline = time.monotonic() + timeout
             while True:  # skip a late answer to an earlier request that timed out
                 line = self._read_line(max(0.0, deadline - time.monotonic()))
                 if not line:
-                    raise ZygoteError("the kernel zygote did not answer")
+                    raise ForkServerError("the kernel fork server did not answer")
                 reply = json.loads(line)
                 if reply.get("id") == request["id"]:
                     break
         if not reply.get("ok"):
-            raise ZygoteError(reply.get("error", "unknown error"))
+            raise ForkServerError(reply.get("error", "unknown error"))
 
     def close(self) -> None:
         end_helper(self.process, timeout=2)
 
 
-def end_helper(process: subprocess.Popen, timeout: float) -> None:
-    """End a helper process that serves requests on its stdin: close the pipe, wait, then kill.
-
-    Used for the zygote and for the grader's trusted checker (:mod:`htcourse.grading.checker`).
-    """
-    try:
-        process.stdin.close()
-    except OSError:
-        pass
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+_servers: dict[tuple, ForkServer] = {}
+_servers_lock = threading.Lock()
 
 
-_zygotes: dict[tuple, Zygote] = {}
-_zygotes_lock = threading.Lock()
-
-
-def get(env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> Zygote:
-    """This process's zygote for ``env`` and ``preload``, started on first use (and again if it died)."""
+def get(env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> ForkServer:
+    """This process's fork server for ``env`` and ``preload``, started on first use (and again if it died)."""
     key = (tuple(sorted(env.items())), tuple(preload))
-    with _zygotes_lock:
-        zygote = _zygotes.get(key)
-        # A forked grading worker must not share its parent's zygote (or its pipes).
-        if zygote is None or zygote.owner != os.getpid() or not zygote.alive:
-            zygote = _zygotes[key] = Zygote(env, tuple(preload))
-        return zygote
+    with _servers_lock:
+        server = _servers.get(key)
+        # A forked grading worker must not share its parent's fork server (or its pipes).
+        if server is None or server.owner != os.getpid() or not server.alive:
+            server = _servers[key] = ForkServer(env, tuple(preload))
+        return server
 
 
 async def wait_for_file(path, process: subprocess.Popen, timeout: float) -> None:
@@ -346,32 +316,24 @@ async def wait_for_file(path, process: subprocess.Popen, timeout: float) -> None
     delay = 0.001
     while not os.path.exists(path):
         if process.poll() is not None:
-            raise ZygoteError(f"the sandbox stopped while starting (exit status {process.returncode})")
+            raise ForkServerError(f"the sandbox stopped while starting (exit status {process.returncode})")
         if time.monotonic() > deadline:
-            raise ZygoteError("the sandbox did not start in time")
+            raise ForkServerError("the sandbox did not start in time")
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.02)
 
 
 def sandbox_init_pid(bwrap_pid: int) -> int:
     """The process that ``bwrap`` started inside the sandbox (PID 1 of its PID namespace)."""
-    try:
-        with open(f"/proc/{bwrap_pid}/task/{bwrap_pid}/children", encoding="ascii") as fh:
-            children = [int(p) for p in fh.read().split()]
-    except OSError:
-        children = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                        if int(fh.read().rsplit(")", 1)[1].split()[1]) == bwrap_pid:
-                            children.append(int(entry))
-                except (OSError, ValueError, IndexError):
-                    continue
-    if len(children) != 1:
-        raise ZygoteError(f"cannot find the sandbox's first process (bwrap has {len(children)} children)")
-    return children[0]
+    import psutil  # in the grader only: the fork server and its kernels never load it
 
+    try:
+        children = [child.pid for child in psutil.Process(bwrap_pid).children()]
+    except psutil.Error:
+        children = []
+    if len(children) != 1:
+        raise ForkServerError(f"cannot find the sandbox's first process (bwrap has {len(children)} children)")
+    return children[0]
 
 if __name__ == "__main__":
     main()

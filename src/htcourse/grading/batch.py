@@ -1,0 +1,196 @@
+"""Grade every submission of an assignment, one at a time or in worker processes, so that no submission can stop the class.
+
+:func:`grade_all` calls :func:`htcourse.grading.grader.grade_one` for each
+submission (in ``jobs`` worker processes), prints a line per submission
+(:mod:`.report`), exports the grades (:mod:`.export`) and prints a summary.
+:func:`regenerate_feedback` writes the feedback again after hand grading.
+
+The gradebook is SQLite with a busy timeout, so workers write in turn and no
+grade is lost; scores do not depend on ``jobs``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from htcourse.grading.course import Course, CourseError
+from htcourse.grading.export import export_grades
+from htcourse.grading.grader import STAGING_PREFIX, Result, grade_one
+from htcourse.grading.markers import read_marker
+from htcourse.grading.nbgrader_steps import GradingError, write_feedback
+from htcourse.grading.report import progress_line, say, summary_lines
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class Batch:
+    assignment: str
+    results: list[Result] = field(default_factory=list)
+    csv_path: Path | None = None
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if all(r.ok for r in self.results) else EXIT_SOME_FAILED
+
+
+def _append_log(course: Course, results: list[Result]) -> None:
+    try:
+        with open(course.root / ".nbgrader.log", "a", encoding="utf-8") as fh:
+            for r in results:
+                fh.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {r.assignment} {r.student_id}: {r.status} {r.reason}\n")
+                if r.log:
+                    fh.write(r.log.rstrip() + "\n")
+    except OSError:
+        pass
+
+
+def _remove_stale_staging(max_age_hours: float = 12) -> None:
+    """Staging folders left behind by a killed run (a finished run removes its own)."""
+    cutoff = time.time() - max_age_hours * 3600
+    for path in Path(tempfile.gettempdir()).glob(STAGING_PREFIX + "*"):
+        try:
+            if path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def grade_all(assignment: str, course: Course | None = None, *, students: list[str] | None = None,
+              force: bool = False, echo: Callable[[str], None] = say, jobs: int = 1) -> Batch:
+    """Grade every submission of ``assignment`` (or only ``students``), export, and summarise.
+
+    With ``jobs`` > 1 the submissions are graded in that many worker
+    processes, each running :func:`grade_one` (nbgrader's own autograde and
+    feedback) for one student at a time; the gradebook is SQLite with a busy
+    timeout, so workers write in turn and no grade is lost. Scores do not
+    depend on ``jobs``.
+
+    Raises :class:`CourseError` if the assignment cannot be graded at all,
+    including when the sandbox is on and bubblewrap is missing.
+    """
+    course = course or Course()
+    course.check_assignment(assignment)
+    check_sandbox(course)
+    batch = Batch(assignment)
+    todo = course.submissions(assignment)
+    if students:
+        missing = [s for s in students if s not in todo]
+        if missing:
+            raise CourseError(f"no submission of {assignment} from: {', '.join(missing)}")
+        todo = [s for s in todo if s in students]
+    if not todo:
+        echo(f"No submissions of {assignment} in {course.submitted_dir}/<student>/{assignment}/: "
+             f"collect them first (nbgrader collect {assignment}).")
+        return batch
+    _remove_stale_staging()
+    jobs = max(1, min(jobs, len(todo)))
+    echo(f"Grading {len(todo)} submission(s) of {assignment}" + (f" with {jobs} workers" if jobs > 1 else ""))
+    try:
+        if jobs == 1:
+            for i, student_id in enumerate(todo, start=1):
+                result = grade_one(student_id, assignment, course, force=force)
+                batch.results.append(result)
+                echo(progress_line(i, len(todo), result))
+        else:
+            _grade_in_parallel(todo, assignment, course, force, jobs, batch, echo)
+    except KeyboardInterrupt:
+        batch.interrupted = True
+    batch.results.sort(key=lambda r: todo.index(r.student_id))
+    _append_log(course, batch.results)
+    if not batch.interrupted:
+        batch.csv_path = export_grades(course, assignment, batch.results)
+    for line in summary_lines(batch, course):
+        echo(line)
+    return batch
+
+
+def check_sandbox(course: Course) -> None:
+    """Refuse to grade when the sandbox is on but cannot run, and say why."""
+    if not course.config.BoundedExecute.get("sandbox", True):
+        return
+    from htcourse.grading.sandbox.bwrap import SandboxUnavailable, find_tools
+
+    try:
+        find_tools()
+    except SandboxUnavailable as exc:
+        raise CourseError(str(exc)) from None
+
+
+# --- worker processes ------------------------------------------------------------
+
+_worker_course: Course | None = None
+
+
+def _worker_init(course_root: str, overrides: dict) -> None:
+    import ctypes
+    import signal
+
+    global _worker_course
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    try:  # Linux: a worker (and its sandboxed kernel) dies with the grader, even on SIGKILL
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    _worker_course = Course(course_root, overrides)
+
+
+def _worker_grade(student_id: str, assignment: str, force: bool) -> Result:
+    return grade_one(student_id, assignment, _worker_course, force=force)
+
+
+def _grade_in_parallel(todo, assignment, course, force, jobs, batch, echo) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # fork: each worker is the grader's own child, so it can die with it.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
+                             initargs=(str(course.root), course.overrides)) as pool:
+        futures = {pool.submit(_worker_grade, s, assignment, force): s for s in todo}
+        try:
+            for i, future in enumerate(as_completed(futures), start=1):
+                student_id = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker died: only this submission fails
+                    result = Result(student_id, assignment, status="failed",
+                                    reason=f"the grading worker stopped: {type(exc).__name__}: {exc}")
+                batch.results.append(result)
+                echo(progress_line(i, len(todo), result))
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def regenerate_feedback(assignment: str, course: Course | None = None, echo: Callable[[str], None] = say) -> int:
+    """Write the feedback of every graded submission again (after hand grading) and re-export the grades."""
+    course = course or Course()
+    course.check_assignment(assignment)
+    failures = 0
+    for sid in course.submissions(assignment):
+        marker = read_marker(course, sid, assignment)
+        if marker is None:
+            echo(f"  {sid}: not graded yet (run make grade first); skipped")
+            continue
+        try:
+            write_feedback(course, sid, assignment, marker.get("submitted_as"))
+            echo(f"  {sid}: feedback written")
+        except GradingError as exc:
+            failures += 1
+            echo(f"  {sid}: FAILED {exc}")
+    path = export_grades(course, assignment)
+    echo(f"Grades: {path}")
+    return EXIT_SOME_FAILED if failures else EXIT_OK
