@@ -134,13 +134,14 @@ _worker_course: Course | None = None
 
 
 def _worker_init(course_root: str, overrides: dict) -> None:
-    import ctypes
     import signal
+
+    from htcourse.grading.sandbox.processes import _die_with_parent
 
     global _worker_course
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     try:  # Linux: a worker (and its sandboxed kernel) dies with the grader, even on SIGKILL
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        _die_with_parent()
     except (OSError, AttributeError):
         pass
     _worker_course = Course(course_root, overrides)
