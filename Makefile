@@ -80,7 +80,7 @@ validate: $(STAMP)
 	$(BIN)/python -m htcourse.grading validate
 
 # make grade ASSIGNMENT=ps4-dirty-data: autograde every submission, write feedback, export grades.
-# Student code runs in a bubblewrap sandbox; JOBS=n workers (default: CPU count);
+# Student code runs in a bubblewrap sandbox; JOBS=n workers (default: one more than the CPUs);
 # UNSANDBOXED=1 only for trusted submissions on a machine without bubblewrap.
 # The grader exits 0 if all were graded, 1 if some could not be (make shows "Error 1"), 2 on usage errors.
 grade: $(STAMP)

@@ -11,11 +11,10 @@ assignment, assignment not generated, no course folder); 130 interrupted
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from htcourse.grading.course import Course, CourseError
-from htcourse.grading.batch import EXIT_USAGE, grade_all, regenerate_feedback
+from htcourse.grading.batch import EXIT_USAGE, default_jobs, grade_all, regenerate_feedback
 from htcourse.grading.export import export_grades
 from htcourse.grading import prepare
 
@@ -32,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("assignment")
     gr.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
     gr.add_argument("--force", action="store_true", help="grade again even submissions that are unchanged since the last run")
-    gr.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                    help="grade this many submissions at once in worker processes (default: the number of CPUs)")
+    gr.add_argument("--jobs", type=int, default=default_jobs(),
+                    help="grade this many submissions at once in worker processes (default: one more than the CPUs)")
     gr.add_argument("--unsandboxed", action="store_true",
                     help="run student code WITHOUT the bubblewrap sandbox (only for submissions you trust)")
     f = sub.add_parser("feedback", help="write the feedback again (after hand grading) and re-export the grades")
