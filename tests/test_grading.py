@@ -355,6 +355,7 @@ def test_checker_prepares_a_setup_ahead_and_answers_in_order():
         c.prepare(["base = 41"], tests)  # twice: both replies are read before the check's
         assert time.perf_counter() - started < 0.5, "prepare waited for the checker"
         assert c.check(["base = 41"], tests, good)["q1"]["passed"] is True
+        assert 0 < c.last_cpu_seconds < 5, "the checker reports the CPU a check cost (make bench)"
         result = c.check(["base = 41"], tests, bad)["q1"]
         assert result["passed"] is False and result["lines"] == ["Question 1: a is off by some"]
         c.prepare(["base = 1 / 0"], tests)

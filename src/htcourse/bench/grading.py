@@ -79,13 +79,16 @@ c.Autograde.autograde_preprocessors = [p for p in c.Autograde.autograde_preproce
 """
 
 
-def checker_seconds(course: Path) -> list[float]:
-    """Seconds the trusted checker took for each graded submission (from the grader's markers)."""
+def checker_seconds(course: Path, key: str = "checker_seconds") -> list[float]:
+    """Seconds (``checker_cpu_seconds``: CPU seconds) the trusted checker took for each graded submission.
+
+    From the grader's markers.
+    """
     import json
 
     out = []
     for marker in sorted((course / "autograded").glob(f"*/{ASSIGNMENT}/.htcourse-graded.json")):
-        out.append(float(json.loads(marker.read_text(encoding="utf-8")).get("checker_seconds", 0.0)))
+        out.append(float(json.loads(marker.read_text(encoding="utf-8")).get(key, 0.0)))
     return out
 
 
@@ -136,6 +139,8 @@ def run(n: int, workdir: Path) -> dict:
     checks = checker_seconds(ours)
     checker_mean = sum(checks) / len(checks) if checks else float("nan")
     checker_median = sorted(checks)[len(checks) // 2] if checks else float("nan")
+    cpu = checker_seconds(ours, "checker_cpu_seconds")
+    checker_cpu_mean = sum(cpu) / len(cpu) if cpu else float("nan")
     return {
         "submissions": n,
         "cpus": cpus,
@@ -151,12 +156,16 @@ def run(n: int, workdir: Path) -> dict:
         "per_notebook_cost_vs_raw_nbclient": round((ours_s * cpus / n) / (raw_s / n), 2),  # CPU-seconds
         "stock_autograde_per_notebook_vs_raw_nbclient": round(stock_autograde_s / raw_s, 2),
         "identical_scores": stock_scores == our_scores and len(our_scores) == n,
-        # hidden tests in the trusted checker: mean per notebook (its start and setup, once per worker,
-        # included), and the median (a notebook after the first of its worker)
+        # hidden tests in the trusted checker: the time a worker waits for them, mean per notebook (its
+        # start and setup, once per worker, included) and median (a notebook after the first of its
+        # worker); with more workers than CPUs that includes waiting for a CPU. Then the CPU they cost
+        # (the worker's part of a check, the checker's and its child's), mean per notebook.
         "trusted_checker_per_notebook_s": round(checker_mean, 3),
         "trusted_checker_cost_vs_raw_nbclient": round(checker_mean / (raw_s / n), 3),
         "trusted_checker_median_s": round(checker_median, 3),
         "trusted_checker_median_vs_raw_nbclient": round(checker_median / (raw_s / n), 3),
+        "trusted_checker_cpu_per_notebook_s": round(checker_cpu_mean, 3),
+        "trusted_checker_cpu_vs_raw_nbclient": round(checker_cpu_mean / (raw_s / n), 3),
         "sandboxed_kernel_start": ("forked from a warm interpreter (htcourse.grading.sandbox.forkserver)" if os.geteuid() == 0
                                    else "a fresh Python (fast start needs root)"),
     }

@@ -43,8 +43,10 @@ DECLARATION = re.compile(r"^[ \t]*#[ \t]*ANSWERS CHECKED:[ \t]*(?P<names>.*?)[ \
 #: The ename of the error output that the grader writes into a failed hidden-test cell.
 CHECK_ENAME = "HiddenTestFailed"
 _BUILTINS = frozenset(dir(builtins))
-#: Seconds each call of :func:`check_executed` took in this process (the grader reports them; make bench).
+#: Seconds each call of :func:`check_executed` took in this process (the grader reports them; make bench),
+#: and the CPU seconds it cost, here and in the checker (which, with more workers than CPUs, can be less).
 CHECK_SECONDS: list[float] = []
+CHECK_CPU_SECONDS: list[float] = []
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -242,7 +244,7 @@ def check_executed(nb: NotebookNode, hidden_sources: dict[str, str], setup: list
 
     from htcourse.grading import checker
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     reports, cells = {}, {}
     for cell in nb.cells:
         payloads = take_reports(cell) if cell.cell_type == "code" else []
@@ -253,7 +255,9 @@ def check_executed(nb: NotebookNode, hidden_sources: dict[str, str], setup: list
     tests = hidden_tests({gid: hidden_sources[gid] for gid in cells})
     if not tests:
         return {}
-    results = checker.get().check(setup, tests, reports, timeout)
+    trusted = checker.get()
+    results = trusted.check(setup, tests, reports, timeout)
+    checker_cpu = trusted.last_cpu_seconds
     for gid, cell in cells.items():
         result = results[gid]
         cell.source = hidden_sources[gid]
@@ -265,6 +269,7 @@ def check_executed(nb: NotebookNode, hidden_sources: dict[str, str], setup: list
             kept = [o for o in cell.get("outputs", []) if o.get("ename") in (SKIPPED_ENAME, TIMEOUT_ENAME)]
             cell.outputs = kept + [failed_output(result["lines"])]
     CHECK_SECONDS.append(time.perf_counter() - started)
+    CHECK_CPU_SECONDS.append(time.process_time() - cpu_started + checker_cpu)
     return results
 
 

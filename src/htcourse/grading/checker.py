@@ -137,6 +137,10 @@ def _run_tests(setup_ns: dict, request: dict) -> list[dict]:
     return results
 
 
+#: CPU seconds of each child, in the checker process (read by :func:`serve`).
+CHILD_CPU_SECONDS: list[float] = []
+
+
 def _check_in_child(setup_ns: dict, request: dict, timeout: float) -> dict:
     read_end, write_end = os.pipe()
     child = os.fork()
@@ -171,7 +175,8 @@ def _check_in_child(setup_ns: dict, request: dict, timeout: float) -> dict:
             chunks.append(chunk)
     finally:
         os.close(read_end)
-        os.waitpid(child, 0)
+        _, _, usage = os.wait4(child, 0)
+        CHILD_CPU_SECONDS.append(usage.ru_utime + usage.ru_stime)
     try:
         return json.loads(b"".join(chunks))
     except ValueError:
@@ -246,6 +251,7 @@ def serve(requests, reply_fd: int) -> None:
     for line in requests:
         if not line.strip():
             continue
+        cpu_started, children_before = time.process_time(), len(CHILD_CPU_SECONDS)
         try:
             request = json.loads(line)
             namespace = _setup_namespace(setups, request)
@@ -253,6 +259,8 @@ def serve(requests, reply_fd: int) -> None:
                 reply = {"prepared": True}
             else:
                 reply = _check_in_child(namespace, request, float(request.get("timeout", DEFAULT_TIMEOUT)))
+                # CPU spent on this check, here and in the child (make bench reports it)
+                reply["cpu_seconds"] = time.process_time() - cpu_started + sum(CHILD_CPU_SECONDS[children_before:])
         except CheckerError as exc:
             reply = {"error": str(exc)}
         except Exception as exc:  # noqa: BLE001
@@ -297,6 +305,7 @@ class Checker:
         self._start_timeout = timeout
         self._started = False
         self._pending = 0
+        self.last_cpu_seconds = 0.0  # CPU the checker spent on the last check
         env = dict(os.environ)
         env.pop("PYTHONSTARTUP", None)
         self.process = subprocess.Popen(
@@ -362,6 +371,7 @@ class Checker:
             self.close()
             raise CheckerError("the trusted checker did not answer")
         reply = json.loads(line)
+        self.last_cpu_seconds = float(reply.get("cpu_seconds", 0.0))
         if reply.get("error"):
             raise CheckerError(reply["error"])
         if reply.get("timeout"):

@@ -52,6 +52,7 @@ class Result:
     submitted_as: dict[str, str] = field(default_factory=dict)  # see preflight.Checked
     seconds: float = 0.0
     checker_seconds: float = 0.0  # of which in the trusted checker (hidden tests; see answers.py)
+    checker_cpu_seconds: float = 0.0  # the CPU that cost, in this process and in the checker
     log: str = field(default="", repr=False)
 
     @property
@@ -169,7 +170,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         )
         autograde.force = True
         autograde.create_student = True
-        from htcourse.grading.answers import CHECK_SECONDS
+        from htcourse.grading.answers import CHECK_CPU_SECONDS, CHECK_SECONDS
 
         checks_before = len(CHECK_SECONDS)
         try:
@@ -179,6 +180,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
             raise
         finally:
             result.checker_seconds = sum(CHECK_SECONDS[checks_before:])
+            result.checker_cpu_seconds = sum(CHECK_CPU_SECONDS[checks_before:])
         graded_dir = course.autograded_submission_dir(student_id, assignment)
         timeout = int(course.config.Execute.get("timeout", 30))
         for nb_name in notebooks:

@@ -58,6 +58,7 @@ def write_marker(course, result, fingerprint: str) -> None:
     tmp.write_text(json.dumps({"fingerprint": fingerprint, "flags": result.flags,
                                "submitted_as": result.submitted_as,
                                "checker_seconds": round(result.checker_seconds, 3),
+                               "checker_cpu_seconds": round(result.checker_cpu_seconds, 3),
                                "graded_at": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1), encoding="utf-8")
     os.replace(tmp, path)
 
