@@ -6,7 +6,8 @@
 - Every assignment due in the schedule exists, and every assignment that exists is due.
 - The course outcomes start with measurable verbs, and the workload table adds up.
 - Every row of the designing-responsibly table names graded questions that exist in the assignment
-  notebooks and that ask about that row's point, with at least one outside the capstone.
+  notebooks and that ask about that row's point, with at least one outside the capstone; and every
+  module's learning objectives name the graded work that assesses them.
 
 Each check returns a list of problems in plain words, so that a failure says which key is missing
 where; the last tests feed the checks a broken syllabus and a broken table to show that they fail.
@@ -21,6 +22,7 @@ import nbformat
 import pytest
 
 from htcourse.paths import REPO_ROOT
+from test_coverage_voices import MODULES as MODULE_PAGES, objective_problems
 
 BOOK = REPO_ROOT / "book"
 SOURCE = REPO_ROOT / "assignments" / "source"
@@ -283,6 +285,14 @@ def test_designing_responsibly_lists_only_assessments_that_exist():
     text = (BOOK / "designing-responsibly.md").read_text(encoding="utf-8")
     table = text[text.index("| # |"):]
     problems = assessment_problems(table)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", MODULE_PAGES, ids=lambda p: p.parent.name)
+def test_every_module_objective_is_assessed_by_graded_work(path: Path):
+    """Like the ten points above, every module objective names graded work that exists (issue 26)."""
+    cells = lambda name: set(_cells(_notebook(name))) if (SOURCE / name / f"{name}.ipynb").exists() else set()
+    problems = objective_problems(path.parent.name[:2], path.read_text(encoding="utf-8"), cells=cells)
     assert not problems, "\n".join(problems)
 
 
