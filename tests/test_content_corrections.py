@@ -345,7 +345,11 @@ def test_tip_2019_covered_187_and_ranked_184():
 def test_buyers_as_palermo_actors_is_marked_contested():
     plain = flat(section(MODULES["01"], "The Palermo Protocol"))
     assert "is not one of the Protocol's acts, though" not in plain
-    assert re.search(r"contested", plain) and re.search(r"Waltman", plain) and re.search(r'"receipt"', plain)
+    assert re.search(r"contested", plain) and re.search(r'"receipt"', plain)
+    # No published passage for the broader reading was found (second reader, issue 26): the page must
+    # not pin it on a named author, and must say that it found no source to cite.
+    assert not re.search(r"Waltman", plain), "the broader reading is attributed to Waltman without a located passage"
+    assert re.search(r"found no published source", plain)
 
 
 def test_holmstrom_and_skilbrei_are_not_called_neutral_and_their_funder_is_named():
