@@ -666,8 +666,13 @@ def compare_models(table, models, lists: Sequence[str] | None = None, count: str
     ``"(independence)"``), ``estimate``, ``lower``, ``upper`` (Chao's
     log-normal interval, fast), ``deviance``, ``df_resid``, ``aic``, ``bic``,
     and ``fitted`` (``False`` with ``note`` saying why when the model cannot
-    be identified; its figures are then missing, never made up).
+    be identified; its figures are then missing, never made up). A model
+    with an interaction resting on fewer than :data:`SPARSE_OVERLAP` people
+    is fitted, and its ``note`` says "sparse" and names the interaction
+    (instead of a :class:`SparseDataWarning` per model).
     """
+    import warnings
+
     import pandas as pd
 
     histories = histories_from_counts(table, lists, count)
@@ -677,13 +682,19 @@ def compare_models(table, models, lists: Sequence[str] | None = None, count: str
         terms = _interaction_terms(model, names)
         label = " + ".join(":".join(t) for t in terms) or "(independence)"
         try:
-            result = _estimate_from_histories(histories, names, terms, level, "lognormal")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SparseDataWarning)
+                result = _estimate_from_histories(histories, names, terms, level, "lognormal")
         except ModelNotIdentifiableError as error:
             rows.append({"terms": label, "fitted": False, "note": str(error)})
             continue
+        for warning in caught:  # anything other than sparseness is passed on as it came
+            if not issubclass(warning.category, SparseDataWarning):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        sparse = "; ".join(str(w.message).split(" on all of")[0] for w in caught if issubclass(w.category, SparseDataWarning))
         rows.append({"terms": label, "estimate": result.estimate, "lower": result.lower, "upper": result.upper,
                      "deviance": result.deviance, "df_resid": result.df_resid, "aic": result.aic,
-                     "bic": result.bic, "fitted": True, "note": ""})
+                     "bic": result.bic, "fitted": True, "note": f"sparse: {sparse}" if sparse else ""})
     columns = ["terms", "estimate", "lower", "upper", "deviance", "df_resid", "aic", "bic", "fitted", "note"]
     return pd.DataFrame(rows, columns=columns).sort_values("bic", na_position="last", ignore_index=True)
 
