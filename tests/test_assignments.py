@@ -47,7 +47,7 @@ HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 10, "ps3-counting
                "ps2-image-matching": 13, "ps1-linking": 13, "ps7-supply-chains": 10}
 #: The partial students of the other problem sets: the answer cells they get right, and their score (of 10).
 PARTIAL = {
-    "ps3-counting": (["q1-answer", "q2-answer"], 6),    # 2 + 4
+    "ps3-counting": (["q1-answer", "q2-answer"], 4),    # 2 + 2
     "ps5-evaluation": (["q1-answer", "q2-answer"], 6),  # 3 + 3
     "ps6-trends": (["q1-answer", "q2-answer"], 4),      # 2 + 2
     "ps2-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3
