@@ -124,6 +124,34 @@ def test_datasheet_says_source_terms_and_published_estimate(datasheet):
 
 
 def test_uk_datasheet_states_the_published_range():
-    text = (COMMITTED / "mse_uk_2013.md").read_text(encoding="utf-8")
+    text = (COMMITTED / "mse_uk.md").read_text(encoding="utf-8")
     assert "between 10 thousand and 13 thousand" in text and "10,000 and 13,000" in text
     assert "Open Government Licence v3.0" in text
+
+
+# --- The National Referral Mechanism's quarterly referrals ------------------------------------------------
+
+
+def test_nrm_series_matches_the_published_2023_totals():
+    """Home Office, end-of-year summary 2023 (7 March 2024): 17,004 referrals, 7,432 of them children."""
+    nrm = data.load("nrm_referrals_quarterly")
+    assert tuple(nrm.columns) == schema.COLUMNS["nrm_referrals_quarterly.csv"]
+    by_year = nrm.groupby("year")["referrals"].sum()
+    assert by_year[2023] == 17_004
+    assert nrm.query("year == 2023 and ageGroup == 'child'")["referrals"].sum() == 7_432
+    # the highest since the NRM began in 2009 (2023 is the last year in the file)
+    assert by_year.idxmax() == 2023 and by_year.index.min() == 2009
+    quarters = nrm[["year", "quarter"]].drop_duplicates()
+    assert len(quarters) == 59 and tuple(quarters.iloc[0]) == (2009, 2) and tuple(quarters.iloc[-1]) == (2023, 4)
+    assert len(nrm) == 59 * 3 * 4 and (nrm["referrals"] >= 0).all()
+
+
+def test_nrm_file_has_its_checksum_and_ogl_licence():
+    nrm = published_tables.NRM
+    assert hashlib.sha256((COMMITTED / nrm.filename).read_bytes()).hexdigest() == nrm.sha256
+    package = json.loads((COMMITTED / DATAPACKAGE_FILE).read_text(encoding="utf-8"))
+    resource = {r["path"]: r for r in package["resources"]}[nrm.filename]
+    assert resource["hash"] == f"sha256:{nrm.sha256}"
+    assert resource["licenses"][0]["name"] == "OGL-UK-3.0"
+    text = (COMMITTED / nrm.datasheet).read_text(encoding="utf-8")
+    assert "Open Government Licence v3.0" in text and "17,004" in text and "7,432" in text

@@ -211,6 +211,9 @@ MSE_TABLE_COLUMNS = {
     "mse_kosovo_4lists.csv": ("EXH", "ABA", "OSCE", "HRW", MSE_COUNT),
 }
 
+#: The UK National Referral Mechanism's quarterly referrals (official statistics, not generated).
+NRM_REFERRALS_COLUMNS = ("year", "quarter", "ageGroup", "location", "referrals")
+
 #: CSV file name -> its columns, in file order: every table in ``datasets/``.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "case_records_clean.csv": CASE_RECORDS_COLUMNS,
@@ -232,6 +235,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "global_estimates.csv": GLOBAL_ESTIMATES_COLUMNS,
     "images_licences.csv": IMAGES_LICENCES_COLUMNS,
     **MSE_TABLE_COLUMNS,
+    "nrm_referrals_quarterly.csv": NRM_REFERRALS_COLUMNS,
 }
 
 

@@ -1,4 +1,4 @@
-"""Published multiple-systems tables: real aggregate counts, committed as published.
+"""Published data: real multiple-systems tables and the UK's referral statistics, committed as published.
 
 These files are **not synthetic** and not generated. Each is a table of
 counts by capture history (one 0/1 column per list and ``count``) copied
@@ -48,7 +48,7 @@ UK_6 = PublishedTable(
     "mse_uk_2013_6lists.csv", "UK 2013 strategic assessment: six lists",
     {"LA": "local authorities", "NG": "non-government organisations", "PF": "police forces",
      "GO": "government organisations", "GP": "the general public", "NCA": "the National Crime Agency"},
-    "mse_uk_2013.md", "fc362c81fa15e648f14971a8287eea209dcef0c898e7b93594f3ecc344ef8f06", 2744,
+    "mse_uk.md", "fc362c81fa15e648f14971a8287eea209dcef0c898e7b93594f3ecc344ef8f06", 2744,
     f"Home Office (2014), Modern Slavery: an application of multiple systems estimation; via {SPARSEMSE}",
     OGL,
 )
@@ -57,7 +57,7 @@ UK_5 = PublishedTable(
     {"LA": "local authorities", "NG": "non-government organisations",
      "PFNCA": "police forces and the National Crime Agency", "GO": "government organisations",
      "GP": "the general public"},
-    "mse_uk_2013.md", "8ec8b8bf0e0830ecb78dc8a3adc0868d0de3f7453db6bdb1c61872cc98f434be", 2744,
+    "mse_uk.md", "8ec8b8bf0e0830ecb78dc8a3adc0868d0de3f7453db6bdb1c61872cc98f434be", 2744,
     f"Home Office (2014), Modern Slavery: an application of multiple systems estimation; via {SPARSEMSE}",
     OGL,
 )
@@ -94,10 +94,34 @@ KOSOVO = PublishedTable(
     GPL,
 )
 
-#: Every published table, in the order the course introduces them.
+#: Every published multiple-systems table, in the order the course introduces them.
 TABLES: tuple[PublishedTable, ...] = (UK_6, UK_5, NETHERLANDS, US_WESTERN, NEW_ORLEANS, KOSOVO)
+
+
+@dataclass(frozen=True)
+class PublishedSeries:
+    """A published statistical series (not a table of list counts): file, datasheet, checksum, source."""
+
+    filename: str
+    title: str
+    datasheet: str
+    sha256: str
+    source: str
+    licence: dict
+
+
+NRM = PublishedSeries(
+    "nrm_referrals_quarterly.csv",
+    "UK National Referral Mechanism: referrals by quarter, age group and location of exploitation, 2009-2023",
+    "nrm_referrals.md", "cae0d4aa01531289905c2a168b41a3d0a547f97d2ea05a4831897552d32aa715",
+    "Home Office, Modern Slavery: National Referral Mechanism and Duty to Notify statistics UK, October to "
+    "December 2023, Table 2; tidied in the R package asylum (British Red Cross, MIT)",
+    OGL,
+)
+#: Every published series.
+SERIES: tuple[PublishedSeries, ...] = (NRM,)
 #: Every file: the tables and their datasheets (a datasheet may cover two tables).
-FILES: tuple[str, ...] = tuple(dict.fromkeys(name for t in TABLES for name in (t.filename, t.datasheet)))
+FILES: tuple[str, ...] = tuple(dict.fromkeys(name for t in (*TABLES, *SERIES) for name in (t.filename, t.datasheet)))
 
 
 def sha256(text: str) -> str:
@@ -122,7 +146,7 @@ def files(source: Path) -> dict[str, str]:
                 f"cannot read {path} ({error.strerror or error}): it is published data, not generated, and "
                 "is copied from the course's datasets folder (restore it with `git checkout -- datasets`)"
             ) from None
-    for table in TABLES:
+    for table in (*TABLES, *SERIES):
         digest = sha256(texts[table.filename])
         if digest != table.sha256:
             raise OutputError(
@@ -150,4 +174,24 @@ def resources() -> list[dict]:
         resource["licenses"] = [dict(table.licence)] if table.licence is GPL else [dict(table.licence), dict(GPL)]
         resource["sources"] = [{"title": table.source}]
         out.append(resource)
+    nrm = csv_resource(
+        NRM.filename, NRM.title,
+        "NOT synthetic: official statistics (Open Government Licence v3.0), copied unchanged but for "
+        f"names and the dropped Total rows; see {NRM.datasheet}.",
+        [
+            schema_field("year", "integer", "Calendar year of the referral.", required=True, minimum=2009),
+            schema_field("quarter", "integer", "Calendar quarter (1 = January to March).", required=True,
+                         enum=[1, 2, 3, 4]),
+            schema_field("ageGroup", "string", "Age at exploitation.", required=True,
+                         enum=["adult", "child", "unknown"]),
+            schema_field("location", "string", "Where the exploitation took place.", required=True,
+                         enum=["UK", "overseas", "UK and overseas", "unknown"]),
+            schema_field("referrals", "integer", "Potential victims referred to the NRM.", required=True, minimum=0),
+        ],
+        primary_key=["year", "quarter", "ageGroup", "location"],
+    )
+    nrm["hash"] = f"sha256:{NRM.sha256}"
+    nrm["licenses"] = [dict(NRM.licence)]
+    nrm["sources"] = [{"title": NRM.source}]
+    out.append(nrm)
     return out
