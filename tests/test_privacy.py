@@ -54,3 +54,22 @@ def test_dp_release_keeps_the_cells_and_its_error_shrinks_as_epsilon_grows():
     # Discrete Laplace noise with scale 1/ε: mean absolute error about 10, 1 and 0.01 for these ε.
     assert errors[0.1] > errors[1.0] > errors[10.0]
     assert 5 < errors[0.1] < 20 and 0.4 < errors[1.0] < 2 and errors[10.0] < 0.2
+
+
+def test_the_privacy_lab_runs_and_its_error_shrinks_as_epsilon_grows():
+    """Execute the lab top to bottom (its solutions included), then read its own measurements."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from htcourse.paths import REPO_ROOT
+
+    lab = REPO_ROOT / "book" / "modules" / "06-clean-data" / "lab-privacy.ipynb"
+    nb = nbformat.read(lab, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "assert list(mae_by_epsilon.index) == sorted(mae_by_epsilon.index)\n"
+        "assert mae_by_epsilon.is_monotonic_decreasing and mae_by_epsilon.iloc[0] > 5 * mae_by_epsilon.iloc[2]\n"
+        "print('MAE', mae_by_epsilon.round(3).to_dict())"))
+    NotebookClient(nb, kernel_name="python3", timeout=120,
+                   resources={"metadata": {"path": str(lab.parent)}}).execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert printed.startswith("MAE {0.1:")
