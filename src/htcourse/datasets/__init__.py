@@ -122,8 +122,8 @@ def datapackage_text() -> str:
     """
     package = {
         "name": "htcourse-synthetic-datasets",
-        "title": "Synthetic datasets for the course 'Human Trafficking and Modern-Day "
-        "Slavery: Technology, Data and Power'",
+        "title": "Datasets for the course 'Human Trafficking and Modern-Day "
+        "Slavery: Technology, Data and Power': synthetic data, and published aggregate figures",
         "description": "Synthetic data: a program generated every value and no row is a "
         "real person. Each dataset has a datasheet (<name>.md) beside its files. "
         "Regenerate with 'make datasets' (python -m htcourse.datasets generate). "
