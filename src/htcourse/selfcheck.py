@@ -145,6 +145,15 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_orde
     if isinstance(expected, Mapping):
         if not isinstance(got, Mapping):
             return f"The check expects a mapping (a dict); this is a {type(got).__name__}."
+        missing = [key for key in expected if key not in got]
+        extra = [key for key in got if key not in expected]
+        if missing or extra:  # the keys are named in the task, so naming them gives nothing away
+            parts = []
+            if missing:
+                parts.append(f"missing key(s) {', '.join(map(repr, missing[:5]))}")
+            if extra:
+                parts.append(f"unexpected key(s) {', '.join(map(repr, extra[:5]))}")
+            return "Its keys differ: " + "; ".join(parts) + "."
         return _compare_series(pd.Series(dict(got), dtype=object), pd.Series(dict(expected), dtype=object),
                                rtol, atol, check_order=False)
     if isinstance(expected, (set, frozenset)):
