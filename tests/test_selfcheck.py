@@ -110,3 +110,11 @@ def test_a_verdict_shows_in_a_notebook_as_one_line_of_markdown():
     assert right.startswith("✅") and "Exercise 2: right." in right
     assert wrong.startswith("❌") and "Exercise 2: not yet right." in wrong
     assert pending.startswith("✏️") and "not attempted yet" in pending
+
+
+def test_a_long_text_frame_names_the_first_differing_row_plainly():
+    expected = pd.DataFrame({"code": ["-99", "12", "00"] * 2000})
+    got = expected.mask(expected.isin(["-99", "00"]))
+    verdict = selfcheck.check("e", got, expected)
+    assert not verdict and "4,000 values of 6,000 differ (the first at 0)" in str(verdict)
+    assert selfcheck.check("e", got.copy(), got)
