@@ -734,3 +734,75 @@ def test_student_versions_ship_with_the_site_without_answers(site_dir):
             visible = [c for c in nb.cells if c.cell_type == "code" and "assert" in c.source
                        and c.metadata.get("nbgrader", {}).get("grade")]
             assert visible, f"{name}: the student version lost its visible checks"
+
+
+def _chart_pages(site_dir: Path) -> list[str]:
+    return [rel for rel in page_paths(site_dir) if 'class="htc-chart"' in _built(site_dir, rel)]
+
+
+def test_every_chart_on_the_site_passes_the_phone_rules(site_dir):
+    """The specs the site embeds: no text under 11 px, no legend twice, no code names (htcourse.charts)."""
+    import json
+
+    from htcourse import charts
+
+    found = 0
+    for rel in _chart_pages(site_dir):
+        soup = BeautifulSoup(_built(site_dir, rel), "html.parser")
+        for node in soup.select("script.htc-chart-spec"):
+            found += 1
+            problems = charts.phone_problems(json.loads(node.string.replace("<\\/", "</")))
+            assert not problems, f"{rel}: {problems}"
+    assert found >= 10, f"only {found} charts found"
+
+
+def test_charts_and_tables_read_at_phone_width(browser, site_url, site_dir):
+    """At 390 px: each chart's static SVG is shown at the size it was drawn (so its text, at least 11 px
+    there, stays at least 11 px) and scrolls sideways when wider than the screen; wide tables scroll
+    sideways with a shadow on the side where more is hidden, and keep their row names in view."""
+    import re
+
+    small = []
+    for rel in _chart_pages(site_dir):
+        for img in BeautifulSoup(_built(site_dir, rel), "html.parser").select("img.htc-chart-static"):
+            svg = (site_dir / rel).parent.joinpath(img["src"]).resolve().read_text(encoding="utf-8")
+            sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)(?:px)?"', svg)]
+            assert sizes, f"{rel}: no text found in {img['src']}"
+            if min(sizes) < 11:
+                small.append((rel, img["src"], min(sizes)))
+    assert not small, f"chart text under 11 px as drawn: {small}"
+
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    rel = "book/modules/06-clean-data/lab-dirty-data.html"
+    page.goto(f"{site_url}/{rel}", wait_until="load")
+    shown = page.evaluate("""() => [...document.querySelectorAll('img.htc-chart-static')].map(img => {
+        const box = img.closest('.htc-chart-view');
+        return {drawn: img.naturalWidth, shown: img.getBoundingClientRect().width,
+                scrolls: box.scrollWidth > box.clientWidth && getComputedStyle(box).overflowX === 'auto'};
+    })""")
+    assert shown, "no static chart on the dirty-data lab"
+    for chart in shown:
+        assert abs(chart["shown"] - chart["drawn"]) <= 1, f"a chart drawn {chart['drawn']} px wide is shown at {chart['shown']} px"
+        assert chart["scrolls"] or chart["drawn"] <= PHONE["width"], chart
+    tables = page.locator(".htc-scroll-frame > .output.text_html")
+    assert tables.count() >= 3, "the lab's data tables are not in scroll frames"
+    wide = page.evaluate("""() => [...document.querySelectorAll('.htc-scroll-frame > .output.text_html')]
+        .filter(b => b.scrollWidth > b.clientWidth + 50).length""")
+    assert wide >= 1, "no wide table to test on"
+    box = page.locator(".htc-scroll-frame > .output.text_html").filter(has=page.locator("table.dataframe tbody th")).nth(0)
+    box.scroll_into_view_if_needed()
+    frame_class = lambda: box.evaluate("b => b.parentElement.className")  # noqa: E731
+    after = lambda: box.evaluate("b => getComputedStyle(b.parentElement, '::after').opacity")  # noqa: E731
+    assert box.evaluate("b => b.scrollWidth > b.clientWidth")
+    assert "htc-more-right" in frame_class() and after() == "1", "no cue that the table scrolls"
+    row_name = box.locator("table.dataframe tbody th").first
+    left_before = row_name.bounding_box()["x"]
+    box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    page.wait_for_function("(b) => b.parentElement.classList.contains('htc-more-left')", arg=box.element_handle())
+    assert "htc-more-right" not in frame_class(), "the cue stays after scrolling to the end"
+    assert abs(row_name.bounding_box()["x"] - left_before) < 2, "the row names scrolled out of view"
+    # A Markdown table on the syllabus scrolls in the same frame.
+    page.goto(f"{site_url}/book/syllabus.html", wait_until="load")
+    assert page.locator(".htc-scroll-frame > .pst-scrollable-table-container").count() >= 3
+    context.close()

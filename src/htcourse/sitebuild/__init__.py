@@ -111,7 +111,9 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _on_config_inited)
     app.connect("builder-inited", _on_builder_inited)
     app.connect("html-page-context", on_html_page_context)
+    # Wide tables and charts show that they scroll sideways (every page: Markdown tables too).
+    app.add_js_file("htcourse-scroll.js", priority=900, loading_method="defer")
     # After sphinx-book-theme's add_launch_buttons (priority 501).
     app.connect("html-page-context", relabel_launch_buttons, priority=600)
     app.connect("build-finished", _on_build_finished)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "2"}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "3"}
