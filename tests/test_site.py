@@ -511,11 +511,14 @@ def _search_reachable(page) -> None:
     """The search button is on screen, nothing (a left-over tooltip) covers it, and it opens the search."""
     button = _visible(page, ".search-button, .search-button-field")
     box = button.bounding_box()
-    on_top = page.evaluate(
-        "([x, y]) => { const el = document.elementFromPoint(x, y); return !!el && !!el.closest('.search-button, .search-button-field'); }",
-        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
-    )
-    assert on_top, "something covers the search button"
+    centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
+    try:  # a panel fading out may cover it for a moment; a tooltip left behind stays
+        page.wait_for_function(
+            "([x, y]) => { const el = document.elementFromPoint(x, y); return !!el && !!el.closest('.search-button, .search-button-field'); }",
+            arg=centre, timeout=3_000)
+    except Exception:  # noqa: BLE001 - reported below with what covers it
+        on_top = page.evaluate("([x, y]) => (document.elementFromPoint(x, y) || {}).outerHTML", centre)
+        raise AssertionError(f"something covers the search button: {str(on_top)[:300]}") from None
     button.tap()
     page.locator("#pst-search-dialog input[type=search]").wait_for(state="visible", timeout=5_000)
     page.keyboard.press("Escape")

@@ -12,6 +12,8 @@
   function update(box) {
     var frame = box.parentElement;
     var more = box.scrollWidth - box.clientWidth;
+    // A box that scrolls must be reachable from the keyboard (the theme does this at load, before the frame).
+    box.tabIndex = more > 1 ? 0 : -1;
     frame.classList.toggle("htc-more-left", more > 1 && box.scrollLeft > 1);
     frame.classList.toggle("htc-more-right", more > 1 && box.scrollLeft < more - 1);
   }
