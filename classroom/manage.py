@@ -298,7 +298,8 @@ def first_minute(env: Path, students: list[str], log) -> None:
     teacher = pwd.getpwnam(INSTRUCTOR)
     course = Path(teacher.pw_dir) / "course"
     for number, student in enumerate(students, start=1):
-        run(["runuser", "-u", INSTRUCTOR, "--", str(env / "bin" / "nbgrader"), "db", "student", "add", student,
+        run([shutil.which("runuser") or "/usr/sbin/runuser", "-u", INSTRUCTOR, "--", str(env / "bin" / "nbgrader"),
+             "db", "student", "add", student,
              "--first-name=Student", f"--last-name={number}"], cwd=course,
             env={"PATH": f"{env / 'bin'}:/usr/bin:/bin", "HOME": teacher.pw_dir})
     log(f"welcome pages, datasheets and the roster ({len(students)} students) written")

@@ -353,7 +353,7 @@ def test_the_first_minute_on_the_hub(hub, tmp_path):
     assert sheet.status_code == 200, "the datasheet the notebooks name is not in the student's home"
     env_bin = str(Path(hub.record["env"]) / "bin")
     for flags in ("-lc", "-ic"):  # a terminal's login shell, and an interactive one
-        found = subprocess.run(["runuser", "-u", teacher, "--", "bash", flags, "command -v nbgrader python"],
+        found = subprocess.run([shutil.which("runuser") or "/usr/sbin/runuser", "-u", teacher, "--", "bash", flags, "command -v nbgrader python"],
                                capture_output=True, text=True, timeout=60)
         assert found.stdout.split() == [f"{env_bin}/nbgrader", f"{env_bin}/python"], (flags, found.stdout, found.stderr)
     names = hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/students").json()

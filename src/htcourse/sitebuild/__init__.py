@@ -11,7 +11,12 @@ A site that works with no internet and stays light on phones and slow links:
   ``fontawesome.js``, subset icon fonts, the search index only on the search
   page, deferred head scripts, a few accessibility repairs;
 * :mod:`~htcourse.sitebuild.bibstyle` is the bibliography style without the
-  maintainers' ``note`` field.
+  maintainers' ``note`` field;
+* :mod:`~htcourse.sitebuild.psets` writes the problem-set page, links every
+  mention of a problem set to it, and ships the student notebooks;
+* the launch buttons are left out while ``repository.url`` is the
+  placeholder, and named by what they do once it is set
+  (:mod:`~htcourse.sitebuild.launch`).
 
 Beside the extension: :mod:`~htcourse.sitebuild.reader` writes the printable
 course reader and the offline zip (``make reader``), and
