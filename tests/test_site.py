@@ -809,3 +809,12 @@ def test_charts_and_tables_read_at_phone_width(browser, site_url, site_dir):
     page.goto(f"{site_url}/book/syllabus.html", wait_until="load")
     assert page.locator(".htc-scroll-frame > .pst-scrollable-table-container").count() >= 3
     context.close()
+
+
+def test_search_finds_capture_recapture(browser, site_url):
+    """The field's other name for multiple systems estimation finds it."""
+    visit = open_offline(browser, f"{site_url}/search.html?q=capture+recapture")
+    page = visit.page
+    page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    assert page.locator("#search-results ul.search li a[href*='glossary']").count() >= 1
+    page.context.close()
