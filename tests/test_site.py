@@ -521,6 +521,10 @@ def _search_reachable(page) -> None:
         raise AssertionError(f"something covers the search button: {str(on_top)[:300]}") from None
     button.tap()
     page.locator("#pst-search-dialog input[type=search]").wait_for(state="visible", timeout=5_000)
+    gap = page.evaluate("""() => { const f = document.querySelector('#pst-search-dialog form');
+        const icon = f.querySelector('i').getBoundingClientRect(), box = f.querySelector('input');
+        return box.getBoundingClientRect().x + parseFloat(getComputedStyle(box).paddingLeft) - icon.right; }""")
+    assert gap >= 0, f"the search icon overlaps the typed text by {-gap:.0f} px"
     page.keyboard.press("Escape")
     page.locator("#pst-search-dialog input[type=search]").wait_for(state="hidden", timeout=5_000)
 
