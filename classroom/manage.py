@@ -20,6 +20,10 @@
 * the instructor's course folder ``~htc-teacher/course`` (the course's
   ``nbgrader_config.py`` and ``source/``); the formgrader is on in the
   instructor's server and off in the students', who keep the Assignments tab;
+* what users meet first (:func:`first_minute`): a ``Welcome.md`` that JupyterLab
+  opens at login and that says where to go, no "Jupyter news" question, the
+  datasheets in each student's ``datasets/``, the environment on the
+  terminal's ``PATH``, and the students' names in the instructor's gradebook;
 * a JupyterHub (pinned ``jupyterhub`` from this project's venv; PAM login;
   local processes) with ``configurable-http-proxy`` from ``node_modules``
   (pinned in package-lock.json), on ``127.0.0.1:PORT``, the hub's API on
