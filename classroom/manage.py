@@ -20,6 +20,10 @@
 * the instructor's course folder ``~htc-teacher/course`` (the course's
   ``nbgrader_config.py`` and ``source/``); the formgrader is on in the
   instructor's server and off in the students', who keep the Assignments tab;
+* what users meet first (:func:`first_minute`): a ``Welcome.md`` that JupyterLab
+  opens at login and that says where to go, no "Jupyter news" question, the
+  datasheets in each student's ``datasets/``, the environment on the
+  terminal's ``PATH``, and the students' names in the instructor's gradebook;
 * a JupyterHub (pinned ``jupyterhub`` from this project's venv; PAM login;
   local processes) with ``configurable-http-proxy`` from ``node_modules``
   (pinned in package-lock.json), on ``127.0.0.1:PORT``, the hub's API on
@@ -239,6 +243,72 @@ def set_up_homes(students: list[str]) -> Path:
     return course
 
 
+# --- the first minute: what a student and the instructor see when they log in ---------------
+
+#: The page every user's JupyterLab opens at login (in their home folder).
+WELCOME = "Welcome.md"
+#: JupyterLab settings for every user of the environment: no "Jupyter news" question or update
+#: check at first start, and Markdown files open rendered (so the welcome page reads as a page).
+LAB_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Markdown Preview"}},
+}
+STUDENT_WELCOME = """# Welcome to the course hub
+
+**Your problem sets are in the Assignment List:** open the **Nbgrader** menu at the top of the
+screen and choose **Assignment List**. When your instructor releases a problem set, it appears
+under *Released assignments*: press **Fetch**, then open the notebook in the folder it makes
+(for example `ps4-dirty-data/ps4-dirty-data.ipynb`). When you are done, press **Submit** in the
+same list. Once your instructor has returned feedback, **Fetch Feedback** puts it next to your
+notebook, in a `feedback` folder.
+
+The datasheets the notebooks ask you to read are in the `datasets` folder, in the file browser
+on the left (for example `datasets/listings.md`).
+
+To open this page again: `Welcome.md`, in the file browser.
+"""
+INSTRUCTOR_WELCOME = """# Welcome, instructor
+
+- Your course is in `course/` (its `nbgrader_config.py` and `source/`). **Nbgrader → Formgrader**
+  releases and collects assignments and is where you grade the written answers by hand.
+- In a terminal (**File → New → Terminal**), `nbgrader` and the course's Python are on your `PATH`.
+- The instructor guide on the course site walks through the whole cycle.
+"""
+
+
+def write_lab_overrides(env: Path) -> None:
+    """JupyterLab settings for everyone using ``env`` (its ``share/jupyter/lab/settings/overrides.json``)."""
+    settings = env / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n")
+
+
+def first_minute(env: Path, students: list[str], log) -> None:
+    """What users meet at login: a welcome page that says where to go, the datasheets the notebooks
+    name where they name them, the course's tools on the terminal's PATH, and the students' names
+    in the instructor's gradebook (so the formgrader shows "Student 1", not "None, None")."""
+    write_lab_overrides(env)
+    path_line = f'\n# The course environment (classroom/manage.py)\nexport PATH="{env / "bin"}:$PATH"\n'
+    for user in [INSTRUCTOR, *students]:
+        home = Path(pwd.getpwnam(user).pw_dir)
+        _write_as(user, home / WELCOME, INSTRUCTOR_WELCOME if user == INSTRUCTOR else STUDENT_WELCOME)
+        # A terminal runs a login shell, whose /etc/profile resets PATH: put the environment back.
+        for rc in (".profile", ".bashrc"):
+            existing = (home / rc).read_text() if (home / rc).exists() else ""
+            _write_as(user, home / rc, existing + path_line)
+        if user != INSTRUCTOR:
+            for sheet in sorted((REPO / "datasets").glob("*.md")):
+                _write_as(user, home / "datasets" / sheet.name, sheet.read_text())
+    teacher = pwd.getpwnam(INSTRUCTOR)
+    course = Path(teacher.pw_dir) / "course"
+    for number, student in enumerate(students, start=1):
+        run([shutil.which("runuser") or "/usr/sbin/runuser", "-u", INSTRUCTOR, "--", str(env / "bin" / "nbgrader"),
+             "db", "student", "add", student,
+             "--first-name=Student", f"--last-name={number}"], cwd=course,
+            env={"PATH": f"{env / 'bin'}:/usr/bin:/bin", "HOME": teacher.pw_dir})
+    log(f"welcome pages, datasheets and the roster ({len(students)} students) written")
+
+
 # --- the hub -------------------------------------------------------------------------------
 
 def hub_config(state: Path, port: int, env: Path, exchange: Path, users: list[str]) -> str:
@@ -260,7 +330,7 @@ c.Authenticator.admin_users = {{{INSTRUCTOR!r}}}
 # Each user's server runs as that user, from the environment of Debian's python.
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [{str(env / "bin" / "jupyterhub-singleuser")!r}]
-c.Spawner.default_url = "/lab"
+c.Spawner.default_url = "/lab/tree/{WELCOME}"
 c.Spawner.environment = {{"HTCOURSE_EXCHANGE": {str(exchange)!r}, "PATH": {str(env / "bin") + ":/usr/local/bin:/usr/bin:/bin"!r}}}
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
@@ -319,6 +389,7 @@ def up(state: Path, port: int, students: int, exchange: Path | None, log=print, 
         record["passwords"] = passwords
         (state / "state.json").write_text(json.dumps(record))
         course = set_up_homes(names)
+        first_minute(env, names, log)
         record["course"] = str(course)
         hub_dir = state / "hub"
         hub_dir.mkdir(exist_ok=True)

@@ -266,28 +266,20 @@ def test_binder_environment_installs_the_pinned_requirements_and_the_course(clon
     assert Path(folder).is_relative_to(venv) and (Path(folder) / "listings.csv").is_file() and in_checkout == "False"
 
 
-def test_classroom_environment_has_nbgitpuller_and_the_hub_link_is_nbgitpullers(site_dir):
+def test_classroom_environment_has_nbgitpuller_and_the_hub_link_is_nbgitpullers():
+    """The hub link opens a notebook of this repository through nbgitpuller (the site's hub button
+    uses the same link: test_site.test_fork_launch_buttons_are_labelled_and_lead_to_the_notebook)."""
     from urllib.parse import parse_qs, urlparse
-
-    from bs4 import BeautifulSoup
 
     pins = (REPO_ROOT / "requirements.txt").read_text().splitlines()
     assert any(line.startswith("nbgitpuller==") for line in pins), "nbgitpuller must be pinned for the hub"
-    import yaml
-
-    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
-    hub = config["launch_buttons"]["jupyterhub_url"]
     url, branch = launch.repository()
-    page = site_dir / "book" / "modules" / "06-clean-data" / "lab-dirty-data.html"
-    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    links = [a["href"] for a in soup.select("a[href]") if a["href"].startswith(hub.rstrip("/") + "/hub/")]
-    assert len(links) == 1, links
-    link = urlparse(links[0])
-    assert link.path == "/hub/user-redirect/git-pull"
+    notebook = "book/modules/06-clean-data/lab-dirty-data.ipynb"
+    link = urlparse(launch.nbgitpuller_link("https://hub.example.edu/", url, branch, notebook))
+    assert (link.netloc, link.path) == ("hub.example.edu", "/hub/user-redirect/git-pull")
     query = {key: values[0] for key, values in parse_qs(link.query).items()}
     assert query["repo"] == url and query["branch"] == branch
     lab, tree, folder, path = query["urlpath"].split("/", 3)
     assert f"{lab}/{tree}" == "lab/tree", "the link opens JupyterLab"
     assert folder == launch.repository_name(url), "nbgitpuller clones into a folder named after the repository"
     assert (REPO_ROOT / path).is_file(), f"the link opens {path}, which is not in the repository"
-    assert links[0] == launch.nbgitpuller_link(hub, url, branch, path)

@@ -308,7 +308,10 @@ def threshold_chart(binned: pd.DataFrame, value: float = 0.5, group_title: str =
 
     bins = _bins_of(binned)
     digits = max(2, math.ceil(math.log10(bins)))
+    from htcourse.charts import human_label
+
     data = binned[["bin", "scoreFrom", "label", "group", "listings"]]
+    data = data.assign(group=data["group"].astype(str).map(human_label))  # words on the axis, not codes
     threshold = alt.param(
         name="threshold",
         value=value,

@@ -27,6 +27,12 @@ import yaml
 from htcourse.paths import REPO_ROOT
 
 CONFIG = REPO_ROOT / "_config.yml"
+#: The address ``_config.yml`` ships with. While ``repository.url`` is this (or
+#: empty), no fork has said where it lives: the build leaves the launch and
+#: repository buttons out, and says so.
+PLACEHOLDER_URL = "https://github.com/example-org/ht-course"
+#: The visible name of each launch button, by the text sphinx-book-theme gives it.
+BUTTON_LABELS = {"Binder": "Open in Binder", "Colab": "Open in Colab", "JupyterHub": "Open on the course hub"}
 #: The tag Jupyter Book removes a cell by (input and output) from the page.
 HIDE_TAG = "remove-cell"
 #: Marks the Colab cell, so that ``sync`` finds and replaces it.
@@ -41,6 +47,11 @@ def repository(config: Path = CONFIG) -> tuple[str, str]:
     if not url.startswith("https://"):
         raise ValueError(f"{config}: repository.url must be the https address of the course repository, got {url!r}")
     return url, str(repo.get("branch") or "main")
+
+
+def is_placeholder(url: str | None) -> bool:
+    """True while ``url`` is not a fork's own address (empty, or the shipped placeholder)."""
+    return not url or url.rstrip("/") == PLACEHOLDER_URL
 
 
 def repository_name(url: str) -> str:

@@ -13,7 +13,8 @@ every page, whatever its content:
   block the first paint (inline ones after them become deferred ``data:``
   scripts so the order is kept);
 * icon elements are hidden from assistive technology (their buttons carry
-  the name), and two theme markup problems that axe reports are repaired.
+  the name), and two theme markup problems that axe reports are repaired;
+* the menu buttons work on phones (see :func:`fix_sidebar_toggles`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,38 @@ ICON_CLASS = re.compile(r'\bfa-[a-z0-9-]+')
 THEME_CSS = "_static/styles/pydata-sphinx-theme.css"
 WEBFONTS = "_static/vendor/fontawesome/webfonts"
 PRIVATE_USE = re.compile(r'\\([ef][0-9a-f]{3})\b|([\ue000-\uf8ff])', re.I)
+
+
+# pydata-sphinx-theme 0.17 adds its own "Site navigation" and "On this page"
+# buttons to its top navbar, which sphinx-book-theme hides (it shows its own
+# buttons, with the same classes, in the article header). Both themes' scripts
+# bind only the first `.primary-toggle` / `.secondary-toggle` in the page, the
+# hidden ones, so on a phone the visible menu buttons do nothing and on a
+# desktop the sidebar toggle does not collapse the sidebar:
+# https://github.com/pydata/pydata-sphinx-theme/issues/2451 (open; the same
+# with sphinx-book-theme 1.3.0 on a bare site). Pinning does not help:
+# sphinx-book-theme 1.3.0 requires exactly pydata-sphinx-theme 0.17.1, and the
+# releases before it (on 0.16) open the sidebar as a pop-up instead of hiding it
+# on a desktop (pydata/pydata-sphinx-theme#2067). Dropping the hidden duplicates
+# makes the visible buttons the ones the scripts bind. Remove this, and
+# test_site's phone-menu test will say whether it is still needed, once the
+# theme is fixed.
+PST_HEADER = re.compile(r'<header id="pst-header".*?</header>', re.S)
+HIDDEN_TOGGLE = re.compile(r'\s*<button class="pst-navbar-icon sidebar-toggle (?:primary|secondary)-toggle"[^>]*>.*?</button>', re.S)
+
+
+def fix_sidebar_toggles(html_text: str) -> str:
+    """Drop the theme's hidden duplicate sidebar buttons from the top navbar (idempotent)."""
+    return PST_HEADER.sub(lambda m: HIDDEN_TOGGLE.sub("", m[0]), html_text, count=1)
+
+
+# sphinx-book-theme shows the launch buttons behind a bare rocket icon: say what it is.
+LAUNCH_TOGGLE = re.compile(r'(aria-label="Run this notebook">\s*<i class="fas fa-rocket"[^>]*></i>)(\s*</button>)')
+
+
+def label_launch_menu(html_text: str) -> str:
+    """Give the launch-button menu a visible name (idempotent)."""
+    return LAUNCH_TOGGLE.sub(r'\1<span class="htc-launch-label">Run</span>\2', html_text)
 
 
 def fix_page_accessibility(html_text: str) -> str:
@@ -91,6 +124,8 @@ def defer_head_scripts(html_text: str) -> str:
 def lighten_page(html_text: str, *, is_search_page: bool) -> str:
     """Every per-page change of this module (idempotent)."""
     html_text = fix_page_accessibility(html_text)
+    html_text = fix_sidebar_toggles(html_text)
+    html_text = label_launch_menu(html_text)
     html_text = FONTAWESOME_JS.sub("", html_text)
     if not is_search_page:
         html_text = SEARCH_SCRIPTS.sub("", html_text)
