@@ -18,15 +18,30 @@ LINES = pd.DataFrame({"year": [1, 2, 1, 2], "version": ["Raw", "Raw", "Clean", "
 
 def test_a_legend_listed_twice_is_refused_and_the_merged_one_passes():
     order = ["Raw", "Clean"]
-    twice = alt.Chart(LINES).mark_line().encode(
-        x="year:O", y="cases:Q", color=alt.Color("version:N", sort=order), strokeDash=alt.StrokeDash("version:N", sort=order))
+    twice = (
+        alt.Chart(LINES)
+        .mark_line()
+        .encode(
+            x="year:O",
+            y="cases:Q",
+            color=alt.Color("version:N", sort=order),
+            strokeDash=alt.StrokeDash("version:N", sort=order),
+        )
+    )
     problems = charts.phone_problems(_spec(twice))
     assert any("two legends" in p for p in problems), problems
     with pytest.raises(charts.ChartError, match="two legends"):
         charts.check_spec(_spec(twice))
-    once = alt.Chart(LINES).mark_line().encode(
-        x="year:O", y="cases:Q", color=alt.Color("version:N", scale=alt.Scale(domain=order)),
-        strokeDash=alt.StrokeDash("version:N", scale=alt.Scale(domain=order)))
+    once = (
+        alt.Chart(LINES)
+        .mark_line()
+        .encode(
+            x="year:O",
+            y="cases:Q",
+            color=alt.Color("version:N", scale=alt.Scale(domain=order)),
+            strokeDash=alt.StrokeDash("version:N", scale=alt.Scale(domain=order)),
+        )
+    )
     assert charts.phone_problems(_spec(once)) == []
 
 
@@ -39,7 +54,10 @@ def test_small_text_and_code_names_are_refused():
     assert any("ngo_case_management" in p for p in problems), problems
     # The same chart in words passes; so does a layered one whose data sits on the parent.
     worded = coded.assign(version=coded["version"].map(charts.human_label))
-    assert charts.phone_problems(_spec(alt.Chart(worded).mark_line().encode(x="year:O", y="cases:Q", color="version:N"))) == []
+    assert (
+        charts.phone_problems(_spec(alt.Chart(worded).mark_line().encode(x="year:O", y="cases:Q", color="version:N")))
+        == []
+    )
     layered = alt.layer(alt.Chart().mark_line().encode(x="year:O", y="cases:Q", color="version:N"), data=coded)
     assert any("code names" in p for p in charts.phone_problems(_spec(layered)))
 

@@ -59,7 +59,7 @@ def section(path: Path, heading: str) -> str:
     assert match, f"{path.name} has no section {heading!r}"
     level = len(match.group(1))
     end = re.compile(rf"^#{{1,{level}}} ", flags=re.M).search(text, match.end())
-    return text[match.end():end.start() if end else len(text)]
+    return text[match.end() : end.start() if end else len(text)]
 
 
 # The fact-check record quotes corrected claims on purpose, so the scans for old claims skip it.
@@ -82,6 +82,7 @@ def test_the_pages_are_all_read():
 
 # --- Module 5 and the trends lab: the $32 billion and 300,000 figures --------------------------
 
+
 def test_no_page_calls_the_32_billion_or_300000_figures_untraceable():
     bad = offending(
         r"(no traceable method|untraceable|could not be (verified|traced)|without (a )?sources?|"
@@ -91,18 +92,26 @@ def test_no_page_calls_the_32_billion_or_300000_figures_untraceable():
     assert not bad, f"pages still call the $32bn or 300,000 figures untraceable: {bad}"
     # Pages that quote either figure must not describe the figures they list as sourceless.
     sourceless = re.compile(r"no traceable method|none could be verified|circulate without sources|untraceable", re.I)
-    bad = [n for n, text in TEXTS.items() if re.search(r"32 billion|300,000", flat(text)) and sourceless.search(flat(text))]
+    bad = [
+        n for n, text in TEXTS.items() if re.search(r"32 billion|300,000", flat(text)) and sourceless.search(flat(text))
+    ]
     assert not bad, f"pages that quote the figures still call them sourceless: {bad}"
 
 
-@pytest.mark.parametrize("name", ["book/modules/05-counting/index.md", "book/modules/08-evidence-trends/lab-trends.ipynb"])
+@pytest.mark.parametrize(
+    "name", ["book/modules/05-counting/index.md", "book/modules/08-evidence-trends/lab-trends.ipynb"]
+)
 def test_the_two_figures_are_traced_to_their_origins(name: str):
     text = TEXTS[name]
     assert {"belser2005profits", "estes2001csec"} <= cites(text), "cite Belser (2005) and Estes & Weiner (2001)"
-    assert {"nrc2013confronting", "stransky2008juveniles"} <= cites(text), "cite the two rejections of 300,000 as a victim count"
+    assert {"nrc2013confronting", "stransky2008juveniles"} <= cites(text), (
+        "cite the two rejections of 300,000 as a victim count"
+    )
     plain = flat(text)
     assert "31.6 billion" in plain and re.search(r"profits", plain), "Belser's figure is US$31.6bn in profits"
-    assert "244,000" in plain and "325,000" in plain and "at risk" in plain, "Estes & Weiner's range is of children at risk"
+    assert "244,000" in plain and "325,000" in plain and "at risk" in plain, (
+        "Estes & Weiner's range is of children at risk"
+    )
 
 
 def test_module_5_teaches_drift_not_invention():
@@ -118,9 +127,12 @@ def test_the_number_biography_prompt_no_longer_assumes_the_trail_goes_cold():
 
 # --- Module 4: hashes, WEA, AMBER Alert evidence, stings -------------------------------------
 
+
 def test_no_page_says_a_hash_match_means_the_same_image():
-    bad = offending(r"hash match[^.]{0,80}\b(the )?(same|identical) (image|picture|file)|"
-                    r"claim that two files are the same image")
+    bad = offending(
+        r"hash match[^.]{0,80}\b(the )?(same|identical) (image|picture|file)|"
+        r"claim that two files are the same image"
+    )
     assert not bad, f"pages still say a perceptual-hash match means the same image: {bad}"
 
 
@@ -133,7 +145,9 @@ def test_hash_match_is_taught_as_similarity_within_a_threshold():
 
 
 def test_no_page_says_alerts_go_to_every_phone_number():
-    bad = offending(r"(every|each|all) (mobile|cell)?\s*phone numbers?|texts? (sent )?to (a list of|every) (phone )?numbers?(?! is)")
+    bad = offending(
+        r"(every|each|all) (mobile|cell)?\s*phone numbers?|texts? (sent )?to (a list of|every) (phone )?numbers?(?! is)"
+    )
     # The module may say what WEA is *not*; it must never say that it is.
     bad = [n for n in bad if not re.search(r"not a text message sent to a list of phone numbers", flat(TEXTS[n]))]
     assert not bad, f"pages still describe alerts as messages to phone numbers: {bad}"
@@ -157,10 +171,11 @@ def test_amber_alert_and_face_recognition_evidence():
 def test_sting_claim_is_the_profiles_and_is_qualified():
     plain = flat(section(MODULES["04"], 'Stings, decoys and "Sweetie"'))
     claim = plain.index("legal in the United States but not in Europe")
-    assert re.search(r"profile's summary, not a rule", plain[claim:claim + 400])
+    assert re.search(r"profile's summary, not a rule", plain[claim : claim + 400])
 
 
 # --- Palermo Protocol and children -------------------------------------------------------------
+
 
 def test_no_page_says_using_a_child_is_palermo_trafficking():
     bad = offending(r"(recruiting|moving) or using a child|using a child for commercial sex is")
@@ -169,13 +184,21 @@ def test_no_page_says_using_a_child_is_palermo_trafficking():
     assert not bad, bad
 
 
-@pytest.mark.parametrize("name", ["book/glossary.md", "book/modules/01-naming-the-problem/index.md",
-                                  "book/modules/02-choice-circumstance-coercion/index.md"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "book/glossary.md",
+        "book/modules/01-naming-the-problem/index.md",
+        "book/modules/02-choice-circumstance-coercion/index.md",
+    ],
+)
 def test_palermo_child_definition_keeps_the_act_and_contrasts_us_law(name: str):
     plain = flat(TEXTS[name])
     acts = r"recruit\w*, transport\w*, transferr?\w*, harbour\w* or rece(?:iv|ip)\w*"
     assert re.search(acts + r"[^.]{0,40}child", plain), "name the Palermo acts for a child"
-    assert re.search(r"commercial sex act", plain), "contrast the US definition (a minor induced to perform a commercial sex act)"
+    assert re.search(r"commercial sex act", plain), (
+        "contrast the US definition (a minor induced to perform a commercial sex act)"
+    )
     assert {"un2000palermo", "us2000tvpa"} <= cites(TEXTS[name])
 
 
@@ -187,15 +210,21 @@ def test_module_1_says_the_act_and_purpose_are_still_required():
 
 # --- The fact sheet's attribution --------------------------------------------------------------
 
+
 def test_fact_sheet_attribution():
     for name in ("book/designing-responsibly.md", "book/modules/03-technologys-role/index.md"):
         plain = flat(TEXTS[name])
-        assert re.search(r"USC Annenberg Center on Communication Leadership & Policy published, with danah boyd,? \(?(who was )?then at Microsoft Research", plain), name
+        assert re.search(
+            r"USC Annenberg Center on Communication Leadership & Policy published, "
+            r"with danah boyd,? \(?(who was )?then at Microsoft Research",
+            plain,
+        ), name
     bad = offending(r"boyd and colleagues at (the )?USC|boyd and colleagues (published|summarised|list)")
     assert not bad, f"pages still credit the fact sheet to boyd and unnamed USC colleagues: {bad}"
 
 
 # --- Module 2: boyd's full list and both sides ----------------------------------------------------
+
 
 def test_module_2_keeps_boyds_contested_terms_and_explains_them():
     plain = flat(section(MODULES["02"], "Beyond coarse categories"))
@@ -204,7 +233,13 @@ def test_module_2_keeps_boyds_contested_terms_and_explains_them():
 
 
 def test_both_sides_are_cited_in_module_2_and_the_glossary():
-    abolitionist = {"waltman2011sweden", "jakobsson2013sexslavery", "cho2013legalized", "catw2024position", "equalitynow2012nordic"}
+    abolitionist = {
+        "waltman2011sweden",
+        "jakobsson2013sexslavery",
+        "cho2013legalized",
+        "catw2024position",
+        "equalitynow2012nordic",
+    }
     rights = {"platt2018sexwork", "amnesty2016policy", "nswp2024about"}
     text = MODULES["02"].read_text(encoding="utf-8")
     assert abolitionist | rights | {"holmstrom2017swedish"} <= cites(text)
@@ -229,6 +264,7 @@ def test_no_rubric_rewards_a_position():
 
 # --- Modules 3, 6, 8 -----------------------------------------------------------------------------
 
+
 def test_no_undefined_freeway_metaphor():
     bad = offending(r"freeway")
     assert not bad, f"the freeway metaphor is back: {bad}"
@@ -246,11 +282,18 @@ def test_module_8_cites_the_peer_reviewed_study_and_contrary_evidence():
 
 # --- Law beyond the United States --------------------------------------------------------------
 
+
 def test_module_1_teaches_law_beyond_the_us():
     text = section(MODULES["01"], "Law beyond the United States")
     assert {"un2000smuggling", "coe2005convention", "eu2011directive", "uk2015msa", "homeoffice2024nrm"} <= cites(text)
     plain = flat(text)
-    for phrase in ("GRETA", "non-punishment principle", "National Referral Mechanism", "reasonable grounds", "conclusive grounds"):
+    for phrase in (
+        "GRETA",
+        "non-punishment principle",
+        "National Referral Mechanism",
+        "reasonable grounds",
+        "conclusive grounds",
+    ):
         assert phrase in plain, phrase
     assert re.search(r"boyd's fourth point", plain)
     assert re.search(r"not checked against the official texts", plain), "say that the wording is paraphrased"
@@ -263,7 +306,9 @@ def test_module_9_teaches_due_diligence_laws():
 
 def test_checks_can_fail():
     """The scanners report a page that repeats an old claim."""
-    assert re.search(r"claim that two files are the same image", flat("A hash match is a claim that two\nfiles are the same image."))
+    assert re.search(
+        r"claim that two files are the same image", flat("A hash match is a claim that two\nfiles are the same image.")
+    )
     assert not re.search(r"freeway", flat("routes the problem around the closure"))
     assert cites("{cite:p}`a,b` and {cite:t}`c`") == {"a", "b", "c"}
 
@@ -327,7 +372,9 @@ def content_note_mismatches(markdown: str, bib: dict[str, dict[str, str]]) -> li
 @pytest.mark.parametrize("number", FIRST_FIVE)
 def test_content_note_names_only_what_the_page_contains(number: str):
     text = MODULES[number].read_text(encoding="utf-8")
-    assert not content_note_mismatches(text, bib_fields()), f"module {number}'s content note names work it does not contain"
+    assert not content_note_mismatches(text, bib_fields()), (
+        f"module {number}'s content note names work it does not contain"
+    )
 
 
 def test_module_5_content_note_no_longer_mentions_module_10s_painting():
@@ -390,7 +437,11 @@ def test_andreas_and_greenhill_reading_matches_the_syllabus():
 def test_ctdc_is_described_as_differentially_private_with_its_limits():
     plain = flat(MODULES["03"].read_text(encoding="utf-8"))
     assert {"ctdc2024synthetic", "microsoft2022dpdataset"} <= cites(plain)
-    assert re.search(r"206,000", plain) and re.search(r"190 countries", plain) and re.search(r"differential privacy", plain)
+    assert (
+        re.search(r"206,000", plain)
+        and re.search(r"190 countries", plain)
+        and re.search(r"differential privacy", plain)
+    )
     assert re.search(r"bands", plain) and re.search(r"terms of use", plain)
 
 
@@ -419,8 +470,14 @@ def test_module_4_sets_a_primary_defence_of_hash_matching_beside_the_critique():
 
 def test_module_4_covers_platform_governance():
     text = MODULES["04"].read_text(encoding="utf-8")
-    assert {"ncmec2022cybertipline", "iwf2024annual", "eu2022csaproposal", "macrumors2022apple",
-            "roberts2019behind", "perrigo2022sweatshop"} <= cites(text)
+    assert {
+        "ncmec2022cybertipline",
+        "iwf2024annual",
+        "eu2022csaproposal",
+        "macrumors2022apple",
+        "roberts2019behind",
+        "perrigo2022sweatshop",
+    } <= cites(text)
     plain = flat(text)
     assert re.search(r"not a measure of prevalence", plain) and re.search(r"[Ll]ivestreamed", plain)
     assert re.search(r"encrypt", plain)
@@ -428,8 +485,16 @@ def test_module_4_covers_platform_governance():
 
 def test_module_1_covers_child_labour_forced_marriage_domestic_servitude_and_protections():
     text = MODULES["01"].read_text(encoding="utf-8")
-    assert {"ilo2021childlabour", "ilo1999c182", "ilo2011c189", "hrw2014bought",
-            "ukmsa2015s45", "nycourts2019pv", "uscis2024tvisa", "eu2024directive1712"} <= cites(text)
+    assert {
+        "ilo2021childlabour",
+        "ilo1999c182",
+        "ilo2011c189",
+        "hrw2014bought",
+        "ukmsa2015s45",
+        "nycourts2019pv",
+        "uscis2024tvisa",
+        "eu2024directive1712",
+    } <= cites(text)
     plain = flat(text)
     for term in ("section 45", "vacatur", "T visa", "Domestic servitude", "Child labour"):
         assert re.search(term, plain, flags=re.I), term
@@ -489,13 +554,17 @@ def test_key_readings_are_one_to_three_and_books_name_a_chapter(number: str):
     for line in (key + further).splitlines():
         for k in cites(line):
             if bib.get(k, {}).get("type") == "book":
-                assert re.search(r"\b(chapters?|ch\.|pp\.|pages?|section)\b", line, flags=re.I), f"{k}: name a chapter or pages"
+                assert re.search(r"\b(chapters?|ch\.|pp\.|pages?|section)\b", line, flags=re.I), (
+                    f"{k}: name a chapter or pages"
+                )
 
 
 @pytest.mark.parametrize("number", FIRST_FIVE)
 def test_every_graded_question_has_a_rubric(number: str):
     text = MODULES[number].read_text(encoding="utf-8")
-    assert re.search(r"\(Graded|How the .* (is|are) assessed|Written follow-up \(graded", text), f"module {number} has no graded element"
+    assert re.search(r"\(Graded|How the .* (is|are) assessed|Written follow-up \(graded", text), (
+        f"module {number} has no graded element"
+    )
     assert re.search(r"^\s*\| Criterion \| Points \|", text, flags=re.M), f"module {number} has no rubric table"
     assert re.search(r"grades reasoning", flat(text)), f"module {number}'s rubric must grade reasoning"
 
@@ -503,8 +572,17 @@ def test_every_graded_question_has_a_rubric(number: str):
 def test_fact_check_page_has_a_table_for_each_of_modules_1_to_5():
     page = (BOOK / "instructors" / "fact-check.md").read_text(encoding="utf-8")
     for n in range(1, 6):
-        body = subsection(page, f"Module {n}: " + re.match(r"# Module \d+: (.+)", MODULES[f"{n:02d}"].read_text(encoding="utf-8")).group(1).split(":")[0].split(" —")[0])
-        rows = [r for r in body.splitlines() if r.startswith("|") and not r.startswith("|---") and "Claim | Source" not in r]
+        body = subsection(
+            page,
+            f"Module {n}: "
+            + re.match(r"# Module \d+: (.+)", MODULES[f"{n:02d}"].read_text(encoding="utf-8"))
+            .group(1)
+            .split(":")[0]
+            .split(" —")[0],
+        )
+        rows = [
+            r for r in body.splitlines() if r.startswith("|") and not r.startswith("|---") and "Claim | Source" not in r
+        ]
         assert len(rows) >= 15, f"module {n}: {len(rows)} checked claims"
         assert all(len(r.strip("|").split(" | ")) >= 3 for r in rows)
 
@@ -515,4 +593,7 @@ def test_first_five_checks_can_fail():
     assert content_note_mismatches(page, bib) == ["painting"]
     assert content_note_mismatches(page.replace("a painting", "a poem") + "{cite:p}`p`", bib) == []
     assert keywords(bib["p"]) == {"nonexpert", "poem"}
-    assert subsection("## A\n\nx\n\n### Key readings\n\ny {cite:t}`k`\n\n### Further readings\n", "Key readings").strip() == "y {cite:t}`k`"
+    assert (
+        subsection("## A\n\nx\n\n### Key readings\n\ny {cite:t}`k`\n\n### Further readings\n", "Key readings").strip()
+        == "y {cite:t}`k`"
+    )

@@ -41,12 +41,20 @@ def test_module_6_00_is_an_unknown_age_band():
     text = page("06")
     assert not calls_00_a_country(text)
     assert re.search(r'unknown age band as `"00"`|`"00"` becomes an unknown age band', text)
-    assert "| 3 | 2020 | 00 | -99 |" in PAGES["06"].read_text(encoding="utf-8"), "the activity's sample row puts 00 in ageBroad"
+    assert "| 3 | 2020 | 00 | -99 |" in PAGES["06"].read_text(encoding="utf-8"), (
+        "the activity's sample row puts 00 in ageBroad"
+    )
 
 
 def test_module_6_ctdc_account_is_current():
     text = page("06")
-    for phrase in ("206,000", "190 countries and territories", "differential privacy", "2002 to 2022", "redistribution"):
+    for phrase in (
+        "206,000",
+        "190 countries and territories",
+        "differential privacy",
+        "2002 to 2022",
+        "redistribution",
+    ):
         assert phrase in text, phrase
     assert "ctdc2024synthetic" in text and "ctdc2024terms" in text
     assert "`traffickMonths`, as a text band" in text, "say that the real duration variable is banded"
@@ -95,9 +103,13 @@ def test_bib_metadata_completed():
 
 def test_fact_check_table_covers_modules_6_to_10():
     text = (BOOK / "instructors" / "fact-check.md").read_text(encoding="utf-8")
-    for number, title in (("6", "The cleanliness of data"), ("7", "Evaluation, accountability and civil liberties"),
-                          ("8", "Evidence and trends"), ("9", "Labour trafficking, migration and supply chains"),
-                          ("10", "Representation, art and voice")):
+    for number, title in (
+        ("6", "The cleanliness of data"),
+        ("7", "Evaluation, accountability and civil liberties"),
+        ("8", "Evidence and trends"),
+        ("9", "Labour trafficking, migration and supply chains"),
+        ("10", "Representation, art and voice"),
+    ):
         heading = f"## Module {number}: {title}"
         assert heading in text, heading
         section = text.split(heading, 1)[1].split("\n## ", 1)[0]
@@ -110,6 +122,10 @@ def test_scanners_catch_the_old_wording():
     assert calls_00_a_country('`-99` becomes missing, `"00"` becomes unknown country, and')
     assert says_carbajal_was_accused_of_trafficking("an airport worker falsely accused of human trafficking")
     assert says_carbajal_was_accused_of_trafficking("telling of her years in a cartel-run prison")
-    assert credits_ap_without_data("followed the goods on the ground, not an audit, a disclosure statement or a dataset.")
-    assert content_note("## Content note This module refers to a nineteenth-century autobiography. ## Learning") \
+    assert credits_ap_without_data(
+        "followed the goods on the ground, not an audit, a disclosure statement or a dataset."
+    )
+    assert (
+        content_note("## Content note This module refers to a nineteenth-century autobiography. ## Learning")
         == "This module refers to a nineteenth-century autobiography."
+    )

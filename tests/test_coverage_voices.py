@@ -46,8 +46,16 @@ BOOK = REPO_ROOT / "book"
 SOURCE = REPO_ROOT / "assignments" / "source"
 MODULES = sorted((BOOK / "modules").glob("[0-9][0-9]-*/index.md"))
 TOPICS = {
-    "01": "naming", "02": "choice", "03": "technology", "04": "policing", "05": "counting",
-    "06": "data", "07": "evaluation", "08": "evidence", "09": "labour", "10": "representation",
+    "01": "naming",
+    "02": "choice",
+    "03": "technology",
+    "04": "policing",
+    "05": "counting",
+    "06": "data",
+    "07": "evaluation",
+    "08": "evidence",
+    "09": "labour",
+    "10": "representation",
 }
 ORGANISING_MODULES = ("02", "07", "09")
 ORG_KINDS = ("survivor-led", "sex-worker-led", "worker-led")
@@ -56,7 +64,10 @@ ASSIGNMENT = re.compile(r"\b(ps\d+-[a-z][a-z-]*[a-z]|capstone-design-review)\b")
 
 # Sensitive topics a content note or a work's content warning can name, with the words that count.
 SENSITIVE = {
-    "death": r"\bdeaths?\b|\bdead\b|\bdying\b|\bkill(ed|ing|ings)?\b|\bdrown|\bsuicide|\bmurder|\bmassacre|\bthrown overboard",
+    "death": (
+        r"\bdeaths?\b|\bdead\b|\bdying\b|\bkill(ed|ing|ings)?\b"
+        r"|\bdrown|\bsuicide|\bmurder|\bmassacre|\bthrown overboard"
+    ),
     "suicide": r"\bsuicide",
     "violence": r"\bviolen|\bbeat(en|ing|ings)\b|\btortur|\bphysical (and sexual )?abuse",
     "sexual abuse or violence": r"\bsexual (abuse|violence|exploitation)|\brape\b|\bsexual content",
@@ -68,6 +79,7 @@ CENTURIES = {"eighteenth-century": (1700, 1799), "nineteenth-century": (1800, 18
 
 
 # --- reading the pages and the bibliography ------------------------------------------------------
+
 
 def bibliography() -> BibliographyData:
     return parse_file(str(BOOK / "references.bib"), bib_format="bibtex")
@@ -104,6 +116,7 @@ def pages() -> dict[str, str]:
 
 # --- non-expert works ----------------------------------------------------------------------------
 
+
 def voice_problems(module: str, page: str, bib: BibliographyData) -> list[str]:
     keys = cited(sections(page).get("Non-expert voices", ""))
     nonexpert = [k for k in keys if "nonexpert" in keywords(bib, k)]
@@ -112,7 +125,9 @@ def voice_problems(module: str, page: str, bib: BibliographyData) -> list[str]:
     problems = []
     untagged = [k for k in keys if k in bib.entries and not keywords(bib, k) & {"nonexpert", "organising"}]
     if untagged:
-        problems.append(f"module {module}: non-expert section cites works tagged neither nonexpert nor organising: {untagged}")
+        problems.append(
+            f"module {module}: non-expert section cites works tagged neither nonexpert nor organising: {untagged}"
+        )
     if not poems:
         problems.append(f"module {module}: no poem (keywords nonexpert, poem) in its non-expert voices")
     if len(on_topic) < 2:
@@ -135,6 +150,7 @@ def lived_share(found: dict[str, list[str]], bib: BibliographyData) -> tuple[int
 
 # --- organising ------------------------------------------------------------------------------------
 
+
 def organising_kinds(page: str, bib: BibliographyData) -> dict[str, set[str]]:
     """The organisations' works a page cites, by kind."""
     kinds = defaultdict(set)
@@ -153,10 +169,14 @@ def organising_question_problems(module: str, page: str, bib: BibliographyData) 
     for question in questions:
         if re.search(r"technologist", question, re.I) and (set(cited(question)) & org_keys):
             return []
-    return [f"module {module}: no discussion question asks what technologists should learn from an organisation the page cites"]
+    return [
+        f"module {module}: no discussion question asks what technologists should learn "
+        "from an organisation the page cites"
+    ]
 
 
 # --- content notes ---------------------------------------------------------------------------------
+
 
 def content_warnings(page: str) -> str:
     return " ".join(re.findall(r"\*Content warnings?:([^*]+)\*", page))
@@ -171,17 +191,26 @@ def note_problems(module: str, page: str, bib: BibliographyData) -> list[str]:
         if word in note.lower():
             works = [k for k in cited(rest) if start <= year_of(bib, k) <= end]
             if not works:
-                problems.append(f"module {module}: the content note mentions {word} material but the page cites no work from {start}-{end}")
+                problems.append(
+                    f"module {module}: the content note mentions {word} material "
+                    f"but the page cites no work from {start}-{end}"
+                )
     for form in FORMS:
         if re.search(rf"\b{form}", note, re.I) and not re.search(rf"\b{form}", rest, re.I):
             problems.append(f"module {module}: the content note mentions a {form} that the page does not contain")
     for topic, pattern in SENSITIVE.items():
         in_note = re.search(pattern, note, re.I)
         if in_note and not re.search(pattern, rest, re.I):
-            problems.append(f"module {module}: the content note mentions {topic} ({in_note.group(0)!r}) that the page does not contain")
+            problems.append(
+                f"module {module}: the content note mentions {topic} ({in_note.group(0)!r}) "
+                "that the page does not contain"
+            )
         in_warnings = re.search(pattern, content_warnings(page), re.I)
         if in_warnings and not in_note:
-            problems.append(f"module {module}: a work's content warning names {topic} ({in_warnings.group(0)!r}) but the content note does not")
+            problems.append(
+                f"module {module}: a work's content warning names {topic} ({in_warnings.group(0)!r}) "
+                "but the content note does not"
+            )
     return problems
 
 
@@ -251,11 +280,14 @@ def syllabus_reading_problems(module: str, syllabus: str, page: str) -> list[str
     for week, ks in weeks:
         total = sum(keys.get(k, 0.0) for k in ks)
         if total > limit:
-            problems.append(f"week {week}: key readings take about {total:g} hours, more than the {limit:g} hours of reading a week")
+            problems.append(
+                f"week {week}: key readings take about {total:g} hours, more than the {limit:g} hours of reading a week"
+            )
     return problems
 
 
 # --- objectives and assessment ---------------------------------------------------------------------
+
 
 def _question_cells(name: str) -> set[str]:
     path = SOURCE / name / f"{name}.ipynb"
@@ -302,13 +334,17 @@ def objective_problems(module: str, page: str, cells=_question_cells) -> list[st
                 else:
                     problems.append(f"module {module}: the activity does not say what students produce")
             else:
-                problems.append(f"module {module}: {item!r} is not graded work (a problem-set question, an art and writing prompt or the activity)")
+                problems.append(
+                    f"module {module}: {item!r} is not graded work "
+                    "(a problem-set question, an art and writing prompt or the activity)"
+                )
         if not ok and not any(short in p for p in problems):
             problems.append(f"module {module}: objective {short!r} is not assessed")
     return problems
 
 
 # --- at a glance ---------------------------------------------------------------------------------
+
 
 def glance_rows(text: str) -> dict[str, tuple[str, str]]:
     rows = {}
@@ -320,7 +356,10 @@ def glance_rows(text: str) -> dict[str, tuple[str, str]]:
 
 
 def activity_titles(page: str) -> list[str]:
-    return [t.strip() for t in re.findall(r"^\*\*([^*(]+?)\s*(?:\([^)]*\))?\.?\*\*", sections(page).get("Activity", ""), flags=re.M)]
+    return [
+        t.strip()
+        for t in re.findall(r"^\*\*([^*(]+?)\s*(?:\([^)]*\))?\.?\*\*", sections(page).get("Activity", ""), flags=re.M)
+    ]
 
 
 def glance_problems(module: str, page: str, glance: str) -> list[str]:
@@ -331,7 +370,10 @@ def glance_problems(module: str, page: str, glance: str) -> list[str]:
     problems = []
     heading = re.match(r"#\s+Module \d+:\s*(.+)", page)
     if not heading or heading.group(1).strip() != title:
-        problems.append(f"module {module}: at-a-glance title {title!r} differs from the page's {heading.group(1) if heading else None!r}")
+        problems.append(
+            f"module {module}: at-a-glance title {title!r} differs from the page's "
+            f"{heading.group(1) if heading else None!r}"
+        )
     plain = re.sub(r"\{doc\}`([^<`]*)<[^`]*>`", r"\1", activity).strip().lower()
     titles = [t.lower() for t in activity_titles(page)]
     if not any(t and (t in plain or plain in t) for t in titles):
@@ -369,7 +411,9 @@ def test_organising_by_the_people_concerned(module: str):
     page = pages()[module]
     problems = []
     if not organising_kinds(page, bib):
-        problems.append(f"module {module}: cites no survivor-, sex-worker- or worker-led organisation's own publication")
+        problems.append(
+            f"module {module}: cites no survivor-, sex-worker- or worker-led organisation's own publication"
+        )
     problems += organising_question_problems(module, page, bib)
     assert not problems, "\n".join(problems)
 
@@ -417,18 +461,20 @@ FAKE_BIB = """
 @misc{old1850, author = {Old, D.}, title = {An Autobiography}, year = {1850}, keywords = {nonexpert, memoir, lived-experience}}
 @misc{union2013, author = {Union}, title = {Our Report}, year = {2013}, keywords = {organising, worker-led}}
 @article{study2020, author = {Expert, E.}, title = {A Study}, journal = {J}, year = {2020}}
-"""
+"""  # noqa: E501 - one fixture entry a line
 
 
 def test_checks_catch_a_bad_page():
     bib = parse_string(FAKE_BIB, "bibtex")
     page = (
-        "# Module 6: Data\n\n## Content note\n\nThis module includes a nineteenth-century autobiography and a painting.\n\n"
+        "# Module 6: Data\n\n## Content note\n\n"
+        "This module includes a nineteenth-century autobiography and a painting.\n\n"
         "## Learning objectives\n\n- Explain things. *Assessed:* ps4-dirty-data question 99.\n- Describe things.\n"
         "- Design a thing. *Assessed:* discussion question 1.\n\n"
         "## Overview\n\nText {cite:p}`study2020`.\n\n"
         "## Expert readings\n\n### Key readings\n\n- {cite:t}`study2020` — a study.\n\n"
-        "## Non-expert voices\n\n- {cite:p}`film2002` and {cite:p}`study2020`. *Content warning: testimony of beatings and deaths at sea.*\n\n"
+        "## Non-expert voices\n\n- {cite:p}`film2002` and {cite:p}`study2020`. "
+        "*Content warning: testimony of beatings and deaths at sea.*\n\n"
         "## Discussion questions\n\n1. What should technologists learn from them?\n\n"
         "## Activity\n\n**Sorting records (30 minutes).** Do it.\n"
     )
@@ -439,20 +485,31 @@ def test_checks_catch_a_bad_page():
     assert overused({"06": ["film2002"], "07": ["film2002"], "08": ["film2002"]}) == {"film2002": ["06", "07", "08"]}
     assert lived_share({"06": ["poem2001", "film2002", "film2003"], "07": ["study2020"]}, bib) == (1, 3)
     notes = note_problems("06", page, bib)
-    assert "module 06: the content note mentions nineteenth-century material but the page cites no work from 1800-1899" in notes
+    assert (
+        "module 06: the content note mentions nineteenth-century material but the page cites no work from 1800-1899"
+        in notes
+    )
     assert "module 06: the content note mentions a painting that the page does not contain" in notes
     assert any(p.startswith("module 06: a work's content warning names death") for p in notes)
     assert any(p.startswith("module 06: a work's content warning names violence") for p in notes)
     assert organising_question_problems("06", page, bib)  # the question names no organisation the page cites
-    good_question = page + "\n" + "## Discussion questions\n\n1. What should technologists learn from {cite:t}`union2013`?\n"
+    good_question = (
+        page + "\n" + "## Discussion questions\n\n1. What should technologists learn from {cite:t}`union2013`?\n"
+    )
     assert organising_kinds(good_question, bib) == {"worker-led": {"union2013"}}
-    assert reading_problems("06", page) == ["module 06: 'Expert readings' needs '### Key readings' and '### Further readings'"]
-    timed = page.replace("### Key readings\n\n- {cite:t}`study2020` — a study.",
-                         "### Key readings\n\n- {cite:t}`study2020` — a study (about 4 hours).\n\n### Further readings\n\n- none")
+    assert reading_problems("06", page) == [
+        "module 06: 'Expert readings' needs '### Key readings' and '### Further readings'"
+    ]
+    timed = page.replace(
+        "### Key readings\n\n- {cite:t}`study2020` — a study.",
+        "### Key readings\n\n- {cite:t}`study2020` — a study (about 4 hours).\n\n### Further readings\n\n- none",
+    )
     assert reading_problems("06", timed) == []
-    syllabus = ("## Workload\n\n| Activity | Hours a week |\n|---|---|\n| Reading | 3 |\n\n## Schedule\n\n"
-                "| Week | Module | Key readings | Lab | Due |\n|---|---|---|---|---|\n"
-                "| 6 | {doc}`/book/modules/06-clean-data/index` | {cite:t}`film2002` | — | — |\n")
+    syllabus = (
+        "## Workload\n\n| Activity | Hours a week |\n|---|---|\n| Reading | 3 |\n\n## Schedule\n\n"
+        "| Week | Module | Key readings | Lab | Due |\n|---|---|---|---|---|\n"
+        "| 6 | {doc}`/book/modules/06-clean-data/index` | {cite:t}`film2002` | — | — |\n"
+    )
     readings = syllabus_reading_problems("06", syllabus, timed)
     assert "module 06: key reading 'study2020' is in no week of the syllabus" in readings
     assert "module 06: the syllabus lists 'film2002' as key, but the page does not" in readings
@@ -462,10 +519,18 @@ def test_checks_catch_a_bad_page():
     assert "module 06: ps4-dirty-data has no question 99" in objectives
     assert any("'Describe things.' says nowhere where it is assessed" in p for p in objectives)
     assert any("'discussion question 1' is not graded work" in p for p in objectives)
-    assert any("the activity does not say what students produce" in p
-               for p in objective_problems("06", page.replace("question 99", "question 1; activity"), cells=lambda n: {"q1-answer"}))
+    assert any(
+        "the activity does not say what students produce" in p
+        for p in objective_problems(
+            "06", page.replace("question 99", "question 1; activity"), cells=lambda n: {"q1-answer"}
+        )
+    )
     glance = "| {doc}`6. Dirty data <modules/06-clean-data/index>` | Q? | Dirty-data lab |\n"
     found = glance_problems("06", page, glance)
     assert "module 06: at-a-glance title 'Dirty data' differs from the page's 'Data'" in found
-    assert any("at-a-glance activity 'Dirty-data lab' is none of the page's activities ['sorting records']" in p for p in found)
-    assert glance_problems("06", page, "| {doc}`6. Data <modules/06-clean-data/index>` | Q? | Sorting records |\n") == []
+    assert any(
+        "at-a-glance activity 'Dirty-data lab' is none of the page's activities ['sorting records']" in p for p in found
+    )
+    assert (
+        glance_problems("06", page, "| {doc}`6. Data <modules/06-clean-data/index>` | Q? | Sorting records |\n") == []
+    )

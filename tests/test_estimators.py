@@ -63,7 +63,13 @@ def test_capture_histories_counts_every_observable_pattern():
     assert len(table) == 7  # 2**3 - 1, zeros included
     assert list(table.columns) == ["a", "b", "c", "count"]
     assert [tuple(r) for r in table[["a", "b", "c"]].to_numpy()] == [
-        (0, 0, 1), (0, 1, 0), (0, 1, 1), (1, 0, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1)
+        (0, 0, 1),
+        (0, 1, 0),
+        (0, 1, 1),
+        (1, 0, 0),
+        (1, 0, 1),
+        (1, 1, 0),
+        (1, 1, 1),
     ]
     assert table["count"].tolist() == [5, 0, 4, 3, 0, 2, 0]
 
@@ -142,8 +148,10 @@ def test_loglinear_rejects_models_it_cannot_fit():
 
 def test_stratified_estimate_adds_up_the_strata():
     frame = pd.concat(
-        [people(UNEVEN, ["a", "b", "c"]).assign(group="x"),
-         people({k: 2 * v for k, v in UNEVEN.items()}, ["a", "b", "c"]).assign(group="y")],
+        [
+            people(UNEVEN, ["a", "b", "c"]).assign(group="x"),
+            people({k: 2 * v for k, v in UNEVEN.items()}, ["a", "b", "c"]).assign(group="y"),
+        ],
         ignore_index=True,
     )
     table = estimators.stratified_estimate(frame, ["a", "b", "c"], by="group").set_index("group")
@@ -243,12 +251,15 @@ def test_missing_histories_count_as_zero_and_repeats_add_up():
     assert histories.set_index(["a", "b", "c"]).loc[(0, 1, 1), "count"] == 0
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"a": [2, 0, 1]}, "list column 'a'.*got 2"),
-    ({"count": [5, -1, 3]}, "column 'count'.*got -1"),
-    ({"count": [5, 1.5, 3]}, "column 'count'.*got 1.5"),
-    ({"count": [5, None, 3]}, "column 'count'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"a": [2, 0, 1]}, "list column 'a'.*got 2"),
+        ({"count": [5, -1, 3]}, "column 'count'.*got -1"),
+        ({"count": [5, 1.5, 3]}, "column 'count'.*got 1.5"),
+        ({"count": [5, None, 3]}, "column 'count'"),
+    ],
+)
 def test_a_bad_table_of_counts_is_refused_naming_the_column_and_value(change, message):
     table = pd.DataFrame({"a": [1, 0, 1], "b": [0, 1, 1], "count": [5, 4, 3]})
     for column, values in change.items():
@@ -266,8 +277,10 @@ def test_a_row_on_no_list_is_refused():
 def test_estimates_match_statsmodels_poisson_glm_on_the_uk_table():
     uk = data.load("mse_uk_2013_5lists")
     complete = estimators.histories_from_counts(uk)
-    for interactions, formula in [((), "LA + NG + PFNCA + GO + GP"),
-                                  (["NG:PFNCA", "PFNCA:GO"], "LA + NG + PFNCA + GO + GP + NG:PFNCA + PFNCA:GO")]:
+    for interactions, formula in [
+        ((), "LA + NG + PFNCA + GO + GP"),
+        (["NG:PFNCA", "PFNCA:GO"], "LA + NG + PFNCA + GO + GP + NG:PFNCA + PFNCA:GO"),
+    ]:
         ours = estimators.loglinear_counts(uk, interactions=interactions, interval="lognormal")
         assert ours.observed == 2744
         assert ours.unobserved == pytest.approx(statsmodels_unobserved(complete, formula), rel=1e-6)
@@ -277,8 +290,9 @@ def test_standard_error_includes_the_poisson_variance_of_the_unseen_count():
     # Two lists, saturated: var(log f0) = 1/n10 + 1/n01 + 1/n11; f0 = 240.
     result = estimators.loglinear_counts(counts_table({(1, 0): 80, (0, 1): 60, (1, 1): 20}, ["a", "b"]))
     f0 = 240.0
-    assert result.standard_error == pytest.approx(math.sqrt((f0 * math.sqrt(1 / 80 + 1 / 60 + 1 / 20)) ** 2 + f0),
-                                                  rel=1e-4)
+    assert result.standard_error == pytest.approx(
+        math.sqrt((f0 * math.sqrt(1 / 80 + 1 / 60 + 1 / 20)) ** 2 + f0), rel=1e-4
+    )
 
 
 def test_profile_interval_is_where_the_likelihood_ratio_crosses_the_chi_squared_quantile():
@@ -294,7 +308,9 @@ def test_profile_interval_is_where_the_likelihood_ratio_crosses_the_chi_squared_
     top = max(estimators._profile_loglik(histories, ["a", "b", "c"], terms, n) for n in grid)
     cut = chi2.ppf(0.95, 1) / 2
     for bound in (result.lower, result.upper):
-        assert top - estimators._profile_loglik(histories, ["a", "b", "c"], terms, bound) == pytest.approx(cut, abs=0.02)
+        assert top - estimators._profile_loglik(histories, ["a", "b", "c"], terms, bound) == pytest.approx(
+            cut, abs=0.02
+        )
 
 
 def test_uk_2013_stepwise_estimate_falls_in_the_published_range():

@@ -43,7 +43,9 @@ def other_seed_datasets(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp(f"datasets-seed-{OTHER_SEED}")
     result = subprocess.run(
         [sys.executable, "-m", "htcourse.datasets", "generate", "--seed", str(OTHER_SEED), "--out", str(folder)],
-        cwd=REPO_ROOT, capture_output=True, text=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         pytest.fail(f"generating the datasets with seed {OTHER_SEED} failed:\n{result.stderr}")
@@ -108,8 +110,11 @@ def test_lab_runs_on_data_from_another_seed(lab, executed_labs):
 @pytest.mark.parametrize("lab", LABS, ids=lab_id)
 def test_lab_has_no_outputs_committed(lab):
     nb = nbformat.read(lab, as_version=4)
-    dirty = [i for i, cell in enumerate(nb.cells)
-             if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))]
+    dirty = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
     assert not dirty, f"{lab_id(lab)}: strip the outputs of cells {dirty} (jupyter nbconvert --clear-output --inplace)"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", "the kernelspec name must be python3"
 
@@ -135,7 +140,7 @@ def test_lab_has_the_required_parts(lab):
     check = CHECK.search(text)
     if not check:
         problems.append("a 'Check your understanding' heading")
-    elif not DROPDOWN.search(text[check.end():]):
+    elif not DROPDOWN.search(text[check.end() :]):
         problems.append("at least one answer in a dropdown admonition after 'Check your understanding'")
     assert not problems, f"{lab_id(lab)} is missing: " + "; ".join(problems)
 
@@ -168,7 +173,9 @@ def exercises(nb) -> list[dict]:
             entry["problems"].append("the cell before is not a Markdown '{admonition} Exercise N: ...'")
         call = CHECK_CALL.search(check.source) if check is not None and "self-check" in tags(check) else None
         if not call:
-            entry["problems"].append("the cell after is not tagged self-check with selfcheck.check(\"Exercise N\", name, ...)")
+            entry["problems"].append(
+                'the cell after is not tagged self-check with selfcheck.check("Exercise N", name, ...)'
+            )
             found.append(entry)
             continue
         number, name = int(call.group(1)), call.group(2)
@@ -205,8 +212,11 @@ def test_lab_has_exercises_in_the_pattern(lab):
 
 def verdicts(cell) -> str:
     """The self-check verdicts a cell displayed (their Markdown), as one text."""
-    return "\n".join(str(output.get("data", {}).get("text/markdown", ""))
-                     for output in cell.get("outputs", []) if output.get("output_type") in ("execute_result", "display_data"))
+    return "\n".join(
+        str(output.get("data", {}).get("text/markdown", ""))
+        for output in cell.get("outputs", [])
+        if output.get("output_type") in ("execute_result", "display_data")
+    )
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lab_id)

@@ -27,10 +27,13 @@ def test_k_anonymity_is_the_smallest_group():
         privacy.k_anonymity(frame, ["citizenship"])
 
 
-@pytest.mark.parametrize("bad, message", [
-    (pd.Series({"a": 3, "b": -1}), "cannot be negative; 'b' is -1"),
-    (pd.Series({"a": 3, "b": 1.5}), "whole numbers; 'b' is 1.5"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (pd.Series({"a": 3, "b": -1}), "cannot be negative; 'b' is -1"),
+        (pd.Series({"a": 3, "b": 1.5}), "whole numbers; 'b' is 1.5"),
+    ],
+)
 def test_bad_counts_are_refused_naming_the_cell(bad, message):
     with pytest.raises(ValueError, match=message):
         privacy.dp_counts(bad, 1.0)
@@ -65,11 +68,13 @@ def test_the_privacy_lab_runs_and_its_error_shrinks_as_epsilon_grows():
 
     lab = REPO_ROOT / "book" / "modules" / "06-clean-data" / "lab-privacy.ipynb"
     nb = nbformat.read(lab, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "assert list(mae_by_epsilon.index) == sorted(mae_by_epsilon.index)\n"
-        "assert mae_by_epsilon.is_monotonic_decreasing and mae_by_epsilon.iloc[0] > 5 * mae_by_epsilon.iloc[2]\n"
-        "print('MAE', mae_by_epsilon.round(3).to_dict())"))
-    NotebookClient(nb, kernel_name="python3", timeout=120,
-                   resources={"metadata": {"path": str(lab.parent)}}).execute()
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "assert list(mae_by_epsilon.index) == sorted(mae_by_epsilon.index)\n"
+            "assert mae_by_epsilon.is_monotonic_decreasing and mae_by_epsilon.iloc[0] > 5 * mae_by_epsilon.iloc[2]\n"
+            "print('MAE', mae_by_epsilon.round(3).to_dict())"
+        )
+    )
+    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(lab.parent)}}).execute()
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert printed.startswith("MAE {0.1:")

@@ -32,8 +32,16 @@ PUBLISHED_TOTALS = {
     "mse_new_orleans_8lists.csv": 185,
     "mse_kosovo_4lists.csv": 4400,  # "n = 4400 observed killings" (LCMCR documentation)
 }
-SECTIONS = ("## Motivation", "## Composition", "## Collection", "## Known defects", "## Intended uses and misuses",
-            "## Licence and terms", "## Published estimate", "## Maintenance")
+SECTIONS = (
+    "## Motivation",
+    "## Composition",
+    "## Collection",
+    "## Known defects",
+    "## Intended uses and misuses",
+    "## Licence and terms",
+    "## Published estimate",
+    "## Maintenance",
+)
 
 
 def test_every_table_is_declared_and_has_a_published_total():

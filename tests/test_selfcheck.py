@@ -58,6 +58,7 @@ def test_a_missing_reference_is_an_error_not_a_pass():
 # The kinds of answer the labs' exercises ask for: a wrong one is "not yet right", in words,
 # without the expected value.
 
+
 def test_a_dict_of_numbers_like_the_labs_scores():
     expected = {"precision": 0.9042, "recall": 0.7513}
     assert selfcheck.check("e", {"precision": np.float64(0.9042), "recall": 0.7513}, expected)

@@ -124,18 +124,27 @@ def phone_problems(spec: dict) -> list[str]:
                 by_field.setdefault(enc["field"], []).append((channel, enc))
         for field, uses in by_field.items():
             if len(uses) > 1 and any("sort" in enc for _, enc in uses):
-                problems.append(f"{' and '.join(c for c, _ in uses)} both show {field!r} with a sort, so Vega-Lite "
-                                "draws two legends: give the order as scale=alt.Scale(domain=[...]) on each instead")
+                problems.append(
+                    f"{' and '.join(c for c, _ in uses)} both show {field!r} with a sort, so Vega-Lite "
+                    "draws two legends: give the order as scale=alt.Scale(domain=[...]) on each instead"
+                )
         rows = _rows(spec, data)
         for channel in LABELLED_CHANNELS:
             enc = encoding.get(channel)
             if not (isinstance(enc, dict) and enc.get("field") and enc.get("type") in ("nominal", "ordinal")):
                 continue
-            codes = sorted({str(r.get(enc["field"])) for r in rows if isinstance(r, dict)
-                            and CODE_NAME.match(str(r.get(enc["field"], "")))})
+            codes = sorted(
+                {
+                    str(r.get(enc["field"]))
+                    for r in rows
+                    if isinstance(r, dict) and CODE_NAME.match(str(r.get(enc["field"], "")))
+                }
+            )
             if codes:
-                problems.append(f"{channel} shows code names {codes[:3]}: map them to words first "
-                                "(e.g. df[col].map(charts.human_label))")
+                problems.append(
+                    f"{channel} shows code names {codes[:3]}: map them to words first "
+                    "(e.g. df[col].map(charts.human_label))"
+                )
     return problems
 
 

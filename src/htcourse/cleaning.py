@@ -393,9 +393,7 @@ def resolve_blank_flags(
     return out
 
 
-def flag_answers(
-    df: pd.DataFrame, columns: Iterable[str] = MEANS_COLUMNS, by: str = REPORTING_SOURCE
-) -> pd.DataFrame:
+def flag_answers(df: pd.DataFrame, columns: Iterable[str] = MEANS_COLUMNS, by: str = REPORTING_SOURCE) -> pd.DataFrame:
     """Share of ``columns`` cells that are blank, "no" (0) and "yes" (1), in each group of ``by``.
 
     Evidence for :func:`resolve_blank_flags`: a source whose boxes never say
@@ -672,8 +670,8 @@ def headline_table(frames: Mapping[str, pd.DataFrame], truth: pd.DataFrame) -> p
 class StepLog:
     """A table that grows by one row per cleaning step: how far the headline figures are from the truth.
 
-        log = StepLog(truth)
-        log.record("Imported as text", raw)   # returns the table so far
+    log = StepLog(truth)
+    log.record("Imported as text", raw)   # returns the table so far
     """
 
     def __init__(self, truth: pd.DataFrame):
@@ -754,7 +752,9 @@ def largest_shift(
             if best is None or abs(after - before) > abs(best[3] - best[2]):
                 best = (name, times[k], before, after)
         if best is not None:
-            rows.append({group: best[0], "from": best[1], "before": best[2], "after": best[3], "shift": best[3] - best[2]})
+            rows.append(
+                {group: best[0], "from": best[1], "before": best[2], "after": best[3], "shift": best[3] - best[2]}
+            )
     result = pd.DataFrame(rows, columns=[group, "from", "before", "after", "shift"])
     return result.reindex(result["shift"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
@@ -810,13 +810,22 @@ def score_against_manifest(
     for defect, entries in manifest.groupby("defect", sort=False):
         if defect == "duplicate":
             fixed = len(second_reports & dropped)
-            row = {"cells": len(entries), "fixed": fixed, "dropped": 0, "wrongly_dropped": len(dropped - second_reports)}
+            row = {
+                "cells": len(entries),
+                "fixed": fixed,
+                "dropped": 0,
+                "wrongly_dropped": len(dropped - second_reports),
+            }
         else:
             in_dropped = entries[CASE_ID].isin(second_reports & dropped)
             live = entries[~in_dropped]
             values = pd.Series([text.at[c, col] for c, col in zip(live[CASE_ID], live["column"])], index=live.index)
-            row = {"cells": len(entries), "fixed": int((values == live["cleanValue"]).sum()),
-                   "dropped": int(in_dropped.sum()), "wrongly_dropped": 0}
+            row = {
+                "cells": len(entries),
+                "fixed": int((values == live["cleanValue"]).sum()),
+                "dropped": int(in_dropped.sum()),
+                "wrongly_dropped": 0,
+            }
         row["remaining"] = row["cells"] - row["fixed"] - row["dropped"]
         rows.append({"defect": defect, **row})
     table = pd.DataFrame(rows)

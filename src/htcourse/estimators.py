@@ -151,7 +151,9 @@ def lincoln_petersen_variance(n1: int, n2: int, m: int) -> float:
 
 def _normal_interval(estimate: float, standard_error: float, level: float) -> PopulationEstimate:
     z = _z(level)
-    return PopulationEstimate(estimate, standard_error, estimate - z * standard_error, estimate + z * standard_error, level)
+    return PopulationEstimate(
+        estimate, standard_error, estimate - z * standard_error, estimate + z * standard_error, level
+    )
 
 
 def _z(level: float) -> float:
@@ -382,7 +384,6 @@ def histories_from_counts(table, lists: Sequence[str] | None = None, count: str 
 
 def _design(histories, lists: list[str], terms: list[tuple[str, ...]]):
     """The model matrix: intercept, one column per list, one per interaction (products of list columns)."""
-    import numpy as np
 
     members = histories[lists].to_numpy(dtype=float)
     return _design_matrix(members, lists, terms)
@@ -481,8 +482,9 @@ def _profile_loglik(histories, lists, terms, total: float) -> float:
     import numpy as np
 
     members = np.vstack([np.zeros(len(lists)), histories[lists].to_numpy(dtype=float)])
-    return _profile_loglik_arrays(_design_matrix(members, lists, terms),
-                                  histories["count"].to_numpy(dtype=float), total)
+    return _profile_loglik_arrays(
+        _design_matrix(members, lists, terms), histories["count"].to_numpy(dtype=float), total
+    )
 
 
 def _profile_loglik_arrays(design, counts, total: float, start=None):
@@ -494,8 +496,11 @@ def _profile_loglik_arrays(design, counts, total: float, start=None):
     fit = _poisson_fit(y, design)
     mu = np.asarray(fit.fittedvalues, dtype=float)
     positive = y > 0
-    return (math.lgamma(total + 1) - math.lgamma(total - observed + 1)
-            + float(np.sum(y[positive] * np.log(mu[positive] / total))))
+    return (
+        math.lgamma(total + 1)
+        - math.lgamma(total - observed + 1)
+        + float(np.sum(y[positive] * np.log(mu[positive] / total)))
+    )
 
 
 def profile_interval(histories, lists, terms, estimate: float, level: float = 0.95) -> tuple[float, float]:
@@ -526,8 +531,9 @@ def profile_interval(histories, lists, terms, estimate: float, level: float = 0.
         return _profile_loglik_arrays(design, counts, total)
 
     span = max(estimate - observed, 1.0)
-    best = minimize_scalar(lambda t: -loglik(t), bounds=(observed, observed + 4 * span + 10), method="bounded",
-                           options={"xatol": 0.01})
+    best = minimize_scalar(
+        lambda t: -loglik(t), bounds=(observed, observed + 4 * span + 10), method="bounded", options={"xatol": 0.01}
+    )
     n_hat = float(best.x)
     top = max(-float(best.fun), loglik(estimate))
 
@@ -595,8 +601,9 @@ def _estimate_from_histories(histories, lists, terms, level, interval) -> Loglin
     )
 
 
-def loglinear_mse(df, lists: Sequence[str], interactions=(), level: float = 0.95,
-                  interval: str = "lognormal") -> LoglinearEstimate:
+def loglinear_mse(
+    df, lists: Sequence[str], interactions=(), level: float = 0.95, interval: str = "lognormal"
+) -> LoglinearEstimate:
     """Multiple systems estimate of a population from a log-linear (Poisson) model.
 
     The counts of the ``2**k - 1`` observed capture histories
@@ -639,8 +646,14 @@ def loglinear_mse(df, lists: Sequence[str], interactions=(), level: float = 0.95
     return _estimate_from_histories(capture_histories(df, lists), lists, terms, level, interval)
 
 
-def loglinear_counts(table, lists: Sequence[str] | None = None, interactions=(), level: float = 0.95,
-                     interval: str = "profile", count: str = "count") -> LoglinearEstimate:
+def loglinear_counts(
+    table,
+    lists: Sequence[str] | None = None,
+    interactions=(),
+    level: float = 0.95,
+    interval: str = "profile",
+    count: str = "count",
+) -> LoglinearEstimate:
     """:func:`loglinear_mse` for a table of counts by capture history, as studies publish them.
 
     ``table`` has one 0/1 column per list and a ``count`` column
@@ -656,8 +669,7 @@ def loglinear_counts(table, lists: Sequence[str] | None = None, interactions=(),
     return _estimate_from_histories(histories, lists, terms, level, interval)
 
 
-def compare_models(table, models, lists: Sequence[str] | None = None, count: str = "count",
-                   level: float = 0.95):
+def compare_models(table, models, lists: Sequence[str] | None = None, count: str = "count", level: float = 0.95):
     """Fit several models to one table of counts and put them side by side.
 
     ``models`` is a sequence of interaction sets (each as accepted by
@@ -691,10 +703,23 @@ def compare_models(table, models, lists: Sequence[str] | None = None, count: str
         for warning in caught:  # anything other than sparseness is passed on as it came
             if not issubclass(warning.category, SparseDataWarning):
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-        sparse = "; ".join(str(w.message).split(" on all of")[0] for w in caught if issubclass(w.category, SparseDataWarning))
-        rows.append({"terms": label, "estimate": result.estimate, "lower": result.lower, "upper": result.upper,
-                     "deviance": result.deviance, "df_resid": result.df_resid, "aic": result.aic,
-                     "bic": result.bic, "fitted": True, "note": f"sparse: {sparse}" if sparse else ""})
+        sparse = "; ".join(
+            str(w.message).split(" on all of")[0] for w in caught if issubclass(w.category, SparseDataWarning)
+        )
+        rows.append(
+            {
+                "terms": label,
+                "estimate": result.estimate,
+                "lower": result.lower,
+                "upper": result.upper,
+                "deviance": result.deviance,
+                "df_resid": result.df_resid,
+                "aic": result.aic,
+                "bic": result.bic,
+                "fitted": True,
+                "note": f"sparse: {sparse}" if sparse else "",
+            }
+        )
     columns = ["terms", "estimate", "lower", "upper", "deviance", "df_resid", "aic", "bic", "fitted", "note"]
     return pd.DataFrame(rows, columns=columns).sort_values("bic", na_position="last", ignore_index=True)
 
@@ -708,8 +733,14 @@ class StepwiseResult:
     threshold: float
 
 
-def stepwise_mse(table, lists: Sequence[str] | None = None, threshold: float = STEPWISE_THRESHOLD,
-                 level: float = 0.95, interval: str = "profile", count: str = "count") -> StepwiseResult:
+def stepwise_mse(
+    table,
+    lists: Sequence[str] | None = None,
+    threshold: float = STEPWISE_THRESHOLD,
+    level: float = 0.95,
+    interval: str = "profile",
+    count: str = "count",
+) -> StepwiseResult:
     """Choose two-list interactions stepwise, as Silverman's UK 2013 estimate did.
 
     Start from the independence model. At each step, try adding each
@@ -761,8 +792,15 @@ def stepwise_mse(table, lists: Sequence[str] | None = None, threshold: float = S
         chosen.append(pair)
         current = fit
     for pair in skipped:
-        steps.append({"step": math.nan, "added": ":".join(pair) + " (not identifiable: skipped)",
-                      "aic": math.nan, "p_value": math.nan, "kept": False})
+        steps.append(
+            {
+                "step": math.nan,
+                "added": ":".join(pair) + " (not identifiable: skipped)",
+                "aic": math.nan,
+                "p_value": math.nan,
+                "kept": False,
+            }
+        )
     result = _estimate_from_histories(histories, names, chosen, level, interval)
     return StepwiseResult(result=result, steps=pd.DataFrame(steps), threshold=threshold)
 
@@ -806,6 +844,12 @@ def stratified_estimate(df, lists: Sequence[str], by: str, interactions=(), leve
     estimate = float(table["estimate"].sum())
     variance = float((table["standard_error"] ** 2).sum())
     lower, upper = lognormal_interval(observed, estimate - observed, variance, level)
-    total = {by: "total", "observed": observed, "estimate": estimate,
-             "standard_error": math.sqrt(variance), "lower": lower, "upper": upper}
+    total = {
+        by: "total",
+        "observed": observed,
+        "estimate": estimate,
+        "standard_error": math.sqrt(variance),
+        "lower": lower,
+        "upper": upper,
+    }
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)

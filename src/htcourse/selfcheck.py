@@ -162,8 +162,9 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_orde
             if extra:
                 parts.append(f"unexpected key(s) {', '.join(map(repr, extra[:5]))}")
             return "Its keys differ: " + "; ".join(parts) + "."
-        return _compare_series(pd.Series(dict(got), dtype=object), pd.Series(dict(expected), dtype=object),
-                               rtol, atol, check_order=False)
+        return _compare_series(
+            pd.Series(dict(got), dtype=object), pd.Series(dict(expected), dtype=object), rtol, atol, check_order=False
+        )
     if isinstance(expected, (set, frozenset)):
         try:
             got_set = set(got)
@@ -171,14 +172,14 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_orde
             return f"The check expects a collection; this is a {type(got).__name__}."
         missing, extra = len(expected - got_set), len(got_set - expected)
         if missing or extra:
-            return (f"{_plural(missing, 'expected item')} missing and {_plural(extra, 'item')} "
-                    "that should not be there.")
+            return f"{_plural(missing, 'expected item')} missing and {_plural(extra, 'item')} that should not be there."
         return None
     if isinstance(expected, (list, tuple, np.ndarray)):
         if isinstance(got, (str, bytes)) or not hasattr(got, "__len__"):
             return f"The check expects a sequence; this is a {type(got).__name__}."
-        return _compare_series(pd.Series(list(got), dtype=object), pd.Series(list(expected), dtype=object),
-                               rtol, atol, check_order=True)
+        return _compare_series(
+            pd.Series(list(got), dtype=object), pd.Series(list(expected), dtype=object), rtol, atol, check_order=True
+        )
     if isinstance(expected, Number) and not isinstance(expected, bool):
         if isinstance(got, (pd.Series, pd.DataFrame, np.ndarray)) and np.size(got) == 1:
             got = np.asarray(got).item()
@@ -193,8 +194,9 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_orde
     return "It is not the value the check expects."
 
 
-def check(label: str, got, expected, *, rtol: float = 1e-6, atol: float = 1e-9,
-          check_order: bool = False, hint: str = "") -> Verdict:
+def check(
+    label: str, got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_order: bool = False, hint: str = ""
+) -> Verdict:
     """Compare a reader's answer with the lab's reference and say so in words.
 
     ``got`` is the reader's answer; if it is still ``None`` the verdict is "not attempted".
@@ -204,8 +206,7 @@ def check(label: str, got, expected, *, rtol: float = 1e-6, atol: float = 1e-9,
     if expected is None:
         raise ValueError(f"{label}: the reference value is None, so nothing can be checked")
     if got is NOT_ATTEMPTED:
-        return Verdict(label, False, "Write your code in the cell above, then run this cell again.",
-                       attempted=False)
+        return Verdict(label, False, "Write your code in the cell above, then run this cell again.", attempted=False)
     problem = compare(got, expected, rtol=rtol, atol=atol, check_order=check_order)
     if problem is None:
         return Verdict(label, True, "")

@@ -156,9 +156,7 @@ def output_files(generated: dict[str, GeneratedDataset], source: Path | None = N
     return files
 
 
-def write_datasets(
-    out_dir: Path, seed: int = DEFAULT_SEED, names: Sequence[str] | None = None
-) -> list[Path]:
+def write_datasets(out_dir: Path, seed: int = DEFAULT_SEED, names: Sequence[str] | None = None) -> list[Path]:
     """Generate datasets and write them to ``out_dir``, all or nothing.
 
     Raises :class:`UnknownDatasetError` for an unknown name and

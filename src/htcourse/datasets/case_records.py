@@ -283,8 +283,18 @@ DEFECT_KINDS = {
 }
 
 MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 
 
@@ -391,9 +401,7 @@ def _draw_person(rng: np.random.Generator) -> dict[str, str]:
     else:
         record.update({column: "" for column in MEANS_COLUMNS})
 
-    record.update(
-        {"isForcedLabour": _flag(forced), "isSexualExploit": _flag(sexual), "isOtherExploit": _flag(other)}
-    )
+    record.update({"isForcedLabour": _flag(forced), "isSexualExploit": _flag(sexual), "isOtherExploit": _flag(other)})
 
     sectors = dict.fromkeys(SECTOR_COLUMNS, "0")
     if rng.random() < SECTOR_RECORDED_SHARE:
@@ -408,9 +416,7 @@ def _draw_person(rng: np.random.Generator) -> dict[str, str]:
     recruiters = dict.fromkeys(RECRUITER_COLUMNS, "")
     if rng.random() < RECRUITER_RECORDED_SHARE:
         partner_share = 0.25 if sexual else 0.05
-        recruiter = str(
-            _pick(rng, RECRUITER_COLUMNS, (partner_share, 0.30, 0.25, 0.45 - partner_share))
-        )
+        recruiter = str(_pick(rng, RECRUITER_COLUMNS, (partner_share, 0.30, 0.25, 0.45 - partner_share)))
         recruiters = {column: _flag(column == recruiter) for column in RECRUITER_COLUMNS}
     record.update(recruiters)
     return record
@@ -435,9 +441,7 @@ def _duplicate_share(year: int) -> float:
     return DUPLICATE_SHARE_FIRST_YEAR + step * (year - YEARS[0])
 
 
-def _draw_second_reports(
-    rng: np.random.Generator, people: list[dict[str, str]]
-) -> list[tuple[int, dict[str, str]]]:
+def _draw_second_reports(rng: np.random.Generator, people: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]]:
     """Second reports: (index of the person, clean form of the second report).
 
     A second report comes from another source, later in the same year, and
@@ -578,9 +582,7 @@ def _with_other_casing(rng: np.random.Generator, value: str) -> str:
     return variants[int(rng.integers(len(variants)))]
 
 
-def _inject_defects(
-    rng: np.random.Generator, rows: list[dict[str, str]], first_report_of: dict[int, str]
-) -> DefectLog:
+def _inject_defects(rng: np.random.Generator, rows: list[dict[str, str]], first_report_of: dict[int, str]) -> DefectLog:
     """Apply every documented defect to ``rows`` (raw order) and log it.
 
     ``first_report_of`` maps the raw row of each second report to the caseId
@@ -831,35 +833,49 @@ def _schema_fields(raw: bool) -> list[dict]:
     that the raw file validates with its defects.
     """
     fields = [
-        schema_field(CASE_ID, "string", "Case identifier: source prefix and number.",
-                     required=True, unique=True, pattern=r"(POL|NGO|HTL|AST)-\d{5}"),
-        schema_field(REPORTING_SOURCE, "string", "Organisation that reported the case.",
-                     required=True, enum=list(SOURCES)),
-        schema_field(REGISTRATION_DATE, "date", "Date the case was registered (YYYY-MM-DD).",
-                     required=True),
-        schema_field(YEAR_OF_REGISTRATION, "integer", "Year the case was registered.",
-                     required=True, minimum=YEARS[0], maximum=YEARS[-1]),
-        schema_field(GIVEN_NAME, "string", "Synthetic given name (random syllables).",
-                     required=True, pattern="[A-Z][a-z]+"),
-        schema_field(FAMILY_NAME, "string", "Synthetic family name (random syllables).",
-                     required=True, pattern="[A-Z][a-z]+"),
-        schema_field(BIRTH_YEAR, "integer", "Year of birth; empty if not recorded.",
-                     minimum=YEARS[0] - 80, maximum=YEARS[-1]),
+        schema_field(
+            CASE_ID,
+            "string",
+            "Case identifier: source prefix and number.",
+            required=True,
+            unique=True,
+            pattern=r"(POL|NGO|HTL|AST)-\d{5}",
+        ),
+        schema_field(
+            REPORTING_SOURCE, "string", "Organisation that reported the case.", required=True, enum=list(SOURCES)
+        ),
+        schema_field(REGISTRATION_DATE, "date", "Date the case was registered (YYYY-MM-DD).", required=True),
+        schema_field(
+            YEAR_OF_REGISTRATION,
+            "integer",
+            "Year the case was registered.",
+            required=True,
+            minimum=YEARS[0],
+            maximum=YEARS[-1],
+        ),
+        schema_field(
+            GIVEN_NAME, "string", "Synthetic given name (random syllables).", required=True, pattern="[A-Z][a-z]+"
+        ),
+        schema_field(
+            FAMILY_NAME, "string", "Synthetic family name (random syllables).", required=True, pattern="[A-Z][a-z]+"
+        ),
+        schema_field(
+            BIRTH_YEAR, "integer", "Year of birth; empty if not recorded.", minimum=YEARS[0] - 80, maximum=YEARS[-1]
+        ),
         schema_field(GENDER, "string", "Gender as recorded.", enum=list(GENDERS)),
-        schema_field(AGE_BROAD, "string", "Age band at registration; empty if not recorded.",
-                     enum=list(AGE_BAND_LABELS)),
-        schema_field(CITIZENSHIP, "string", "Citizenship, ISO 3166-1 alpha-2 (NA is Namibia).",
-                     enum=list(ISO2_CODES)),
-        schema_field(COUNTRY_OF_EXPLOITATION, "string",
-                     "Country of exploitation, ISO 3166-1 alpha-2 (NA is Namibia).",
-                     enum=list(ISO2_CODES)),
-        schema_field(TRAFFICK_MONTHS, "integer", "Duration of the exploitation in months.",
-                     minimum=1),
+        schema_field(
+            AGE_BROAD, "string", "Age band at registration; empty if not recorded.", enum=list(AGE_BAND_LABELS)
+        ),
+        schema_field(CITIZENSHIP, "string", "Citizenship, ISO 3166-1 alpha-2 (NA is Namibia).", enum=list(ISO2_CODES)),
+        schema_field(
+            COUNTRY_OF_EXPLOITATION,
+            "string",
+            "Country of exploitation, ISO 3166-1 alpha-2 (NA is Namibia).",
+            enum=list(ISO2_CODES),
+        ),
+        schema_field(TRAFFICK_MONTHS, "integer", "Duration of the exploitation in months.", minimum=1),
     ]
-    fields += [
-        schema_field(column, "integer", _FLAG_DESCRIPTIONS[column], enum=[0, 1])
-        for column in FLAG_COLUMNS
-    ]
+    fields += [schema_field(column, "integer", _FLAG_DESCRIPTIONS[column], enum=[0, 1]) for column in FLAG_COLUMNS]
     if raw:
         for field in fields:
             if field["name"] in RAW_LOOSE_COLUMNS:
@@ -873,28 +889,35 @@ def _schema_fields(raw: bool) -> list[dict]:
 def resources() -> list[dict]:
     """Data Package resource descriptors for this dataset's CSV files."""
     manifest_fields = [
-        schema_field("rawRow", "integer", "0-based row number in case_records_raw.csv.",
-                     required=True, minimum=0),
+        schema_field("rawRow", "integer", "0-based row number in case_records_raw.csv.", required=True, minimum=0),
         schema_field(CASE_ID, "string", "caseId of that raw row.", required=True),
-        schema_field("column", "string", "Changed column; empty for a duplicate row.",
-                     enum=list(COLUMNS)),
-        schema_field("defect", "string", "Kind of defect.", required=True,
-                     enum=list(DEFECT_KINDS)),
+        schema_field("column", "string", "Changed column; empty for a duplicate row.", enum=list(COLUMNS)),
+        schema_field("defect", "string", "Kind of defect.", required=True, enum=list(DEFECT_KINDS)),
         schema_field("cleanValue", "string", "The cell's text in clean form (empty: missing)."),
         schema_field("dirtyValue", "string", "The cell's text in the raw file (empty: blank)."),
         schema_field("duplicateOf", "string", "For a duplicate row, caseId of the first report."),
     ]
     return [
-        csv_resource(CLEAN_FILE, "Case records (clean ground truth)",
-                     "One row per synthetic person; the ground truth for the dirty-data lab.",
-                     _schema_fields(raw=False), primary_key=[CASE_ID]),
-        csv_resource(RAW_FILE, "Case records (raw merged export)",
-                     "The same synthetic people as a messy merged export with duplicates "
-                     "and injected defects.",
-                     _schema_fields(raw=True), primary_key=[CASE_ID]),
-        csv_resource(DEFECTS_FILE, "Case records: defect manifest",
-                     "Every defect injected into the raw file, with clean and dirty values.",
-                     manifest_fields),
+        csv_resource(
+            CLEAN_FILE,
+            "Case records (clean ground truth)",
+            "One row per synthetic person; the ground truth for the dirty-data lab.",
+            _schema_fields(raw=False),
+            primary_key=[CASE_ID],
+        ),
+        csv_resource(
+            RAW_FILE,
+            "Case records (raw merged export)",
+            "The same synthetic people as a messy merged export with duplicates and injected defects.",
+            _schema_fields(raw=True),
+            primary_key=[CASE_ID],
+        ),
+        csv_resource(
+            DEFECTS_FILE,
+            "Case records: defect manifest",
+            "Every defect injected into the raw file, with clean and dirty values.",
+            manifest_fields,
+        ),
     ]
 
 
@@ -912,8 +935,7 @@ def generate(seed: int) -> GeneratedDataset:
     records = [dict(person) for person in people] + [report for _, report in second_reports]
     _assign_case_ids(records)
     first_case_id = {
-        len(people) + k: records[person_index][CASE_ID]
-        for k, (person_index, _) in enumerate(second_reports)
+        len(people) + k: records[person_index][CASE_ID] for k, (person_index, _) in enumerate(second_reports)
     }
 
     raw_order = sorted(range(len(records)), key=lambda i: records[i][CASE_ID])

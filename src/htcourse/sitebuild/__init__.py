@@ -40,7 +40,6 @@ from htcourse.sitebuild.lighten import lighten_site
 from htcourse.sitebuild.pages import on_html_page_context
 from htcourse.sitebuild.vendor import VENDOR_DIR, build_vendor_assets
 
-
 logger = logging.getLogger(__name__)
 
 
@@ -56,9 +55,15 @@ def _leave_out_launch_buttons_until_the_repository_is_set(config) -> None:
         return
     options["launch_buttons"] = {}
     options["use_repository_button"] = False
-    logger.info(colorize("red", (
-        f"htcourse: launch buttons left out: repository.url in _config.yml is still {launch.PLACEHOLDER_URL}. "
-        "Set it to your fork's address, run `make launch-cells`, and build again.")))
+    logger.info(
+        colorize(
+            "red",
+            (
+                f"htcourse: launch buttons left out: repository.url in _config.yml is still {launch.PLACEHOLDER_URL}. "
+                "Set it to your fork's address, run `make launch-cells`, and build again."
+            ),
+        )
+    )
 
 
 def relabel_launch_buttons(app: Sphinx, pagename, templatename, context, doctree) -> None:

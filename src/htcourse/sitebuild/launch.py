@@ -64,16 +64,19 @@ def pip_requirement(url: str, branch: str) -> str:
 
 
 def colab_cell_source(url: str, branch: str) -> str:
-    return "\n".join([
-        f"{MARKER} install the course package and its datasets from the course repository.",
-        "# Elsewhere (the site build, Binder, a JupyterHub, a checkout) the package is already installed.",
-        "import sys",
-        "",
-        'if "google.colab" in sys.modules:',
-        "    import subprocess",
-        "",
-        f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{pip_requirement(url, branch)}"], check=True)',
-    ])
+    return "\n".join(
+        [
+            f"{MARKER} install the course package and its datasets from the course repository.",
+            "# Elsewhere (the site build, Binder, a JupyterHub, a checkout) the package is already installed.",
+            "import sys",
+            "",
+            'if "google.colab" in sys.modules:',
+            "    import subprocess",
+            "",
+            '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", '
+            f'"{pip_requirement(url, branch)}"], check=True)',
+        ]
+    )
 
 
 def colab_cell(url: str, branch: str) -> nbformat.NotebookNode:
@@ -116,8 +119,9 @@ def sync(paths: list[Path] | None = None, config: Path = CONFIG) -> list[Path]:
 
 def nbgitpuller_link(hub_url: str, repo_url: str, branch: str, path: str, interface: str = "lab/tree") -> str:
     """The link that makes a JupyterHub clone (or update) the repository and open ``path`` in it."""
-    query = urlencode({"repo": repo_url, "urlpath": f"{interface}/{repository_name(repo_url)}/{path}",
-                       "branch": branch}, safe="/")
+    query = urlencode(
+        {"repo": repo_url, "urlpath": f"{interface}/{repository_name(repo_url)}/{path}", "branch": branch}, safe="/"
+    )
     return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 

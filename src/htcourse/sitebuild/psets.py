@@ -114,7 +114,7 @@ class ProblemSets(SphinxDirective):
             up = "../" * self.env.docname.count("/")
             for ref in section.findall(nodes.reference):
                 if ref.get("refuri", "").startswith(DOWNLOAD_MARKER):
-                    ref["refuri"] = f"{up}_static/{STATIC_FOLDER}/{ref['refuri'][len(DOWNLOAD_MARKER):]}.ipynb"
+                    ref["refuri"] = f"{up}_static/{STATIC_FOLDER}/{ref['refuri'][len(DOWNLOAD_MARKER) :]}.ipynb"
                     ref["classes"].append("htc-download")
             out.append(section)
         return out
@@ -126,8 +126,16 @@ class ProblemSets(SphinxDirective):
 
 
 #: Where a mention is left as it is: code, headings, links (handled apart), raw HTML.
-SKIP = (nodes.literal_block, nodes.title, nodes.reference, nodes.raw, nodes.comment, nodes.target,
-        nodes.FixedTextElement, nodes.rubric)
+SKIP = (
+    nodes.literal_block,
+    nodes.title,
+    nodes.reference,
+    nodes.raw,
+    nodes.comment,
+    nodes.target,
+    nodes.FixedTextElement,
+    nodes.rubric,
+)
 
 
 def _inside(node: nodes.Node, kinds) -> bool:
@@ -175,7 +183,7 @@ def link_mentions(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         for match in NAME.finditer(value):
             if match[0] not in names:
                 continue
-            pieces.append(nodes.Text(value[last:match.start()]))
+            pieces.append(nodes.Text(value[last : match.start()]))
             pieces.append(nodes.reference(match[0], match[0], internal=True, refuri=target(match[0])))
             last = match.end()
         if pieces:
