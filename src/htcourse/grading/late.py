@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -69,7 +70,8 @@ def parse_due(text: str, where: str = "due date") -> datetime:
     if not value:
         raise LateError(f"{where}: empty date")
     try:
-        return parse_utc(value.replace("T", " ").replace("Z", " UTC") if "T" in value else value)
+        iso = re.sub(r"^(\d{4}-\d\d-\d\d)T", r"\1 ", value)
+        return parse_utc(re.sub(r"(\d)Z$", r"\1 UTC", iso))
     except Exception:
         raise LateError(f"{where}: cannot read {value!r} as a date; write it as 2026-10-16 17:00 UTC") from None
 
