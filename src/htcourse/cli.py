@@ -150,6 +150,9 @@ def cmd_grade(args) -> int:
         overrides["BoundedExecute"] = {"sandbox": False}
         print("warning: grading WITHOUT the sandbox: student code runs as you, beside the solutions and the gradebook.",
               file=sys.stderr)
+    from htcourse.grading.batch import default_jobs
+
+    args.jobs = default_jobs() if args.jobs is None else args.jobs
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     from htcourse.grading.course import Course
@@ -205,7 +208,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_classroom(args) -> int:
-    command = [sys.executable, str(REPO_ROOT / "classroom" / "manage.py"), args.action]
+    command = [sys.executable, str(REPO_ROOT / "classroom" / "manage.py")]
+    command += (["--state", str(args.state)] if args.state else []) + [args.action]
     if args.action == "up":
         command += ["--port", str(args.port), "--students", str(args.students)]
         command += ["--exchange", str(args.exchange)] if args.exchange else []
@@ -283,9 +287,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("assignment")
     g.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
     g.add_argument("--force", action="store_true", help="grade again even submissions unchanged since the last run")
-    from htcourse.grading.batch import default_jobs
-
-    g.add_argument("--jobs", type=int, default=default_jobs(), help="submissions graded at once (default: one more than the CPUs)")
+    g.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: one more than the CPUs)")
     g.add_argument("--unsandboxed", action="store_true", help="run student code WITHOUT the sandbox (only for submissions you trust)")
     course_option(g)
     g.set_defaults(func=cmd_grade)
@@ -312,24 +314,31 @@ def parser() -> argparse.ArgumentParser:
     cl.add_argument("--students", type=int, default=3, help="up: how many student accounts (default 3)")
     cl.add_argument("--exchange", default=None, help="up: use this existing exchange folder")
     cl.add_argument("--keep-env", action="store_true", help="down: keep the single-user environment (faster next time)")
+    cl.add_argument("--state", default=None, help="where the classroom lives (default: classroom/manage.py's, /srv/htcourse-classroom)")
     cl.set_defaults(func=cmd_classroom)
     return p
 
 
+GRADING_COMMANDS = {"assignments", "validate", "collect", "grade", "feedback", "export"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from htcourse.grading.canvas import RosterError
-    from htcourse.grading.course import CourseError
-    from htcourse.grading.lms import CollectError
-    from htcourse.grading.late import LateError
-    from htcourse.grading.moodle import MoodleExportError
+    usage, partial = (UsageError,), ()
+    if args.command in GRADING_COMMANDS:  # nbgrader is imported only for the commands that use it
+        from htcourse.grading.canvas import RosterError
+        from htcourse.grading.course import CourseError
+        from htcourse.grading.lms import CollectError
+        from htcourse.grading.late import LateError
+        from htcourse.grading.moodle import MoodleExportError
 
+        usage, partial = (UsageError, CourseError, CollectError, LateError), (RosterError, MoodleExportError)
     try:
         return args.func(args)
-    except (UsageError, CourseError, CollectError, LateError) as exc:
+    except usage as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (RosterError, MoodleExportError) as exc:
+    except partial as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PARTIAL
     except KeyboardInterrupt:
