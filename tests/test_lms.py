@@ -275,3 +275,31 @@ def test_moodle_names(name, expected):
 def test_names_that_are_not_the_lms_s_do_not_match():
     assert lms.CanvasFileNames().collect("ps4-dirty-data.ipynb") is None
     assert lms.MoodleFileNames().collect("Ana Lima/ps4.ipynb") is None
+
+
+# --- the instructor guide's quick start is what these tests do ------------------------------
+
+QUICKSTART = REPO_ROOT / "book" / "instructors" / "quickstart.md"
+
+
+def test_the_quick_start_shows_the_policy_and_commands_tested_here():
+    import re
+    import shlex
+
+    from htcourse import cli
+
+    text = QUICKSTART.read_text(encoding="utf-8")
+    for line in POLICY.strip().splitlines():  # the late policy these tests apply, setting by setting
+        setting = line.split("=", 1)[0].strip()
+        shown = re.search(rf"^{re.escape(setting)} = (.+?)(?:\s+#.*)?$", text, re.M)
+        assert shown and shown.group(1) == line.split("=", 1)[1].strip(), setting
+    assert "dara,ps4-dirty-data,2026-10-19 17:00 UTC," in text  # the extension of the Canvas test
+    commands = [line.split("#")[0].strip() for line in re.findall(r"^htcourse .+$", text, re.M)]
+    commands += [c.strip() for c in re.findall(r"`(?:sudo )?(?:\.venv/bin/)?(htcourse [^`]+)`", text)]
+    used = {shlex.split(c)[1] for c in commands}
+    assert {"collect", "grade", "export", "assignments", "validate", "feedback", "serve", "classroom"} <= used
+    for command in commands:
+        args = shlex.split(command.replace("~", "/home/x"))[1:]
+        if "--help" in args:
+            continue
+        cli.parser().parse_args(args)  # every command shown parses (an error would exit 2 here)
