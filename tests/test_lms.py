@@ -303,3 +303,17 @@ def test_the_quick_start_shows_the_policy_and_commands_tested_here():
         if "--help" in args:
             continue
         cli.parser().parse_args(args)  # every command shown parses (an error would exit 2 here)
+
+
+def test_roster_ids_that_cannot_be_folder_names_are_refused(tmp_path):
+    canvas_roster = tmp_path / "canvas.csv"
+    canvas_roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section\n\"A, B\",1,S1,../etc,A\n", encoding="utf-8")
+    with pytest.raises(lms.CollectError, match="cannot be a folder name"):
+        lms.read_canvas_roster(canvas_roster)
+    worksheet = tmp_path / "worksheet.csv"
+    worksheet.write_text("Identifier,Full name,Email address\nParticipant 1,A B,a/b@example.edu\n", encoding="utf-8")
+    with pytest.raises(lms.CollectError, match="cannot be a folder name"):
+        lms.read_moodle_roster(worksheet)
+    worksheet.write_text(WORKSHEET, encoding="utf-8")
+    roster = lms.read_moodle_roster(worksheet)
+    assert roster["202"].student_id == "ben@example.edu" and roster["202"].submitted == "2026-10-17 23:00:00"

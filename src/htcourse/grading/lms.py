@@ -45,6 +45,7 @@ import re
 import shutil
 import time
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -67,8 +68,18 @@ MOODLE_REGEXP = (r"(?P<name>[^/]+?)_(?P<student_id>\d+)_(?P<plugin>assignsubmiss
 COPY_SUFFIX = re.compile(r"(?:-\d+| \(\d+\))$")
 
 
+#: A student id becomes a folder name (submitted/<student>/): letters, digits and . _ @ + - only.
+SAFE_ID = re.compile(r"^[A-Za-z0-9@_+-][A-Za-z0-9@._+-]*$")
+
+
 class CollectError(ValueError):
     """The zip or the roster cannot be used; the message says what to fix."""
+
+
+def _check_id(sid: str, where: str) -> str:
+    if not SAFE_ID.match(sid):
+        raise CollectError(f"{where}: the student id {sid!r} cannot be a folder name (use letters, digits, . _ @ + -)")
+    return sid
 
 
 class CanvasFileNames(FileNameCollectorPlugin):
@@ -116,7 +127,7 @@ def read_canvas_roster(path: Path) -> dict[str, Student]:
         if not v["ID"].isdigit():
             raise CollectError(f"{path} line {row.line}: the ID column ({v['ID']!r}) is not a Canvas user id")
         last, _, first = v["Student"].partition(",")
-        roster[v["ID"]] = Student(v["ID"], row.keys[0], v["Student"], first_name=first.strip(), last_name=last.strip())
+        roster[v["ID"]] = Student(v["ID"], _check_id(row.keys[0], f"{path} line {row.line}"), v["Student"], first_name=first.strip(), last_name=last.strip())
     return roster
 
 
@@ -142,6 +153,7 @@ def read_moodle_roster(path: Path) -> dict[str, Student]:
             sid = record.get("ID number") or record.get("Email address", "").lower()
             if not sid:
                 raise CollectError(f"{path} line {line}: {record['Full name']} has neither an ID number nor an email address")
+            _check_id(sid, f"{path} line {line}")
             if key in roster or sid in ids:
                 raise CollectError(f"{path} line {line}: participant {key} or student {sid} appears twice; fix the worksheet")
             ids[sid] = line
@@ -318,8 +330,11 @@ def collect(course: Course, assignment: str, lms: str, archive: Path, roster_pat
             target = run / why / (student or "") / PurePosixPath(item.member.replace("\\", "/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             if item.size <= limit:
-                with zf.open(item.member) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                try:
+                    with zf.open(item.member) as src, open(target, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                except (zipfile.BadZipFile, zlib.error, EOFError):
+                    target.unlink(missing_ok=True)  # it stays in the copy of the zip
 
         by_student: dict[str, list[Item]] = {}
         for item in items:
@@ -374,8 +389,12 @@ def collect(course: Course, assignment: str, lms: str, archive: Path, roster_pat
             dest.mkdir(parents=True)
             submitted_at = []
             for name, item in chosen.items():
-                data = zf.read(item.member)
-                if not _notebook_ok(data):
+                try:
+                    data = zf.read(item.member)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    data = b""  # an empty notebook: the grader reports it as damaged
+                    report.damaged.append(f"{sid}: {item.member} cannot be read from the zip ({exc})")
+                if data and not _notebook_ok(data):
                     report.damaged.append(f"{sid}: {item.member}")
                 # The student's own file name: the grader grades a renamed notebook and says so.
                 target = dest / (f"{name}.ipynb" if _expected(course, assignment, item.original) else item.original)
@@ -387,8 +406,12 @@ def collect(course: Course, assignment: str, lms: str, archive: Path, roster_pat
                     keep(item, "not-collected", sid)
                     report.kept.append(str(run / "not-collected"))
                     continue
-                with zf.open(item.member) as src, open(dest / name, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                try:
+                    with zf.open(item.member) as src, open(dest / name, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    (dest / name).unlink(missing_ok=True)
+                    report.damaged.append(f"{sid}: {item.member} cannot be read from the zip ({exc}); left in the zip")
             given = (timestamps or {}).get(sid) or student.submitted
             when = given or (max(submitted_at) if submitted_at else None)
             source = "the roster's submission time" if given else "the zip entry's date"
