@@ -194,8 +194,10 @@ def apply(course: Course, assignment: str, students: list[str] | None = None) ->
     submitted = set(students if students is not None else course.submissions(assignment))
     done = []
     with course.gradebook() as gb:
-        gb.update_or_create_assignment(assignment, duedate=due)
-        done.append(f"{assignment}: due {due:%Y-%m-%d %H:%M} UTC; {pol.describe()}" if due else f"{assignment}: no due date")
+        if due is not None:  # none configured: a due date set in the formgrader is left as it is
+            gb.update_or_create_assignment(assignment, duedate=due)
+        done.append(f"{assignment}: due {due:%Y-%m-%d %H:%M} UTC; {pol.describe()}" if due else
+                    f"{assignment}: no due date in nbgrader_config.py")
         for ext in extensions:
             if ext.due < due:
                 raise LateError(f"extension for {ext.student} on line {ext.line} ends before the due date ({due} UTC)")
