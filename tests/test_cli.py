@@ -5,8 +5,10 @@ What each run is (honestly): `datasets`, `serve`, `zip`, `assignments`,
 `build` and `reader` are argument-validation runs here (a missing site or
 repository gives exit 2 and names the fix), because the real ones take
 minutes and are covered by `make book` and tests/test_reader.py; `collect`,
-`grade` and `export` run for real in tests/test_lms.py; `classroom up` and
-`down` run in tests/test_classroom.py through the Makefile.
+`grade` and `export` run for real in tests/test_lms.py. `classroom up` and
+`down` are not run through this command in the suite: `classroom status` here
+proves the wiring to classroom/manage.py, whose `up` and `down`
+tests/test_classroom.py runs directly.
 """
 
 from __future__ import annotations
