@@ -43,11 +43,11 @@ AUTO_POINTS = {"capstone-design-review": 0, "ps4-dirty-data": 10, "ps3-counting"
                "ps2-image-matching": 10, "ps1-linking": 10, "ps7-supply-chains": 10}
 #: Hand-graded points: a written reflection (5) and a prose-or-art response (5) in every problem set, plus
 #: the questions on boyd's points 1-3 and 6, AMBER Alerts and face matching, and European law (issue 15).
-HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 10, "ps3-counting": 13, "ps5-evaluation": 17, "ps6-trends": 13,
+HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 13, "ps3-counting": 13, "ps5-evaluation": 17, "ps6-trends": 13,
                "ps2-image-matching": 13, "ps1-linking": 13, "ps7-supply-chains": 10}
 #: The partial students of the other problem sets: the answer cells they get right, and their score (of 10).
 PARTIAL = {
-    "ps3-counting": (["q1-answer", "q2-answer"], 6),    # 2 + 4
+    "ps3-counting": (["q1-answer", "q2-answer"], 4),    # 2 + 2
     "ps5-evaluation": (["q1-answer", "q2-answer"], 6),  # 3 + 3
     "ps6-trends": (["q1-answer", "q2-answer"], 4),      # 2 + 2
     "ps2-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3

@@ -38,6 +38,7 @@ from htcourse.datasets import (
     hotline,
     list_overlap,
     output_files,
+    published_tables,
 )
 from htcourse.datasets.__main__ import main as cli_main
 from htcourse.datasets.writing import write_files_atomically
@@ -149,7 +150,9 @@ def assert_num(cell: str, value: float, decimals: int = 1) -> None:
 
 def test_default_seed_reproduces_committed_files_byte_for_byte(default_run):
     produced = sorted(output_files(default_run.generated))
-    assert DATAPACKAGE_FILE in produced and len(produced) == 1 + len(handwritten_tables.FILES) + sum(
+    assert DATAPACKAGE_FILE in produced and len(produced) == 1 + len(handwritten_tables.FILES) + len(
+        published_tables.FILES
+    ) + sum(
         len(m.CSV_FILES) + 1 for m in DATASETS.values()
     )
     different = [
@@ -166,7 +169,7 @@ def test_only_one_dataset_gives_the_same_files_as_a_full_run(default_run, tmp_pa
     expected = {
         *hotline.CSV_FILES, hotline.DATASHEET_FILE,
         *list_overlap.CSV_FILES, list_overlap.DATASHEET_FILE,
-        *handwritten_tables.FILES, DATAPACKAGE_FILE,
+        *handwritten_tables.FILES, *published_tables.FILES, DATAPACKAGE_FILE,
     }
     assert {p.name for p in tmp_path.iterdir()} == expected  # no staging folder left behind
     for name in expected:
@@ -221,7 +224,8 @@ def test_datapackage_describes_every_csv_with_its_columns(run):
     resources = {resource["path"]: resource for resource in package["resources"]}
     # every CSV file in the folder, generated or written by hand
     assert sorted(resources) == sorted(p.name for p in run.folder.glob("*.csv"))
-    assert set(csv_files()) | {handwritten_tables.GLOBAL_ESTIMATES_FILE, handwritten_tables.IMAGES_FILE} == set(resources)
+    published = {table.filename for table in (*published_tables.TABLES, *published_tables.SERIES)}
+    assert set(csv_files()) | {handwritten_tables.GLOBAL_ESTIMATES_FILE, handwritten_tables.IMAGES_FILE} | published == set(resources)
     for path, resource in resources.items():
         header = run.cells(path).columns.tolist()
         assert [field["name"] for field in resource["schema"]["fields"]] == header, path

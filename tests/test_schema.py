@@ -83,3 +83,20 @@ def test_a_generator_that_drifts_from_the_schema_fails_before_writing(tmp_path, 
     with pytest.raises(schema.SchemaMismatchError, match="listings.csv"):
         datasets.write_datasets(tmp_path / "out", names=["listings"])
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("module", ["cleaning.py", "datasets/case_records.py"])
+def test_case_record_column_names_are_written_only_in_the_schema(module):
+    """The cleaning helpers and the case-records generator name columns through htcourse.schema."""
+    import ast
+
+    from htcourse.paths import PACKAGE_DIR
+
+    names = {value for key, value in vars(schema).items() if key.isupper() and isinstance(value, str)}
+    names &= set(schema.CASE_RECORDS_COLUMNS)
+    tree = ast.parse((PACKAGE_DIR / module).read_text(encoding="utf-8"))
+    in_fstrings = {id(node) for joined in ast.walk(tree) if isinstance(joined, ast.JoinedStr)
+                   for node in ast.walk(joined)}
+    literals = sorted({(node.lineno, node.value) for node in ast.walk(tree)
+                       if isinstance(node, ast.Constant) and node.value in names and id(node) not in in_fstrings})
+    assert literals == [], f"{module} types column names that htcourse.schema declares: {literals}"

@@ -6,7 +6,8 @@
 - Every assignment due in the schedule exists, and every assignment that exists is due.
 - The course outcomes start with measurable verbs, and the workload table adds up.
 - Every row of the designing-responsibly table names graded questions that exist in the assignment
-  notebooks and that ask about that row's point, with at least one outside the capstone.
+  notebooks and that ask about that row's point, with at least one outside the capstone; and every
+  module's learning objectives name the graded work that assesses them.
 
 Each check returns a list of problems in plain words, so that a failure says which key is missing
 where; the last tests feed the checks a broken syllabus and a broken table to show that they fail.
@@ -21,6 +22,7 @@ import nbformat
 import pytest
 
 from htcourse.paths import REPO_ROOT
+from test_coverage_voices import MODULES as MODULE_PAGES, objective_problems
 
 BOOK = REPO_ROOT / "book"
 SOURCE = REPO_ROOT / "assignments" / "source"
@@ -286,20 +288,69 @@ def test_designing_responsibly_lists_only_assessments_that_exist():
     assert not problems, "\n".join(problems)
 
 
-def test_shorter_versions_assess_every_point_outside_the_capstone():
-    """The instructor guide's 10- and 7-week plans name, for each point, graded questions that exist,
-    and set every problem set they name."""
-    guide = (BOOK / "instructors" / "index.md").read_text(encoding="utf-8")
-    table = guide[guide.index("| # | Point | 10-week version | 7-week version |"):]
-    problems = assessment_problems(table, column=2, label="10-week version, ") + \
-        assessment_problems(table, column=3, label="7-week version, ")
-    plans = sections(guide, level=3)
-    for column, plan in ((2, "A 10-week version"), (3, "A 7-week version")):
-        named = {n for r in table_rows(table) if r and r[0].isdigit() for n in ASSIGNMENT.findall(r[column])}
-        for name in sorted(named):
-            if name not in plans[plan]:
-                problems.append(f"{plan}: the table relies on {name}, which the plan does not set")
+@pytest.mark.parametrize("path", MODULE_PAGES, ids=lambda p: p.parent.name)
+def test_every_module_objective_is_assessed_by_graded_work(path: Path):
+    """Like the ten points above, every module objective names graded work that exists (issue 26)."""
+    cells = lambda name: set(_cells(_notebook(name))) if (SOURCE / name / f"{name}.ipynb").exists() else set()
+    problems = objective_problems(path.parent.name[:2], path.read_text(encoding="utf-8"), cells=cells)
     assert not problems, "\n".join(problems)
+
+
+SHORTER_PLANS = (("12-week version", 2), ("10-week version", 3), ("7-week version", 4))
+
+
+def plan_problems(guide: str) -> list[str]:
+    """Everything wrong with the instructor guide's shorter plans: for each point, each plan's column of the
+    table names graded questions that exist outside the capstone; each plan sets every problem set its column
+    relies on; and a plan laid out week by week teaches all ten modules and every assignment it sets exists."""
+    header = "| # | Point | " + " | ".join(name for name, _ in SHORTER_PLANS) + " |"
+    if header not in guide:
+        return [f"the instructor guide has no table headed {header!r}"]
+    table = guide[guide.index(header):]
+    problems = []
+    plans = sections(guide, level=3)
+    for name, column in SHORTER_PLANS:
+        plan = f"A {name}"
+        if plan not in plans:
+            problems.append(f"the instructor guide has no section '### {plan}'")
+            continue
+        problems += assessment_problems(table, column=column, label=f"{name}, ")
+        named = {n for r in table_rows(table) if r and r[0].isdigit() for n in ASSIGNMENT.findall(r[column])}
+        for assignment in sorted(named):
+            if assignment not in plans[plan]:
+                problems.append(f"{plan}: the table relies on {assignment}, which the plan does not set")
+        weeks = table_rows(plans[plan])
+        if weeks:  # a plan laid out week by week
+            taught = {int(n) for r in weeks for group in re.findall(r"Modules? (\d+(?: and \d+)?)", r[1])
+                      for n in re.findall(r"\d+", group)}
+            if taught != set(range(1, 11)):
+                problems.append(f"{plan}: the weeks teach modules {sorted(taught)}, not all ten")
+            for assignment in sorted({n for r in weeks for n in ASSIGNMENT.findall(r[-1])}):
+                if not (SOURCE / assignment).is_dir():
+                    problems.append(f"{plan}: '{assignment}' is set but there is no assignments/source/{assignment}/")
+    return problems
+
+
+def test_shorter_versions_assess_every_point_outside_the_capstone():
+    """The instructor guide's 12-, 10- and 7-week plans name, for each point, graded questions that exist,
+    set every problem set they name, and (laid out week by week) teach all ten modules."""
+    guide = (BOOK / "instructors" / "index.md").read_text(encoding="utf-8")
+    problems = plan_problems(guide)
+    assert not problems, "\n".join(problems)
+
+
+def test_plan_check_fails_on_a_broken_plan():
+    """A 12-week plan that drops a module, or a problem set its column relies on, is reported."""
+    guide = (BOOK / "instructors" / "index.md").read_text(encoding="utf-8")
+    plan = sections(guide, level=3)["A 12-week version"]
+    broken = plan.replace("| 9 | Module 9 | Weekly response; ps6-trends |", "| 9 | Module 8 (continued) | Weekly response |")
+    assert broken != plan, "the 12-week plan's week 9 row has changed; update this test"
+    problems = plan_problems(guide.replace(plan, broken))
+    assert "A 12-week version: the weeks teach modules [1, 2, 3, 4, 5, 6, 7, 8, 10], not all ten" in problems, problems
+    assert "A 12-week version: the table relies on ps6-trends, which the plan does not set" in problems, problems
+    assert not any(p.startswith("A 10-week") or p.startswith("A 7-week") for p in problems), problems
+    assert plan_problems(guide.replace("| 12-week version ", "| ")) == [
+        "the instructor guide has no table headed '| # | Point | 12-week version | 10-week version | 7-week version |'"]
 
 
 def test_assessment_check_fails_on_a_broken_table():

@@ -102,10 +102,18 @@ def _compare_series(got: pd.Series, expected: pd.Series, rtol: float, atol: floa
         g = aligned.to_numpy(dtype=float, na_value=np.nan)
         same = np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
     else:
-        same = np.array([_close(g, e, rtol, atol) for g, e in zip(aligned, expected, strict=True)], dtype=bool)
+        # Equal or both missing, vectorised; only the remaining cells are compared one by one.
+        try:
+            same = np.array(aligned.astype(object).eq(expected.astype(object)).to_numpy(), dtype=bool)
+        except (TypeError, ValueError):
+            same = np.zeros(len(expected), dtype=bool)
+        same |= np.asarray(aligned.isna() & expected.isna(), dtype=bool)
+        for position in np.flatnonzero(~same):
+            same[position] = _close(aligned.iloc[position], expected.iloc[position], rtol, atol)
     wrong = int((~same).sum())
     if wrong:
         first = expected.index[~same][0]
+        first = first.item() if isinstance(first, np.generic) else first  # 678, not np.int64(678)
         return f"{_plural(wrong, 'value')} of {len(expected):,} differ (the first at {first!r})."
     return None
 
@@ -145,6 +153,15 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_orde
     if isinstance(expected, Mapping):
         if not isinstance(got, Mapping):
             return f"The check expects a mapping (a dict); this is a {type(got).__name__}."
+        missing = [key for key in expected if key not in got]
+        extra = [key for key in got if key not in expected]
+        if missing or extra:  # the keys are named in the task, so naming them gives nothing away
+            parts = []
+            if missing:
+                parts.append(f"missing key(s) {', '.join(map(repr, missing[:5]))}")
+            if extra:
+                parts.append(f"unexpected key(s) {', '.join(map(repr, extra[:5]))}")
+            return "Its keys differ: " + "; ".join(parts) + "."
         return _compare_series(pd.Series(dict(got), dtype=object), pd.Series(dict(expected), dtype=object),
                                rtol, atol, check_order=False)
     if isinstance(expected, (set, frozenset)):

@@ -32,6 +32,8 @@ WRONG = {
         "q1-answer": "n_police, n_ngo, n_both = 1, 1, 1",
         "q2-answer": "lincoln_petersen = float(len(independent))\nchapman = float(len(independent))",
         "q3-answer": "chapman_dependent = 1.0\nshare_of_truth = 0.5",
+        "q7-answer": ('estimate_independence = estimate_best = float(len(dependent))\n'
+                      'best_interaction = "police:health"\nshare_of_truth_best = 0.5'),
     },
     "ps5-evaluation": {
         "q1-answer": "tp, fp, fn, tn = 0, 0, 0, len(listings)",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from htcourse.paths import datasets_dir
 
-from . import DATASETS, DEFAULT_SEED, UnknownDatasetError, handwritten_tables, write_datasets
+from . import DATASETS, DEFAULT_SEED, UnknownDatasetError, handwritten_tables, published_tables, write_datasets
 from .writing import OutputError
 
 PROG = "python -m htcourse.datasets"
@@ -72,6 +72,7 @@ def _list() -> None:
         files = ", ".join((*module.CSV_FILES, module.DATASHEET_FILE))
         print(f"{name}: {module.SUMMARY}. Files: {files}")
     print(f"Written by hand, not generated (copied as they are): {', '.join(handwritten_tables.FILES)}")
+    print(f"Published data, not generated (copied as they are, checksums checked): {', '.join(published_tables.FILES)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
