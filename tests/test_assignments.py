@@ -691,8 +691,8 @@ def test_make_targets_exist():
     proc = subprocess.run(["make", "-n", "assignments", "validate", "grade", "ASSIGNMENT=ps4-dirty-data"],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "htcourse.grading generate" in proc.stdout and "htcourse.grading validate" in proc.stdout
-    assert "htcourse.grading grade ps4-dirty-data" in proc.stdout
+    assert "htcourse assignments" in proc.stdout and "htcourse validate" in proc.stdout
+    assert "htcourse grade ps4-dirty-data" in proc.stdout
     proc = subprocess.run(["make", "-n", "grade"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert "make grade ASSIGNMENT=" in proc.stdout  # the usage message when ASSIGNMENT is missing
 
