@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 # These targets share names with folders (datasets/, assignments/): always run them.
 .PHONY: book test serve clean datasets setup system-packages assignments validate grade bench \
-        reader zip launch-cells classroom classroom-down canvas
+        reader zip launch-cells classroom classroom-down canvas lint format
 
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,17 @@ system-packages:
 	  fi; \
 	fi
 
-test: book system-packages
+# The linter and formatter (ruff; rules in pyproject.toml): the tree must be clean.
+# `make format` applies the formatter and the safe fixes.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint book system-packages
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)
