@@ -15,6 +15,7 @@ the tests that need them wait for them:
 
 from __future__ import annotations
 
+import ast
 import html
 import importlib.util
 import json
@@ -244,6 +245,53 @@ def test_authoring_rules_catch_a_missing_canary():
     problems = _authoring_problems("demo", nb)
     assert any("a: the solution region has no canary" in p for p in problems)
     assert any("t: put visible tests in their own cell" in p for p in problems)
+
+
+#: The course's analysis helpers. A graded answer is computed by the student with pandas and the field's
+#: libraries, so no model solution may call one of these (issue 24); loading data (`htcourse.data`) is plumbing.
+ANALYSIS_HELPERS = {"linking", "cleaning", "metrics", "estimators", "trends", "audits", "imagematch"}
+
+
+def _helper_uses(code: str) -> list[str]:
+    """Every place where ``code`` reaches a course analysis helper: a name, an import, or an attribute of htcourse."""
+    uses = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name) and node.id in ANALYSIS_HELPERS:
+            uses.append(f"line {node.lineno}: {node.id}")
+        elif isinstance(node, ast.Attribute) and node.attr in ANALYSIS_HELPERS:
+            uses.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
+                f"{node.module}.{a.name}" for a in node.names]
+            uses += [f"line {node.lineno}: import {m}" for m in modules
+                     if set(m.split(".")) & ANALYSIS_HELPERS and m.split(".")[0] == "htcourse"]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            uses += [f"line {node.lineno}: {node.value!r}" for h in ANALYSIS_HELPERS if f"htcourse.{h}" in node.value]
+    return uses
+
+
+def test_helper_rule_catches_every_way_of_calling_a_helper():
+    assert _helper_uses("x = linking.suspected_networks(listings, ['phone'])")
+    assert _helper_uses("from htcourse import audits as a\nx = a.detection_by_type(log, truth)")
+    assert _helper_uses("from htcourse.metrics import confusion\n")
+    assert _helper_uses("import htcourse.trends\n")
+    assert _helper_uses("import htcourse\nf = htcourse.cleaning.tidy_text")
+    assert _helper_uses("import importlib\nm = importlib.import_module('htcourse.estimators')")
+    assert not _helper_uses("import networkx as nx\nfrom htcourse import data\nx = data.load('listings')")
+
+
+def test_no_model_solution_calls_a_course_analysis_helper():
+    """Issue 24: every autograded answer is the student's own pandas, networkx, imagehash, statsmodels..."""
+    checked, found = 0, []
+    for path in sorted(COURSE_SRC.glob("source/*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for c in nb.cells:
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"):
+                checked += 1
+                found += [f"{path.stem} {c.metadata['nbgrader']['grade_id']} {use}"
+                          for use in _helper_uses(fake.solution_text(c))]
+    assert checked >= 28, checked
+    assert not found, "model solutions that call a course helper:\n" + "\n".join(found)
 
 
 def test_release_is_a_valid_notebook_for_jupyterlab_and_notebook7(course_template):

@@ -23,7 +23,7 @@ import nbformat
 WRONG = {
     "ps4-dirty-data": {
         "q1-answer": "n_namibia_lost = 0",
-        "q2-answer": "mean_months_naive = 1.0\nmean_months_fixed = 2.0",
+        "q2-answer": "mean_months_naive = 1.0\nmean_months_without_code = 2.0",
         "q3-answer": "deduped = raw.copy()\nn_people = deduped.shape[0]",
         "q4-answer": 'fl_share_by_year = raw.groupby("yearOfRegistration")["isSexualExploit"].mean()',
         "q5-answer": "police_jump = 0.0",
