@@ -41,7 +41,7 @@ ASSIGNMENTS = ["capstone-design-review", "ps4-dirty-data", "ps3-counting", "ps5-
 PROBLEM_SETS = ["ps4-dirty-data", "ps3-counting", "ps5-evaluation", "ps6-trends", "ps2-image-matching", "ps1-linking",
                 "ps7-supply-chains"]
 AUTO_POINTS = {"capstone-design-review": 0, "ps4-dirty-data": 10, "ps3-counting": 10, "ps5-evaluation": 10, "ps6-trends": 10,
-               "ps2-image-matching": 10, "ps1-linking": 10, "ps7-supply-chains": 10}
+               "ps2-image-matching": 10, "ps1-linking": 13, "ps7-supply-chains": 10}
 #: Hand-graded points: a written reflection (5) and a prose-or-art response (5) in every problem set, plus
 #: the questions on boyd's points 1-3 and 6, AMBER Alerts and face matching, and European law (issue 15).
 HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 10, "ps3-counting": 13, "ps5-evaluation": 17, "ps6-trends": 13,
@@ -52,7 +52,7 @@ PARTIAL = {
     "ps5-evaluation": (["q1-answer", "q2-answer"], 6),  # 3 + 3
     "ps6-trends": (["q1-answer", "q2-answer"], 4),      # 2 + 2
     "ps2-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3
-    "ps1-linking": (["q1-answer", "q2-answer"], 5),         # 2 + 3
+    "ps1-linking": (["q1-answer", "q5-answer"], 5),         # 2 + 3 (q5: approximate record linkage)
     "ps7-supply-chains": (["q1-answer", "q2-answer"], 5),   # 2 + 3
 }
 BATCH_TIMEOUT = 8  # seconds per cell in the dirty-data batch (the infinite loops cost this much)
@@ -363,6 +363,11 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
     nb = fake.correct(course, "ps1-linking")
     fake.set_answer(nb, "q1-answer", fake.cell(nb, "q1-answer").source
                     + f"\nn_networks_phone = {int((by_phone >= 2).sum())}\nlargest_phone = {int(by_phone.max())}")
+    # and q5 (approximate linkage) with the committed data's number of candidate pairs
+    records = pd.read_csv(committed / "case_records_raw.csv", keep_default_na=False, na_values=[""])
+    block = records.groupby([records["yearOfRegistration"], records["familyName"].str.strip().str.lower().str[0]]).size()
+    fake.set_answer(nb, "q5-answer", fake.cell(nb, "q5-answer").source
+                    + f"\nn_candidates = {int((block * (block - 1) // 2).sum())}")
     fake.write_submission(course, "hardcoded", "ps1-linking", nb)
 
     monkeypatch.setenv("HTCOURSE_DATASETS", str(data))
@@ -371,7 +376,7 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
     assert validate(c, PROBLEM_SETS, echo=lines.append) == 0, "\n".join(lines)  # every solution passes on seed 7
     assert grade_one("correct", "ps4-dirty-data", c).auto_score == 10
     assert grade_one("hardcoded", "ps4-dirty-data", c).auto_score == 10 - 2 - 1
-    assert grade_one("hardcoded", "ps1-linking", c).auto_score == 10 - 2
+    assert grade_one("hardcoded", "ps1-linking", c).auto_score == 13 - 2 - 3
 
 
 def test_restore_puts_back_deleted_and_edited_cells(course_template):

@@ -24,7 +24,7 @@ WRONG = {
     "ps4-dirty-data": {
         "q1-answer": "n_namibia_lost = 0",
         "q2-answer": "mean_months_naive = 1.0\nmean_months_without_code = 2.0",
-        "q3-answer": "deduped = raw.copy()\nn_people = deduped.shape[0]",
+        "q3-answer": "n_links = 0\ndeduped = raw.copy()\nn_people = deduped.shape[0]",
         "q4-answer": 'fl_share_by_year = raw.groupby("yearOfRegistration")["isSexualExploit"].mean()',
         "q5-answer": "police_jump = 0.0",
     },
@@ -56,6 +56,7 @@ WRONG = {
         "q2-answer": "precision_phone = recall_phone = 0.5",
         "q3-answer": "n_mixed = 1\nlargest_mixed = 2",
         "q4-answer": "independents_in_mixed = independents_with_operation = 0",
+        "q5-answer": "n_candidates = 10\nn_links = 1\nlink_precision = link_recall = 0.5",
     },
     "ps7-supply-chains": {
         "q1-answer": "detection_announced_supplier = detection_unannounced_buyer = 0.5",
