@@ -40,8 +40,8 @@ ASSIGNMENTS = ["capstone-design-review", "ps4-dirty-data", "ps3-counting", "ps5-
                "ps2-image-matching", "ps1-linking", "ps7-supply-chains"]
 PROBLEM_SETS = ["ps4-dirty-data", "ps3-counting", "ps5-evaluation", "ps6-trends", "ps2-image-matching", "ps1-linking",
                 "ps7-supply-chains"]
-AUTO_POINTS = {"capstone-design-review": 0, "ps4-dirty-data": 10, "ps3-counting": 10, "ps5-evaluation": 10, "ps6-trends": 10,
-               "ps2-image-matching": 10, "ps1-linking": 13, "ps7-supply-chains": 10}
+AUTO_POINTS = {"capstone-design-review": 0, "ps4-dirty-data": 10, "ps3-counting": 10, "ps5-evaluation": 13, "ps6-trends": 13,
+               "ps2-image-matching": 10, "ps1-linking": 13, "ps7-supply-chains": 13}
 #: Hand-graded points: a written reflection (5) and a prose-or-art response (5) in every problem set, plus
 #: the questions on boyd's points 1-3 and 6, AMBER Alerts and face matching, and European law (issue 15).
 HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 10, "ps3-counting": 13, "ps5-evaluation": 17, "ps6-trends": 13,
@@ -49,11 +49,11 @@ HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 10, "ps3-counting
 #: The partial students of the other problem sets: the answer cells they get right, and their score (of 10).
 PARTIAL = {
     "ps3-counting": (["q1-answer", "q2-answer"], 6),    # 2 + 4
-    "ps5-evaluation": (["q1-answer", "q2-answer"], 6),  # 3 + 3
-    "ps6-trends": (["q1-answer", "q2-answer"], 4),      # 2 + 2
+    "ps5-evaluation": (["q1-answer", "q9-answer"], 6),  # 3 + 3 (q9: precision from a sample, the curve)
+    "ps6-trends": (["q1-answer", "q5-answer"], 5),      # 2 + 3 (q5: the trend model)
     "ps2-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3
     "ps1-linking": (["q1-answer", "q5-answer"], 5),         # 2 + 3 (q5: approximate record linkage)
-    "ps7-supply-chains": (["q1-answer", "q2-answer"], 5),   # 2 + 3
+    "ps7-supply-chains": (["q1-answer", "q5-answer"], 5),   # 2 + 3 (q5: audit planning, two lists)
 }
 BATCH_TIMEOUT = 8  # seconds per cell in the dirty-data batch (the infinite loops cost this much)
 
