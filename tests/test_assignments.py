@@ -294,6 +294,33 @@ def test_no_model_solution_calls_a_course_analysis_helper():
     assert not found, "model solutions that call a course helper:\n" + "\n".join(found)
 
 
+def test_rubric_corrections_of_issue_24():
+    """The capstone's and ps2's rubric errors and ps4 q2's naming stay fixed (issues 24 and 26)."""
+    readme = (COURSE_SRC / "README.md").read_text(encoding="utf-8")
+    capstone = nbformat.read(COURSE_SRC / "source/capstone-design-review/capstone-design-review.ipynb", as_version=4)
+    notes = {c.metadata["nbgrader"]["grade_id"]: c.source for c in capstone.cells}
+    everything = readme + "\n".join(notes.values())
+    # accuracy of a flag-nothing tool is 1 - prevalence, not 1 - the alert rate
+    assert not re.search(r"99\.75%[^.]*(accurate|accuracy)[^.]*\(1 − 625/250,000\)", everything)
+    assert "625/250,000 = 0.25% is the alert rate" in notes["c-answer"] and "alert rate, not the prevalence" in readme
+    # module 9 introduces worker-driven social responsibility, not the Fair Food Program's complaint system
+    assert "Fair Food Program's complaint system (module 9)" not in everything
+    # Part B fits whichever case was chosen; Part D grades no position, CheckInSafe included
+    for n in range(1, 11):
+        assert "specifically to CheckInSafe" not in notes[f"point{n}-answer"], n
+        assert "the case the student chose" in notes[f"point{n}-answer"], n
+    assert "telegraphed" not in everything
+    assert "no decision earns or loses points" in notes["d-answer"] and "no decision earns or loses\npoints" in readme
+    # ps4 q2: the mean without the -99 code is not a corrected mean
+    ps4 = (COURSE_SRC / "source/ps4-dirty-data/ps4-dirty-data.ipynb").read_text(encoding="utf-8")
+    assert "mean_months_fixed" not in ps4 and "mean_months_without_code" in ps4
+    assert "further from the truth" in ps4
+    # ps2 q5 grades reasoning about the toy experiment's limits, not an uncited generalisation
+    ps2_rubric = readme[readme.index("### Rubric: ps2-image-matching"):readme.index("### Rubric: ps3-counting")]
+    assert "The experiment's limits" in ps2_rubric and "No credit for asserting" in ps2_rubric
+    assert "almost every innocent upload matches something" not in ps2_rubric
+
+
 def test_release_is_a_valid_notebook_for_jupyterlab_and_notebook7(course_template):
     from jupyter_client.kernelspec import KernelSpecManager
 
