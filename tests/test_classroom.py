@@ -262,8 +262,8 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
     page = response.json()
     import re
 
-    assert re.search(rf"{ASSIGNMENT} \(Score: 14\.0 / 20\.0\)", page["content"]), \
-        "the feedback shows the total: 10 autograded + 4 by hand, out of 20"
+    assert re.search(rf"{ASSIGNMENT} \(Score: 14\.0 / 23\.0\)", page["content"]), \
+        "the feedback shows the total: 10 autograded + 4 by hand, out of 23"
     assert "Written response</a> (Score: 4.0 / 5.0)" in page["content"], "and the hand grade"
     print(f"\nassignment cycle through the hub: {time.monotonic() - started:.0f} s")
 

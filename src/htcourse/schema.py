@@ -184,6 +184,10 @@ ZERO_TOLERANCE = (
 TIERS = (1, 2, 3)
 NOTICES = ("announced", "unannounced")
 PAYERS = ("supplier", "buyer")
+#: The outcome of an audit, exactly as the audits table writes it.
+RESULTS = ("pass", "fail")
+#: Who made a worker-voice report.
+REPORTER_GROUPS = ("local", "migrant")
 SUPPLY_SITES_COLUMNS = ("siteId", "tier", "sector", "visibleToBuyer", "workers", "migrantShare", "workerVoice")
 SUPPLY_TRUTH_COLUMNS = ("siteId", *INDICATOR_COLUMNS, "forcedLabour")
 SUPPLY_AUDITS_COLUMNS = ("auditId", "siteId", "year", "notice", "payer", *INDICATOR_COLUMNS, "result")
