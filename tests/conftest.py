@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from htcourse.paths import REPO_ROOT
 
 SITE_DIR = REPO_ROOT / "_build" / "html"
+COURSE_SRC = REPO_ROOT / "assignments"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
@@ -69,3 +72,28 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+def fake_students():
+    """The fake students of tests/fixtures/submissions/fake_students.py, as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "htcourse_fake_students", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def course_template(tmp_path_factory) -> Path:
+    """A copy of assignments/ (config and sources only), with every assignment generated."""
+    from htcourse.grading import Course
+    from htcourse.grading.prepare import generate
+
+    root = tmp_path_factory.mktemp("course") / "template"
+    root.mkdir()
+    shutil.copy2(COURSE_SRC / "nbgrader_config.py", root)
+    shutil.copytree(COURSE_SRC / "source", root / "source")
+    lines = []
+    assert generate(Course(root), echo=lines.append) == 0, "\n".join(lines)
+    return root

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import html
-import importlib.util
 import json
 import os
 import re
@@ -31,39 +30,68 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import COURSE_SRC, fake_students
 
 from htcourse.paths import REPO_ROOT
 
-COURSE_SRC = REPO_ROOT / "assignments"
 PYTHON = sys.executable
-ASSIGNMENTS = ["capstone-design-review", "ps4-dirty-data", "ps3-counting", "ps5-evaluation", "ps6-trends",
-               "ps2-image-matching", "ps1-linking", "ps7-supply-chains"]
-PROBLEM_SETS = ["ps4-dirty-data", "ps3-counting", "ps5-evaluation", "ps6-trends", "ps2-image-matching", "ps1-linking",
-                "ps7-supply-chains"]
-AUTO_POINTS = {"capstone-design-review": 0, "ps4-dirty-data": 10, "ps3-counting": 10, "ps5-evaluation": 13, "ps6-trends": 13,
-               "ps2-image-matching": 10, "ps1-linking": 13, "ps7-supply-chains": 13}
+ASSIGNMENTS = [
+    "capstone-design-review",
+    "ps4-dirty-data",
+    "ps3-counting",
+    "ps5-evaluation",
+    "ps6-trends",
+    "ps2-image-matching",
+    "ps1-linking",
+    "ps7-supply-chains",
+]
+PROBLEM_SETS = [
+    "ps4-dirty-data",
+    "ps3-counting",
+    "ps5-evaluation",
+    "ps6-trends",
+    "ps2-image-matching",
+    "ps1-linking",
+    "ps7-supply-chains",
+]
+AUTO_POINTS = {
+    "capstone-design-review": 0,
+    "ps4-dirty-data": 10,
+    "ps3-counting": 10,
+    "ps5-evaluation": 13,
+    "ps6-trends": 13,
+    "ps2-image-matching": 10,
+    "ps1-linking": 13,
+    "ps7-supply-chains": 13,
+}
 #: Hand-graded points: a written reflection (5) and a prose-or-art response (5) in every problem set, plus
 #: the questions on boyd's points 1-3 and 6, AMBER Alerts and face matching, and European law (issue 15).
-HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 13, "ps3-counting": 13, "ps5-evaluation": 17, "ps6-trends": 13,
-               "ps2-image-matching": 13, "ps1-linking": 13, "ps7-supply-chains": 10}
+HAND_POINTS = {
+    "capstone-design-review": 50,
+    "ps4-dirty-data": 13,
+    "ps3-counting": 13,
+    "ps5-evaluation": 17,
+    "ps6-trends": 13,
+    "ps2-image-matching": 13,
+    "ps1-linking": 13,
+    "ps7-supply-chains": 10,
+}
 #: The partial students of the other problem sets: the answer cells they get right, and their score (of 10).
 PARTIAL = {
-    "ps3-counting": (["q1-answer", "q2-answer"], 4),    # 2 + 2
+    "ps3-counting": (["q1-answer", "q2-answer"], 4),  # 2 + 2
     "ps5-evaluation": (["q1-answer", "q9-answer"], 6),  # 3 + 3 (q9: precision from a sample, the curve)
-    "ps6-trends": (["q1-answer", "q5-answer"], 5),      # 2 + 3 (q5: the trend model)
+    "ps6-trends": (["q1-answer", "q5-answer"], 5),  # 2 + 3 (q5: the trend model)
     "ps2-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3
-    "ps1-linking": (["q1-answer", "q5-answer"], 5),         # 2 + 3 (q5: approximate record linkage)
-    "ps7-supply-chains": (["q1-answer", "q5-answer"], 5),   # 2 + 3 (q5: audit planning, two lists)
+    "ps1-linking": (["q1-answer", "q5-answer"], 5),  # 2 + 3 (q5: approximate record linkage)
+    "ps7-supply-chains": (["q1-answer", "q5-answer"], 5),  # 2 + 3 (q5: audit planning, two lists)
 }
 BATCH_TIMEOUT = 8  # seconds per cell in the dirty-data batch (the infinite loops cost this much)
 
-_spec = importlib.util.spec_from_file_location(
-    "htcourse_fake_students", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py")
-fake = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fake)
+fake = fake_students()
 
 
 # --- helpers -----------------------------------------------------------------------
+
 
 def env(**extra) -> dict:
     e = dict(os.environ)
@@ -74,8 +102,9 @@ def env(**extra) -> dict:
 
 
 def grade_cli(course: Path, *args, **popen) -> subprocess.Popen:
-    return subprocess.Popen([PYTHON, "-m", "htcourse.grading", "--course", str(course), *args],
-                            cwd=course, text=True, **popen)
+    return subprocess.Popen(
+        [PYTHON, "-m", "htcourse.grading", "--course", str(course), *args], cwd=course, text=True, **popen
+    )
 
 
 def scores(course: Path, assignment: str, student: str) -> dict[str, float]:
@@ -92,8 +121,11 @@ def scores(course: Path, assignment: str, student: str) -> dict[str, float]:
 
 def auto_total(course: Path, assignment: str, student: str) -> float:
     src = fake.source(course, assignment)
-    code_cells = {c.metadata["nbgrader"]["grade_id"] for c in src.cells
-                  if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    code_cells = {
+        c.metadata["nbgrader"]["grade_id"]
+        for c in src.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+    }
     return sum(s or 0 for gid, s in scores(course, assignment, student).items() if gid in code_cells)
 
 
@@ -104,20 +136,6 @@ def html_text(raw: str) -> str:
 
 
 # --- the course, generated once -------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def course_template(tmp_path_factory) -> Path:
-    """A copy of assignments/ (config and sources only), with every assignment generated."""
-    from htcourse.grading import Course
-    from htcourse.grading.prepare import generate
-
-    root = tmp_path_factory.mktemp("course") / "template"
-    root.mkdir()
-    shutil.copy2(COURSE_SRC / "nbgrader_config.py", root)
-    shutil.copytree(COURSE_SRC / "source", root / "source")
-    lines = []
-    assert generate(Course(root), echo=lines.append) == 0, "\n".join(lines)
-    return root
 
 
 def clone(template: Path, dest: Path) -> Path:
@@ -143,6 +161,7 @@ def background(course_template, tmp_path_factory):
     # a picture pasted into the partial student's creative answer (kept inside the notebook)
     partial_nb = json.loads((course / "submitted/partial/ps4-dirty-data/ps4-dirty-data.ipynb").read_text())
     import base64
+
     for c in partial_nb["cells"]:
         if c["metadata"].get("nbgrader", {}).get("grade_id") == "q7-answer":
             c["source"] = "![my drawing](attachment:drawing.png)\n\n" + fake.STUDENT_PROSE
@@ -158,13 +177,27 @@ def background(course_template, tmp_path_factory):
             fake.write_submission(course, "partial", a, fake.partial(course, a, PARTIAL[a][0]))
 
     out1 = base / "dirty-data.out"
-    p1 = grade_cli(course, "grade", "ps4-dirty-data", stdout=open(out1, "w"), stderr=subprocess.STDOUT,
-                   env=env(HTCOURSE_CELL_TIMEOUT=BATCH_TIMEOUT))
+    p1 = grade_cli(
+        course,
+        "grade",
+        "ps4-dirty-data",
+        stdout=open(out1, "w"),
+        stderr=subprocess.STDOUT,
+        env=env(HTCOURSE_CELL_TIMEOUT=BATCH_TIMEOUT),
+    )
     out2 = base / "others.out"
-    driver = ("import sys; from htcourse.grading import Course, grade_all; c = Course(sys.argv[1]); "
-              "sys.exit(max(grade_all(a, c).exit_code for a in sys.argv[2:]))")
-    p2 = subprocess.Popen([PYTHON, "-c", driver, str(course)] + [a for a in ASSIGNMENTS if a != "ps4-dirty-data"],
-                          cwd=base, text=True, stdout=open(out2, "w"), stderr=subprocess.STDOUT, env=env())
+    driver = (
+        "import sys; from htcourse.grading import Course, grade_all; c = Course(sys.argv[1]); "
+        "sys.exit(max(grade_all(a, c).exit_code for a in sys.argv[2:]))"
+    )
+    p2 = subprocess.Popen(
+        [PYTHON, "-c", driver, str(course)] + [a for a in ASSIGNMENTS if a != "ps4-dirty-data"],
+        cwd=base,
+        text=True,
+        stdout=open(out2, "w"),
+        stderr=subprocess.STDOUT,
+        env=env(),
+    )
     runs = {"dirty-data": Background(p1, out1, course), "others": Background(p2, out2, course)}
     yield runs
     for run in runs.values():
@@ -186,16 +219,21 @@ def other_batches(background):
 
 # --- fast checks first (the background runs go on meanwhile) -----------------------------
 
+
 def test_every_assignment_states_points_and_time(background):
     for a in ASSIGNMENTS:
         nb = nbformat.read(COURSE_SRC / "source" / a / f"{a}.ipynb", as_version=4)
         header = nb.cells[0].source
-        total = sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
-                    if c.metadata.get("nbgrader", {}).get("grade"))
+        total = sum(
+            c.metadata["nbgrader"].get("points", 0) for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+        )
         assert f"| **Points** | {total:g} in all" in header, a
         assert "**Estimated time**" in header, a
-        auto = sum(c.metadata["nbgrader"]["points"] for c in nb.cells
-                   if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
+        auto = sum(
+            c.metadata["nbgrader"]["points"]
+            for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+        )
         assert (auto, total - auto) == (AUTO_POINTS[a], HAND_POINTS[a]), a
         # every question says its points and whether it is auto- or hand-graded
         for c in nb.cells:
@@ -234,14 +272,36 @@ def test_validate_passes_on_every_solution(course_template):
 def test_authoring_rules_catch_a_missing_canary():
     from htcourse.grading.prepare import _authoring_problems
 
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("| **Points** | 1 in all |\n| **Estimated time** | 1 hour |"),
-        nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", metadata={
-            "nbgrader": {"grade": False, "solution": True, "locked": False, "grade_id": "a", "schema_version": 3}}),
-        nbformat.v4.new_code_cell("assert x\n### BEGIN HIDDEN TESTS\n# CANARY-demo-1\nassert x == 1\n### END HIDDEN TESTS",
-                                  metadata={"nbgrader": {"grade": True, "solution": False, "locked": True, "points": 1,
-                                                         "grade_id": "t", "schema_version": 3}}),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("| **Points** | 1 in all |\n| **Estimated time** | 1 hour |"),
+            nbformat.v4.new_code_cell(
+                "### BEGIN SOLUTION\nx = 1\n### END SOLUTION",
+                metadata={
+                    "nbgrader": {
+                        "grade": False,
+                        "solution": True,
+                        "locked": False,
+                        "grade_id": "a",
+                        "schema_version": 3,
+                    }
+                },
+            ),
+            nbformat.v4.new_code_cell(
+                "assert x\n### BEGIN HIDDEN TESTS\n# CANARY-demo-1\nassert x == 1\n### END HIDDEN TESTS",
+                metadata={
+                    "nbgrader": {
+                        "grade": True,
+                        "solution": False,
+                        "locked": True,
+                        "points": 1,
+                        "grade_id": "t",
+                        "schema_version": 3,
+                    }
+                },
+            ),
+        ]
+    )
     problems = _authoring_problems("demo", nb)
     assert any("a: the solution region has no canary" in p for p in problems)
     assert any("t: put visible tests in their own cell" in p for p in problems)
@@ -261,10 +321,16 @@ def _helper_uses(code: str) -> list[str]:
         elif isinstance(node, ast.Attribute) and node.attr in ANALYSIS_HELPERS:
             uses.append(f"line {node.lineno}: {ast.unparse(node)}")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
-                f"{node.module}.{a.name}" for a in node.names]
-            uses += [f"line {node.lineno}: import {m}" for m in modules
-                     if set(m.split(".")) & ANALYSIS_HELPERS and m.split(".")[0] == "htcourse"]
+            modules = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [f"{node.module}.{a.name}" for a in node.names]
+            )
+            uses += [
+                f"line {node.lineno}: import {m}"
+                for m in modules
+                if set(m.split(".")) & ANALYSIS_HELPERS and m.split(".")[0] == "htcourse"
+            ]
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             uses += [f"line {node.lineno}: {node.value!r}" for h in ANALYSIS_HELPERS if f"htcourse.{h}" in node.value]
     return uses
@@ -288,8 +354,10 @@ def test_no_model_solution_calls_a_course_analysis_helper():
         for c in nb.cells:
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"):
                 checked += 1
-                found += [f"{path.stem} {c.metadata['nbgrader']['grade_id']} {use}"
-                          for use in _helper_uses(fake.solution_text(c))]
+                found += [
+                    f"{path.stem} {c.metadata['nbgrader']['grade_id']} {use}"
+                    for use in _helper_uses(fake.solution_text(c))
+                ]
     assert checked >= 28, checked
     assert not found, "model solutions that call a course helper:\n" + "\n".join(found)
 
@@ -316,7 +384,7 @@ def test_rubric_corrections_of_issue_24():
     assert "mean_months_fixed" not in ps4 and "mean_months_without_code" in ps4
     assert "further from the truth" in ps4
     # ps2 q5 grades reasoning about the toy experiment's limits, not an uncited generalisation
-    ps2_rubric = readme[readme.index("### Rubric: ps2-image-matching"):readme.index("### Rubric: ps3-counting")]
+    ps2_rubric = readme[readme.index("### Rubric: ps2-image-matching") : readme.index("### Rubric: ps3-counting")]
     assert "The experiment's limits" in ps2_rubric and "No credit for asserting" in ps2_rubric
     assert "almost every innocent upload matches something" not in ps2_rubric
 
@@ -345,8 +413,13 @@ def test_blank_release_raises_not_implemented_only_in_answer_cells(course_templa
     for a in PROBLEM_SETS:
         nb = fake.release(course_template, a)
         started = time.monotonic()
-        NotebookClient(nb, timeout=60, allow_errors=True, kernel_name="python3",
-                       resources={"metadata": {"path": str(course_template / "release" / a)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=60,
+            allow_errors=True,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(course_template / "release" / a)}},
+        ).execute()
         assert time.monotonic() - started < 30, f"{a} should run in a few seconds"
         for c in nb.cells:
             if c.cell_type != "code":
@@ -368,18 +441,25 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
     from htcourse.grading.prepare import validate
 
     data = tmp_path / "seed7"
-    subprocess.run([PYTHON, "-m", "htcourse.datasets", "generate", "--seed", "7", "--out", str(data)],
-                   check=True, capture_output=True, env=env())
+    subprocess.run(
+        [PYTHON, "-m", "htcourse.datasets", "generate", "--seed", "7", "--out", str(data)],
+        check=True,
+        capture_output=True,
+        env=env(),
+    )
     course = clone(course_template, tmp_path / "course")
     # q1 and q5 hard-coded with the values of the committed data (seed 2024)
     committed = REPO_ROOT / "datasets"
     import pandas as pd
+
     naive = pd.read_csv(committed / "case_records_raw.csv")
     careful = pd.read_csv(committed / "case_records_raw.csv", keep_default_na=False, na_values=[""])
     lost = int(naive["citizenship"].isna().sum() - careful["citizenship"].isna().sum())
     pol = careful[careful["reportingSource"].str.strip().str.lower() == "police"]
-    jump = float(pol.loc[pol.yearOfRegistration >= 2019, "isForcedLabour"].mean()
-                 - pol.loc[pol.yearOfRegistration <= 2018, "isForcedLabour"].mean())
+    jump = float(
+        pol.loc[pol.yearOfRegistration >= 2019, "isForcedLabour"].mean()
+        - pol.loc[pol.yearOfRegistration <= 2018, "isForcedLabour"].mean()
+    )
     nb = fake.correct(course, "ps4-dirty-data")
     fake.set_answer(nb, "q1-answer", f"n_namibia_lost = {lost}")
     fake.set_answer(nb, "q5-answer", f"police_jump = {jump!r}")
@@ -388,13 +468,20 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
     # ps1-linking: q1 hard-coded with the values of the committed listings, the rest computed
     by_phone = pd.read_csv(committed / "listings.csv")["phone"].value_counts()
     nb = fake.correct(course, "ps1-linking")
-    fake.set_answer(nb, "q1-answer", fake.cell(nb, "q1-answer").source
-                    + f"\nn_networks_phone = {int((by_phone >= 2).sum())}\nlargest_phone = {int(by_phone.max())}")
+    fake.set_answer(
+        nb,
+        "q1-answer",
+        fake.cell(nb, "q1-answer").source
+        + f"\nn_networks_phone = {int((by_phone >= 2).sum())}\nlargest_phone = {int(by_phone.max())}",
+    )
     # and q5 (approximate linkage) with the committed data's number of candidate pairs
     records = pd.read_csv(committed / "case_records_raw.csv", keep_default_na=False, na_values=[""])
-    block = records.groupby([records["yearOfRegistration"], records["familyName"].str.strip().str.lower().str[0]]).size()
-    fake.set_answer(nb, "q5-answer", fake.cell(nb, "q5-answer").source
-                    + f"\nn_candidates = {int((block * (block - 1) // 2).sum())}")
+    block = records.groupby(
+        [records["yearOfRegistration"], records["familyName"].str.strip().str.lower().str[0]]
+    ).size()
+    fake.set_answer(
+        nb, "q5-answer", fake.cell(nb, "q5-answer").source + f"\nn_candidates = {int((block * (block - 1) // 2).sum())}"
+    )
     fake.write_submission(course, "hardcoded", "ps1-linking", nb)
 
     monkeypatch.setenv("HTCOURSE_DATASETS", str(data))
@@ -404,79 +491,6 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
     assert grade_one("correct", "ps4-dirty-data", c).auto_score == 10
     assert grade_one("hardcoded", "ps4-dirty-data", c).auto_score == 10 - 2 - 1
     assert grade_one("hardcoded", "ps1-linking", c).auto_score == 13 - 2 - 3
-
-
-def test_restore_puts_back_deleted_and_edited_cells(course_template):
-    """Unit test of restore.py on a submission with every kind of damage."""
-    from htcourse.grading import Course
-    from htcourse.grading.restore import load_template, restore
-
-    template = load_template(Course(course_template), "ps4-dirty-data", "ps4-dirty-data")
-    nb = fake.correct(course_template, "ps4-dirty-data")
-    fake.delete(nb, "q3-hidden")
-    fake.delete(nb, "q4-answer")
-    fake.cell(nb, "setup").source = "raw = None"
-    fake.cell(nb, "q1-visible").metadata["nbgrader"]["points"] = 50
-    mine = nbformat.v4.new_code_cell("helper = 42")  # a cell of the student's own, after q2's answer
-    nb.cells.insert(nb.cells.index(fake.cell(nb, "q2-answer")) + 1, mine)
-    copy = nbformat.from_dict(json.loads(json.dumps(fake.cell(nb, "q1-hidden"))))
-    nb.cells.append(copy)  # a duplicated test cell
-
-    fixed, report = restore(nb, template)
-    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in fixed.cells]
-    assert [t.grade_id for t in template.cells] == [i for i in ids if i]
-    assert ("q3-hidden", "hidden-test cell") in report.restored and ("q4-answer", "answer cell") in report.restored
-    assert ("setup", "read-only cell") in report.replaced and ("q1-visible", "test cell") in report.replaced
-    src = fake.source(course_template, "ps4-dirty-data")
-    assert fake.cell(fixed, "q3-hidden").source == fake.cell(src, "q3-hidden").source  # hidden tests and all
-    assert fake.cell(fixed, "setup").source == fake.cell(src, "setup").source
-    assert fake.cell(fixed, "q1-visible").metadata["nbgrader"]["points"] == 0
-    assert "raise NotImplementedError()" in fake.cell(fixed, "q4-answer").source
-    assert fake.cell(fixed, "q1-answer").source == fake.solution_text(fake.cell(src, "q1-answer"))
-    q2 = ids.index("q2-answer")
-    assert fixed.cells[q2 + 1].source == "helper = 42" and "nbgrader" not in fixed.cells[q2 + 1].metadata
-    assert any("Note from the grader" in c.source for c in fixed.cells if c.cell_type == "markdown")
-
-
-def test_preflight_reasons(tmp_path):
-    from htcourse.grading.preflight import SubmissionError, check_submission
-
-    folder = tmp_path / "sub"
-    folder.mkdir()
-    (folder / "ps.ipynb").write_text('{"cells": [')
-    with pytest.raises(SubmissionError, match="not valid JSON"):
-        check_submission(folder, ["ps"], [])
-    (folder / "ps.ipynb").write_text("")
-    with pytest.raises(SubmissionError, match="empty"):
-        check_submission(folder, ["ps"], [])
-    (folder / "ps.ipynb").write_text('{"hello": 1}')
-    with pytest.raises(SubmissionError, match="not a Jupyter notebook"):
-        check_submission(folder, ["ps"], [])
-    (folder / "ps.ipynb").unlink()
-    nbformat.write(nbformat.v4.new_notebook(), str(folder / "ps (1).ipynb"))
-    checked = check_submission(folder, ["ps"], [])
-    assert "ps" in checked.notebooks and "instead of ps.ipynb" in checked.flags[0]
-
-
-def test_sanitize_hidden_tests_unit():
-    from htcourse.grading.feedback import HIDDEN_FAILED, REDACTED, SanitizeHiddenTests
-    from htcourse.grading.outputs import LimitOutputSize
-
-    hidden = nbformat.v4.new_code_cell("# hidden test\n### BEGIN HIDDEN TESTS\n# CANARY-x-1\nassert answer == 42, 'secret'\n### END HIDDEN TESTS")
-    hidden.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="secret",
-                                             traceback=["----> 4 assert answer == 42, 'secret'"])]
-    spy = nbformat.v4.new_code_cell("print(_ih)")
-    spy.outputs = [nbformat.v4.new_output("stream", name="stdout", text="['', \"assert answer == 42, 'secret'\"]")]
-    big = nbformat.v4.new_code_cell("print('x' * 10**6)")
-    big.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 10**6)]
-    nb = nbformat.v4.new_notebook(cells=[hidden, spy, big])
-    nb, _ = SanitizeHiddenTests().preprocess(nb, {})
-    nb, _ = LimitOutputSize().preprocess(nb, {})
-    text = json.dumps(nb)
-    assert "CANARY" not in text and "answer == 42" not in text and "secret" not in text
-    assert nb.cells[0].source == "# hidden test" and nb.cells[0].outputs[0].evalue == HIDDEN_FAILED
-    assert nb.cells[1].outputs[0].text.strip() == REDACTED
-    assert len(nb.cells[2].outputs[0].text) < 25_000 and "truncated" in nb.cells[2].outputs[0].text
 
 
 @pytest.mark.parametrize("renamed", [False, True], ids=["as-released", "renamed-by-the-student"])
@@ -545,8 +559,17 @@ def test_interrupted_run_loses_nothing(course_template, tmp_path):
     scratch.mkdir()
     with open(out, "w") as fh:
         # one worker, so that s1 is done and s2 is under way when the run is killed
-        proc = grade_cli(course, "grade", a, "--jobs", "1", stdout=fh, stderr=subprocess.STDOUT,
-                         env=env(TMPDIR=scratch), start_new_session=True)
+        proc = grade_cli(
+            course,
+            "grade",
+            a,
+            "--jobs",
+            "1",
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env(TMPDIR=scratch),
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 240
         while "[1/3]" not in out.read_text() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)
@@ -585,6 +608,7 @@ def test_interrupted_run_loses_nothing(course_template, tmp_path):
 
 # --- the batch of troublesome students (ps4-dirty-data) ----------------------------------------------
 
+
 def test_batch_exit_status_progress_and_summary(dirty_data_batch):
     course, code, out = dirty_data_batch
     assert code == 1, out  # 1: some submissions could not be graded
@@ -592,12 +616,12 @@ def test_batch_exit_status_progress_and_summary(dirty_data_batch):
     n = len(students)
     for s in students:
         assert re.search(rf"^[#.]* ?\[\s*\d+/{n}\] {s}\s", out, re.M), f"no progress line for {s}:\n{out}"
-    summary = out[out.index("Summary for ps4-dirty-data"):]
+    summary = out[out.index("Summary for ps4-dirty-data") :]
     assert f"graded: {len(fake.BATCH_EXPECTED)}" in summary
     assert f"could not be graded: {len(fake.BATCH_BROKEN)}" in summary
     for s, why in fake.BATCH_BROKEN.items():
         assert re.search(rf"^\s+{s}: .*{why}", summary, re.M), summary
-    flagged = summary[summary.index("flagged for a look by hand"):summary.index("answers waiting")]
+    flagged = summary[summary.index("flagged for a look by hand") : summary.index("answers waiting")]
     for s in ("loop", "stubborn", "tampered", "deleted", "huge"):
         assert re.search(rf"^\s+{s}: ", flagged, re.M), flagged
     for s in ("correct", "blank", "wrong", "partial"):
@@ -674,6 +698,7 @@ def test_rerun_is_quick_and_changes_nothing(dirty_data_batch):
 
 # --- every other assignment: solution full marks, blank zero, partial as stated ------------
 
+
 def test_other_assignments_scores_are_exact(other_batches):
     course, code, out = other_batches
     assert code == 0, out
@@ -689,6 +714,7 @@ def test_other_assignments_scores_are_exact(other_batches):
 
 
 # --- nothing leaks ---------------------------------------------------------------------
+
 
 def _secrets(course: Path):
     """Canary tokens, hidden-test lines and solution lines of every source notebook."""
@@ -718,8 +744,9 @@ def _secrets(course: Path):
     public_text = "\n".join(public)
 
     def distinctive(lines):
-        return {t for t in lines if len(t) >= 20 and not t.startswith("#") and "CANARY" not in t
-                and t not in public_text}
+        return {
+            t for t in lines if len(t) >= 20 and not t.startswith("#") and "CANARY" not in t and t not in public_text
+        }
 
     return canaries, distinctive(hidden), distinctive(solution)
 
@@ -750,11 +777,17 @@ def test_no_leaks_in_release_feedback_or_site(dirty_data_batch, site_dir):
     problems = {}
     everything = [p for p in (course / "release").rglob("*") if p.is_file()]
     everything += [p for p in (course / "feedback").rglob("*") if p.is_file()]
-    everything += [p for p in site_dir.rglob("*") if p.is_file() and p.suffix in
-                   (".html", ".js", ".json", ".txt", ".ipynb", ".md", ".xml", ".svg", ".py")]
+    everything += [
+        p
+        for p in site_dir.rglob("*")
+        if p.is_file() and p.suffix in (".html", ".js", ".json", ".txt", ".ipynb", ".md", ".xml", ".svg", ".py")
+    ]
     for path in everything:
         # students who typed (part of) the solution legitimately see it in their own feedback
-        wrote_solution = "feedback" in path.parts and path.parts[path.parts.index("feedback") + 1] not in ("wrong", "blank")
+        wrote_solution = "feedback" in path.parts and path.parts[path.parts.index("feedback") + 1] not in (
+            "wrong",
+            "blank",
+        )
         found = _leaks(path, canaries, hidden, set() if wrote_solution else solution)
         if found:
             problems[str(path)] = found
@@ -767,9 +800,14 @@ def test_no_leaks_in_release_feedback_or_site(dirty_data_batch, site_dir):
 
 # --- commands and docs ------------------------------------------------------------------
 
+
 def test_make_targets_exist():
-    proc = subprocess.run(["make", "-n", "assignments", "validate", "grade", "ASSIGNMENT=ps4-dirty-data"],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["make", "-n", "assignments", "validate", "grade", "ASSIGNMENT=ps4-dirty-data"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "htcourse assignments" in proc.stdout and "htcourse validate" in proc.stdout
     assert "htcourse grade ps4-dirty-data" in proc.stdout
@@ -795,104 +833,21 @@ def test_usage_errors_exit_2(course_template, tmp_path, capsys):
 
 def test_readme_walks_through_a_full_cycle():
     text = (COURSE_SRC / "README.md").read_text(encoding="utf-8")
-    for command in ["make assignments", "make validate", "make grade ASSIGNMENT=ps4-dirty-data",
-                    "nbgrader release_assignment", "nbgrader fetch_assignment", "nbgrader submit",
-                    "nbgrader collect", "Formgrader", "nbgrader release_feedback", "nbgrader fetch_feedback",
-                    "HTCOURSE_EXCHANGE", "JupyterHub"]:
+    for command in [
+        "make assignments",
+        "make validate",
+        "make grade ASSIGNMENT=ps4-dirty-data",
+        "nbgrader release_assignment",
+        "nbgrader fetch_assignment",
+        "nbgrader submit",
+        "nbgrader collect",
+        "Formgrader",
+        "nbgrader release_feedback",
+        "nbgrader fetch_feedback",
+        "HTCOURSE_EXCHANGE",
+        "JupyterHub",
+    ]:
         assert command in text, command
     for a in ASSIGNMENTS:
         assert f"### Rubric: {a}" in text or f"Rubric: {a}" in text, a
     assert "Exit status" in text or "exit status" in text
-
-
-# --- hidden tests outside the kernel: the pieces ----------------------------------------
-
-def test_answers_travel_as_plain_data_and_forgeries_build_nothing_else():
-    import numpy as np
-    import pandas as pd
-
-    from htcourse.grading import wire
-
-    frame = pd.DataFrame({"a": [1, 2, 3], "b": [0.5, float("nan"), 2.0], "c": ["x", None, "z"],
-                          "d": [True, False, True]}, index=[10, 20, 30])
-    values = [3, 2.5, float("inf"), "text", None, True, (1, "a"), {1: [2, 3]}, {4, 5}, np.int64(7),
-              np.float32(1.5), np.bool_(False), np.arange(6).reshape(2, 3), frame, frame["b"], frame.index]
-    for value in values:
-        back = wire.decode(json.loads(json.dumps(wire.encode(value), allow_nan=False)))
-        assert type(back) is type(value)
-        if isinstance(value, (pd.DataFrame, pd.Series, pd.Index)):
-            assert value.equals(back) and str(getattr(value, "dtypes", getattr(value, "dtype", ""))) == str(
-                getattr(back, "dtypes", getattr(back, "dtype", "")))
-        elif isinstance(value, np.ndarray):
-            assert (value == back).all() and value.dtype == back.dtype
-        else:
-            assert back == value or (value != value and back != back)
-
-    class Sneaky(int):
-        def __eq__(self, other):
-            return True
-
-    class Frame(pd.DataFrame):
-        pass
-
-    report = wire.build_report("q1", ["a", "b", "c", "d"], {"a": Sneaky(1), "b": Frame(frame), "c": lambda: 1})
-    assert report["answers"] == {}
-    assert {k: v[0] for k, v in report["problems"].items()} == {
-        "a": wire.UNSUPPORTED, "b": wire.UNSUPPORTED, "c": wire.UNSUPPORTED, "d": wire.UNDEFINED}
-    assert wire.build_report("q1", ["big"], {"big": "x" * 1000}, max_bytes=100)["problems"]["big"][0] == wire.TOO_LARGE
-    for forged in [{"$np": ["V8", 1]}, {"$np": ["object", 1]}, {"$pickle": "gASV"}, {"$float": "1e400x"},
-                   {"a": 1, "b": 2}, {"$ndarray": {"dtype": "int64", "shape": [2], "data": [1, {"$eval": "1"}]}},
-                   {"$series": {"dtype": "int64", "name": None, "index": [1], "data": [1]}}]:
-        with pytest.raises(wire.BadReport):
-            wire.decode(forged)
-
-
-def test_declarations_are_checked_against_the_hidden_tests_names():
-    from htcourse.grading.answers import declaration_problems, declared_names, free_names
-    from htcourse.grading.checker import failure_lines
-
-    setup = ["import math\nfrom htcourse import data\nraw = data.load('x')"]
-    good = ("# Hidden test\n# ANSWERS CHECKED: total, share\n### BEGIN HIDDEN TESTS\n# CANARY-x-1\n"
-            "_df = data.load('x')\nassert total == len(_df), 'total is not the number of rows.'\n"
-            "assert math.isclose(share, sum(1 for _r in _df) / len(raw))\n### END HIDDEN TESTS")
-    assert declared_names(good) == ["total", "share"]
-    assert free_names(good) == {"total", "share", "data", "math", "raw"}
-    assert declaration_problems("q1-hidden", good, setup) == []
-    problems = declaration_problems("q1-hidden", good.replace("total, share", "total, extra"), setup)
-    assert any("reads share" in p for p in problems) and any("names extra" in p for p in problems)
-    assert "declare the answers" in declaration_problems("q1-hidden", good.replace("# ANSWERS CHECKED: total, share\n", ""), setup)[0]
-    computed = good.replace("'total is not the number of rows.'", "f'expected {len(_df)}'")
-    assert any("plain string" in p for p in declaration_problems("q1-hidden", computed, setup))
-    # feedback words: the assert's own message, or the answers the failing line reads; never the error's text
-    assert failure_lines(good, 6, AssertionError("secret 42"), ["total", "share"], "question 1") == [
-        "Question 1: total is not the number of rows."]
-    assert failure_lines(good, 7, AssertionError(), ["total", "share"], "question 1") == [
-        "Question 1: the hidden check of share did not pass."]
-    assert failure_lines(good, 7, TypeError("expected 0.25"), ["total", "share"], "question 1") == [
-        "Question 1: the hidden check of share could not run on your answer (TypeError)."]
-
-
-def test_validate_fails_a_hidden_test_whose_answer_cannot_be_reported(tmp_path):
-    from htcourse.grading.prepare import check_solutions
-
-    def cell(source, **meta):
-        c = nbformat.v4.new_code_cell(source)
-        if meta:
-            c.metadata["nbgrader"] = {"schema_version": 3, "locked": True, "solution": False, "grade": False, **meta}
-        return c
-
-    nb = nbformat.v4.new_notebook(cells=[
-        cell("import math", grade_id="setup"),
-        cell("### BEGIN SOLUTION\nrate = lambda: 0.5\ncount = 3\n### END SOLUTION", grade_id="q1-answer",
-             locked=False, solution=True),
-        cell("# ANSWERS CHECKED: rate, count\n### BEGIN HIDDEN TESTS\nassert math.isclose(rate(), 0.5)\n"
-             "assert count == 3\n### END HIDDEN TESTS", grade_id="q1-hidden", grade=True, points=1),
-    ])
-    path = tmp_path / "nb.ipynb"
-    nbformat.write(nb, path)
-    problems = check_solutions(path)
-    assert len(problems) == 1 and "q1-hidden" in problems[0] and "rate could not be checked" in problems[0], problems
-    nb.cells[1].source = "rate = 0.5\ncount = 3"
-    nb.cells[2].source = nb.cells[2].source.replace("rate()", "rate")
-    nbformat.write(nb, path)
-    assert check_solutions(path) == []
