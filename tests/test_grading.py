@@ -386,3 +386,218 @@ def test_submission_size_limits_are_the_course_config(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x" * 3000)]), str(folder / "ps.ipynb"))
     with pytest.raises(SubmissionError, match=r"ps.ipynb is .* over the course's limit of 0.002 MB per file"):
         check_submission(folder, ["ps"], [], max_file_size_kb=2)
+
+
+# --- hostile submissions: links out of the sandbox, script for the instructor -------------
+
+class _Listener:
+    """A loopback HTTP listener that records every request a payload makes."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                hits.append(self.path)
+                self.send_response(204)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.end_headers()
+
+            do_POST = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def payload(port: int, kind: str) -> str:
+    """JavaScript that marks the page it runs in and calls the loopback listener (no double quotes)."""
+    return f"top.__pwned=(top.__pwned||[]).concat(['{kind}']);fetch('http://127.0.0.1:{port}/{kind}')"
+
+
+#: What a prose answer legitimately needs (checked to still show after cleaning).
+LEGIT_MARKDOWN = (
+    "**Bold words** and *emphasis*, a [real link](https://example.org/report), and a list:\n\n"
+    "- first point\n- second point\n\n"
+    "| year | cases |\n|---|---|\n| 2020 | 12 |\n\n"
+    "![my drawing](attachment:drawing.png)\n\n"
+)
+
+
+def hostile_markdown(port: int) -> str:
+    js = lambda kind: payload(port, kind)  # noqa: E731
+    return LEGIT_MARKDOWN + "\n\n".join([
+        f"<script>{js('md-script')}</script>",
+        f'<img src="x" onerror="{js("md-onerror")}">',
+        f'<svg onload="{js("md-svg")}"></svg>',
+        f'<iframe srcdoc="&lt;script&gt;{js("md-iframe")}&lt;/script&gt;"></iframe>',
+        f'<details open ontoggle="{js("md-toggle")}"><summary>more</summary>x</details>',
+        f"[click me](javascript:{js('md-link')})",
+        f'<a href="javascript:{js("md-a")}">also click</a>',
+    ]) + "\n\n" + fake.STUDENT_PROSE
+
+
+def hostile_code(port: int) -> str:
+    js = lambda kind: payload(port, kind)  # noqa: E731
+    return "\n".join([
+        "from IPython.display import display, HTML, SVG, Javascript, Markdown",
+        f"display(HTML({'<b>bold output</b><script>' + js('out-script') + '</script>'!r}))",
+        f"display(HTML({'<img src=x onerror=' + chr(34) + js('out-onerror') + chr(34) + '>'!r}))",
+        f"display(SVG({'<svg xmlns=' + chr(34) + 'http://www.w3.org/2000/svg' + chr(34) + ' onload=' + chr(34) + js('out-svg') + chr(34) + '><rect width=' + chr(34) + '5' + chr(34) + ' height=' + chr(34) + '5' + chr(34) + '/></svg>'!r}))",
+        f"display(Javascript({js('out-js')!r}))",
+        f"display(Markdown({'<img src=x onerror=' + chr(34) + js('out-md') + chr(34) + '>'!r}))",
+        # nbconvert writes an image's width unquoted
+        f"display({{'image/png': 'AAAA'}}, raw=True, metadata={{'image/png': {{'width': {'1 onerror=' + js('out-width').replace(' ', '')!r}}}}})",
+    ])
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """A class with an honest student, one whose code leaves links, and one whose answers carry script."""
+    base = tmp_path_factory.mktemp("hostile")
+    course = new_course(base / "course")
+    listener = _Listener()
+    outside = base / "root-only"
+    outside.mkdir(mode=0o700)
+    targets = {"secret": outside / "secret.txt", "chmod": outside / "keep-mode.txt", "overwrite": outside / "keep-content.txt"}
+    for name, path in targets.items():
+        path.write_text(f"ROOT-ONLY-{name.upper()}-" + "7f3a9c" * 8)
+        path.chmod(0o600)
+    before = {name: (digest(p), p.stat().st_mode) for name, p in targets.items()}
+
+    fake.write_submission(course, "honest", ASSIGNMENT, fake.correct(course, ASSIGNMENT))
+
+    nb = fake.correct(course, ASSIGNMENT)
+    fake.set_answer(nb, "q7-answer", "![my piece](picture.png)\n\n" + fake.STUDENT_PROSE)
+    nb.cells.append(nbformat.v4.new_code_cell("\n".join([
+        "import os",
+        f"os.symlink({str(targets['secret'])!r}, 'picture.png')",
+        f"os.symlink({str(targets['chmod'])!r}, 'notes.txt')",
+        f"os.remove({ASSIGNMENT + '.ipynb'!r})",
+        f"os.symlink({str(targets['overwrite'])!r}, {ASSIGNMENT + '.ipynb'!r})",
+        f"os.symlink({str(outside)!r}, 'outside')",
+    ])))
+    fake.write_submission(course, "links", ASSIGNMENT, nb)
+
+    nb = fake.correct(course, ASSIGNMENT)
+    answer = fake.cell(nb, "q7-answer")
+    answer.source = hostile_markdown(listener.port)
+    answer["attachments"] = {"drawing.png": {"image/png": __import__("base64").b64encode(fake.tiny_png(6, 6)).decode()}}
+    nb.cells.append(nbformat.v4.new_code_cell(hostile_code(listener.port)))
+    fake.write_submission(course, "markup", ASSIGNMENT, nb)
+
+    result = run_cli(course, "grade", ASSIGNMENT, "--jobs", "2")
+    yield course, result, targets, before, listener
+    listener.server.shutdown()
+
+
+def _feedback(course: Path, student: str) -> str:
+    return (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+
+
+def test_links_left_by_student_code_reach_nothing(hostile):
+    """Links to a root-only file, to a file to chmod and in place of the notebook: all untouched, none followed."""
+    import base64
+
+    course, result, targets, before, _ = hostile
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {name: (digest(p), p.stat().st_mode) for name, p in targets.items()} == before
+    assert auto_scores(course) == {"honest": 10, "links": 10, "markup": 10}
+    graded = course / "autograded" / "links" / ASSIGNMENT
+    assert not any(p.is_symlink() for p in graded.rglob("*")), list(graded.rglob("*"))
+    assert (graded / f"{ASSIGNMENT}.ipynb").is_file()
+    nbformat.read(graded / f"{ASSIGNMENT}.ipynb", 4)  # the graded notebook itself, not a link's target
+    feedback_dir = course / "feedback" / "links" / ASSIGNMENT
+    assert not any(p.is_symlink() for p in feedback_dir.rglob("*"))
+    secret = targets["secret"].read_bytes()
+    for page in feedback_dir.rglob("*"):
+        if page.is_file():
+            data = page.read_bytes()
+            assert b"ROOT-ONLY" not in data and base64.b64encode(secret)[:40] not in data, page
+    # and the instructor is told
+    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("links:"))
+    assert "left links" in line and "picture.png" in line and f"{ASSIGNMENT}.ipynb" in line, line
+
+
+def test_hostile_markup_is_removed_and_reported(hostile):
+    course, result, _, _, _ = hostile
+    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("markup:"))
+    for what in ("<script>", "onerror= handler", "<svg>", "<iframe>", "javascript: address",
+                 "application/javascript"):
+        assert what in line, (what, line)
+    assert not any(line.strip().startswith("honest:") for line in result.stdout.splitlines()), result.stdout
+    graded = nbformat.read(course / "autograded" / "markup" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    shown = [c.source for c in graded.cells if c.cell_type == "markdown"]
+    shown += [json.dumps(o.get("data", {})) + json.dumps(o.get("metadata", {}))
+              for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    for text in shown:
+        assert "__pwned" not in text or not any(bad in text.lower() for bad in ("<script", "onerror", "onload", "javascript:", "srcdoc")), text[:500]
+    page = _feedback(course, "markup")
+    assert 'http-equiv="Content-Security-Policy"' in page[: page.index("<script") if "<script" in page else len(page)]
+
+
+def _students_payloads_ran(page, listener) -> list:
+    page.wait_for_timeout(1500)
+    marked = page.evaluate("() => window.__pwned || []")
+    return list(marked) + list(listener.hits)
+
+
+def _legit_formatting_shows(page) -> None:
+    assert page.locator("strong", has_text="Bold words").count() >= 1
+    assert page.locator("em", has_text="emphasis").count() >= 1
+    assert page.locator('a[href="https://example.org/report"]').count() >= 1
+    assert page.locator("li", has_text="second point").count() >= 1
+    assert page.locator("td", has_text="2020").count() >= 1
+    drawn = page.locator('img[src^="data:image/png"]')
+    assert drawn.count() >= 1
+    assert page.locator('a[href^="javascript:"]').count() == 0
+
+
+def test_no_payload_runs_in_the_formgrader_or_the_feedback(hostile, browser):
+    """The instructor opens the hostile submission in the formgrader, and the feedback page: nothing runs."""
+    import socket
+    import urllib.request
+
+    from nbgrader.api import Gradebook
+
+    course, _, _, _, listener = hostile
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "htcourse") as gb:
+        submission_id = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "markup").id
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               JUPYTER_CONFIG_DIR=str(course / ".jupyter-config"))
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "jupyter"), "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         "--allow-root", "--ServerApp.token=instructor-token", f"--ServerApp.root_dir={course}"],
+        cwd=course, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token=instructor-token", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{base}/formgrader/submissions/{submission_id}/?index=0&token=instructor-token",
+                  wait_until="load")
+        assert page.locator("#notebook-container").count() >= 1, page.content()[:2000]
+        assert _students_payloads_ran(page, listener) == []
+        _legit_formatting_shows(page)
+        assert page.locator("b", has_text="bold output").count() >= 1
+        page.goto((course / "feedback" / "markup" / ASSIGNMENT / f"{ASSIGNMENT}.html").as_uri(), wait_until="load")
+        assert _students_payloads_ran(page, listener) == []
+        _legit_formatting_shows(page)
+        context.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -31,7 +31,9 @@ import nbformat
 from htcourse.grading import markers, nbgrader_steps, preflight
 from htcourse.grading.course import Course
 from htcourse.grading.nbgrader_steps import GradingError, write_feedback
+from htcourse.grading.markup import inline_uploaded_images, removed_in
 from htcourse.grading.outputs import was_truncated
+from htcourse.grading.sandbox import workdir
 from htcourse.grading.restore import load_template, restore
 
 STAGING_PREFIX = "htcourse-grading-"
@@ -85,6 +87,10 @@ def _flags_from_autograded(nb, timeout: int) -> list[str]:
             skipped += 1
         if was_truncated(cell):
             flags.append(f"the output of {_cell_name(cell, i)} was cut (it printed too much)")
+    for i, cell in enumerate(nb.cells):
+        removed = removed_in(cell)
+        if removed:
+            flags.append(f"markup removed from {_cell_name(cell, i)}: {', '.join(removed)}")
     if skipped:
         flags.append(f"{skipped} later cell(s) were not run because earlier cells ran past the time limits")
     return flags
@@ -153,12 +159,16 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         for template in templates:
             nb, report = restore(checked.notebooks[template.notebook], template)
             result.flags += report.flags()
+            # a picture saved beside the notebook becomes the cell's attachment now, before any
+            # student code runs: nothing is read from the kernel's working folder later (markup.py)
+            result.flags += inline_uploaded_images(nb, checked.folder, checked.other_files,
+                                                   1000 * (course.max_file_size_kb or 20_000))
             nbformat.write(nb, staged / f"{template.notebook}.ipynb")
         for rel in checked.other_files:
             (staged / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(checked.folder / rel, staged / rel)
-        if checked.timestamp_ok and (checked.folder / "timestamp.txt").is_file():
-            shutil.copy2(checked.folder / "timestamp.txt", staged / "timestamp.txt")
+            workdir.copy_regular(checked.folder / rel, staged / rel)
+        if checked.timestamp_ok:
+            workdir.copy_regular(checked.folder / "timestamp.txt", staged / "timestamp.txt")
 
         # 3. autograde (nbgrader), this student only
         from nbgrader.converters import Autograde
@@ -173,6 +183,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         from htcourse.grading.answers import CHECK_CPU_SECONDS, CHECK_SECONDS
 
         checks_before = len(CHECK_SECONDS)
+        left_before = len(workdir.LEFT_BEHIND)
         try:
             result.log += nbgrader_steps.run(autograde)
         except GradingError as exc:
@@ -181,6 +192,10 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         finally:
             result.checker_seconds = sum(CHECK_SECONDS[checks_before:])
             result.checker_cpu_seconds = sum(CHECK_CPU_SECONDS[checks_before:])
+            left = [item for _, item in workdir.LEFT_BEHIND[left_before:]]
+            if left:
+                result.flags.append("its code left links or special files in its working folder (never followed; "
+                                    "the folder was discarded): " + "; ".join(left))
         graded_dir = course.autograded_submission_dir(student_id, assignment)
         timeout = int(course.config.Execute.get("timeout", 30))
         for nb_name in notebooks:

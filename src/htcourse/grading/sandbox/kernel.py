@@ -36,11 +36,10 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Int, List, Unicode
 
-from htcourse.grading.sandbox import forkserver
+from htcourse.grading.sandbox import forkserver, workdir
 from htcourse.grading.sandbox.bwrap import (
     SANDBOX_GID,
     SandboxLimits,
-    _give_to_sandbox_user,
     bwrap_command,
     find_tools,
     new_sandbox_uid,
@@ -129,6 +128,7 @@ class SandboxKernelManager(NoPauseKernelManager):
                    help="Modules the warm interpreter imports once (see fast_start).").tag(config=True)
 
     _rundir: Path | None = None
+    _scratch: Path | None = None
     _fast_argv: list[str] | None = None
     _fast_unavailable: str = ""  # why fast start is off in this process, once it failed
 
@@ -151,7 +151,13 @@ class SandboxKernelManager(NoPauseKernelManager):
         self.connection_file = str(self._rundir / "kernel.json")
         cwd = Path(kw.get("cwd") or self.workdir or os.getcwd()).resolve()
         self._workdir = cwd
-        _give_to_sandbox_user(cwd, self._uid)
+        # The kernel works in a private copy bound at the same path, never in
+        # the grader's folder, which later steps write as the grader's user
+        # (see workdir.py).
+        if self._scratch is not None:
+            workdir.remove_scratch(self._scratch)
+        root = os.geteuid() == 0
+        self._scratch = workdir.make_scratch(cwd, self._uid if root else None, SANDBOX_GID if root else None)
         # A signal cannot reach the kernel across the sandbox's PID namespace
         # and session: interrupt it with a message on the control channel.
         self.kernel_spec.interrupt_mode = "message"
@@ -173,8 +179,10 @@ class SandboxKernelManager(NoPauseKernelManager):
             self._fast_argv = cmd[3:]
             ready = str(self._rundir / "ready")
             placeholder = ["/bin/sh", "-c", 'echo > "$1" && exec sleep infinity', "sh", ready]
-            return bwrap_command(placeholder, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
-        return bwrap_command(cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
+            return bwrap_command(placeholder, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid,
+                                  scratch=self._scratch)
+        return bwrap_command(cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid,
+                                  scratch=self._scratch)
 
     def _can_fast_start(self, cmd: list[str]) -> bool:
         return (
@@ -224,7 +232,8 @@ class SandboxKernelManager(NoPauseKernelManager):
             await self.provisioner.kill()
             await self.provisioner.wait()
             self._fast_argv = None
-            cmd = bwrap_command(self._kernel_cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
+            cmd = bwrap_command(self._kernel_cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid,
+                                  scratch=self._scratch)
             return await super()._async_launch_kernel(cmd, **kw)
 
     _launch_kernel = _async_launch_kernel
@@ -233,5 +242,10 @@ class SandboxKernelManager(NoPauseKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if self._rundir and not restart:
             shutil.rmtree(self._rundir, ignore_errors=True)
+        if self._scratch is not None and not restart:
+            for item in workdir.scan_left_behind(self._scratch, self._workdir):
+                workdir.LEFT_BEHIND.append((str(self._workdir), item))
+            workdir.remove_scratch(self._scratch)
+            self._scratch = None
 
     cleanup_resources = _async_cleanup_resources
