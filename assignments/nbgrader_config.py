@@ -66,6 +66,17 @@ c.BoundedExecute.sandbox = True
 c.SandboxKernelManager.cpu_seconds = 300
 c.SandboxKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxKernelManager.max_processes = 64
+# Bounds for a whole sandbox (src/htcourse/grading/sandbox/bounds.py): the memory of all
+# its processes together (a memory cgroup), and the size of its working folder and
+# /tmp (memory-backed, so they count towards that memory too). A submission that
+# reaches one is flagged with the reason.
+c.SandboxKernelManager.sandbox_memory_bytes = 2 * 1024**3
+c.SandboxKernelManager.workdir_bytes = 512 * 1024**2
+c.SandboxKernelManager.tmp_bytes = 512 * 1024**2
+# What the grader keeps of one cell's output while it runs (the rest is dropped as
+# it arrives, so an endless print cannot grow the grader's memory).
+c.BoundedExecute.max_output_chars_read = 400_000
+c.BoundedExecute.max_outputs_read = 2_000
 # Each kernel starts as a fork of a Python that has already imported ipykernel
 # and pandas (src/htcourse/grading/sandbox/forkserver.py), moved into the same sandbox: most of
 # the start-up time of a fresh Python is saved. Needs root (as the sandbox does to

@@ -601,3 +601,109 @@ def test_no_payload_runs_in_the_formgrader_or_the_feedback(hostile, browser):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# --- bounded per submission: memory of all processes, working folder, /tmp, output -------
+
+#: Small bounds for the test, so that each hostile submission reaches its bound in seconds.
+SMALL_BOUNDS = """
+c.SandboxKernelManager.sandbox_memory_bytes = 400 * 1024**2
+c.SandboxKernelManager.workdir_bytes = 16 * 1024**2
+c.SandboxKernelManager.tmp_bytes = 16 * 1024**2
+c.BoundedExecute.max_output_chars_read = 50_000
+"""
+
+RESOURCE_ATTACKS = {
+    # four children of 150 MB each: under the per-process limit, over the sandbox's 400 MB together
+    "memory": ("import os, time\n"
+               "children = []\n"
+               "for _ in range(4):\n"
+               "    pid = os.fork()\n"
+               "    if pid == 0:\n"
+               "        hog = bytearray(150 * 1024**2)\n"
+               "        for i in range(0, len(hog), 4096): hog[i] = 1\n"
+               "        time.sleep(2); os._exit(0)\n"
+               "    children.append(pid)\n"
+               "for pid in children: os.waitpid(pid, 0)"),
+    # a file larger than the working folder, the error caught so that nothing shows in the output
+    "disk": ("try:\n"
+             "    with open('big.bin', 'wb') as f:\n"
+             "        for _ in range(40): f.write(b'0' * 1024**2)\n"
+             "except OSError:\n"
+             "    pass"),
+    "tmp": ("with open('/tmp/fill', 'wb') as f:\n"
+            "    for _ in range(40): f.write(b'0' * 1024**2)"),
+    "print": "while True:\n    print('x' * 1000)",
+}
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory):
+    course = new_course(tmp_path_factory.mktemp("bounded") / "course")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(SMALL_BOUNDS)
+    fake.write_submission(course, "honest", ASSIGNMENT, fake.correct(course, ASSIGNMENT))
+    for name, code in RESOURCE_ATTACKS.items():
+        nb = fake.correct(course, ASSIGNMENT)
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+        fake.write_submission(course, name, ASSIGNMENT, nb)
+    result = run_cli(course, "grade", ASSIGNMENT, "--jobs", "2")
+    return course, result
+
+
+def _summary_line(result, student: str) -> str:
+    lines = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith(f"{student}:")]
+    return lines[-1] if lines else ""
+
+
+def test_each_bound_is_flagged_with_its_reason_and_honest_scores_stay(bounded):
+    from htcourse.grading.sandbox import bounds
+
+    course, result = bounded
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert auto_scores(course) == {"honest": 10, **{name: 10 for name in RESOURCE_ATTACKS}}, result.stdout
+    assert not _summary_line(result, "honest"), result.stdout
+    if bounds._own_cgroup() is not None:
+        assert "memory bound of the sandbox" in _summary_line(result, "memory"), result.stdout
+    else:  # the documented bound, said once
+        assert "No memory cgroup" in result.stdout + result.stderr
+    assert "filled its working folder" in _summary_line(result, "disk"), result.stdout
+    assert "ran out of disk space" in _summary_line(result, "tmp"), result.stdout
+    assert "was cut" in _summary_line(result, "print"), result.stdout
+    graded = nbformat.read(course / "autograded" / "print" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    kept = sum(len(o.get("text", "")) for o in graded.cells[-1].outputs)
+    assert kept < 60_000 and "the rest was not kept" in json.dumps(graded.cells[-1].outputs), kept
+
+
+def test_no_large_file_reaches_the_feedback_or_the_disk(bounded):
+    course, _ = bounded
+    for folder in ("autograded", "feedback"):
+        sizes = {p: p.stat().st_size for p in (course / folder).rglob("*") if p.is_file()}
+        assert not [p for p in sizes if p.name in ("big.bin", "fill")], sizes
+        assert max(sizes.values()) < 5 * 1024**2, max(sizes.items(), key=lambda kv: kv[1])
+
+
+def test_an_interrupted_run_leaves_nothing_the_next_run_keeps(tmp_path):
+    """Folders named for a grading process that has ended are removed by the next run."""
+    import tempfile
+
+    from htcourse.grading import batch
+    from htcourse.grading.grader import STAGING_PREFIX
+    from htcourse.grading.sandbox import workdir
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    tmp = Path(tempfile.gettempdir())
+    left = [tmp / f"{STAGING_PREFIX}{dead.pid}-abc", tmp / f"{workdir.SCRATCH_PREFIX}{dead.pid}-abc",
+            tmp / f"{workdir.RUNDIR_PREFIX}{dead.pid}-abc"]
+    alive = tmp / f"{STAGING_PREFIX}{os.getpid()}-abc"
+    for folder in [*left, alive]:
+        (folder / "student" / "ps").mkdir(parents=True)
+        (folder / "student" / "ps" / "in-flight.ipynb").write_text("{}")
+    try:
+        removed = batch._remove_stale_staging()
+        assert set(left) <= set(removed) and not any(p.exists() for p in left)
+        assert alive.exists()
+    finally:
+        for folder in [*left, alive]:
+            shutil.rmtree(folder, ignore_errors=True)

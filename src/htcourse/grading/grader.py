@@ -18,6 +18,7 @@ in the formgrader survive re-grading (nbgrader keeps manual scores).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -33,10 +34,10 @@ from htcourse.grading.course import Course
 from htcourse.grading.nbgrader_steps import GradingError, write_feedback
 from htcourse.grading.markup import inline_uploaded_images, removed_in
 from htcourse.grading.outputs import was_truncated
-from htcourse.grading.sandbox import workdir
+from htcourse.grading.sandbox import bounds, workdir
 from htcourse.grading.restore import load_template, restore
 
-STAGING_PREFIX = "htcourse-grading-"
+STAGING_PREFIX = "htcourse-grading-"  # then the grading process's id (see batch._remove_stale_staging)
 
 
 @dataclass
@@ -85,6 +86,11 @@ def _flags_from_autograded(nb, timeout: int) -> list[str]:
             flags.append(f"{_cell_name(cell, i)} ran longer than {timeout} s and was stopped")
         if "CellNotRun" in enames:
             skipped += 1
+        text = " ".join(str(o.get("evalue", "")) + " " + str(o.get("text", "")) for o in cell.get("outputs", []))
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            flags.append(f"{_cell_name(cell, i)} ran out of disk space (its working folder and /tmp are size-capped)")
+        if "MemoryError" in enames:
+            flags.append(f"{_cell_name(cell, i)} ran out of memory (MemoryError)")
         if was_truncated(cell):
             flags.append(f"the output of {_cell_name(cell, i)} was cut (it printed too much)")
     for i, cell in enumerate(nb.cells):
@@ -153,7 +159,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
                                              course.max_file_size_kb, course.max_dir_size_kb)
         result.flags += checked.flags
         result.submitted_as = dict(checked.submitted_as)
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-"))
         staged = staging / student_id / assignment
         staged.mkdir(parents=True)
         for template in templates:
@@ -184,14 +190,19 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
 
         checks_before = len(CHECK_SECONDS)
         left_before = len(workdir.LEFT_BEHIND)
+        bounds_before = len(bounds.REACHED)
         try:
             result.log += nbgrader_steps.run(autograde)
         except GradingError as exc:
             result.log += exc.log
+            reached = bounds.REACHED[bounds_before:]
+            if reached:
+                raise GradingError(f"{exc} ({'; '.join(dict.fromkeys(reached))})", exc.log) from None
             raise
         finally:
             result.checker_seconds = sum(CHECK_SECONDS[checks_before:])
             result.checker_cpu_seconds = sum(CHECK_CPU_SECONDS[checks_before:])
+            result.flags += list(dict.fromkeys(bounds.REACHED[bounds_before:]))
             left = [item for _, item in workdir.LEFT_BEHIND[left_before:]]
             if left:
                 result.flags.append("its code left links or special files in its working folder (never followed; "

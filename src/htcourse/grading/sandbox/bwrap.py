@@ -46,6 +46,7 @@ class SandboxLimits:
     cpu_seconds: int = 60
     memory_bytes: int = 2 * 1024**3
     max_processes: int = 64
+    tmp_bytes: int = 512 * 1024**2  # the size of the sandbox's /tmp (memory-backed)
 
 
 def find_tools() -> dict[str, str]:
@@ -113,7 +114,7 @@ def bwrap_command(
     roots = _read_only_roots()
     # The private /tmp comes first: anything bound under /tmp before it
     # (a dataset folder in a temporary directory, say) would be hidden by it.
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     # bwrap creates missing parent folders as 0700 when run as root, which
     # the unprivileged sandbox user could not enter: create them 0755 first.
     made: set[Path] = {Path("/"), Path("/tmp")}

@@ -26,7 +26,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-SCRATCH_PREFIX = "htc-work-"
+SCRATCH_PREFIX = "htc-work-"  # then the grading process's id
+RUNDIR_PREFIX = "htc-kernel-"  # the kernel's run folder (kernel.py), then the grading process's id
 
 #: Links and special files that kernels left in their working folders, in this
 #: process, oldest first: (working folder as the kernel saw it, what was left).
@@ -71,15 +72,21 @@ def _copy_tree(src_dir_fd: int, dst_dir_fd: int, uid: int | None, gid: int | Non
                 os.close(sub_dst)
 
 
-def make_scratch(source: Path, uid: int | None = None, gid: int | None = None) -> Path:
+def make_scratch(source: Path, uid: int | None = None, gid: int | None = None, size: int | None = None) -> Path:
     """A fresh copy of ``source``'s regular files and folders, writable by ``uid`` only.
 
     The copy is ``<private>/work``, where ``<private>`` is a new 0700 folder
     of the grader's own; links and special files in ``source`` are left out.
+    With ``size``, ``work`` is a tmpfs of that many bytes where the grader
+    may mount one (see :mod:`.bounds`).
     """
-    private = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    from htcourse.grading.sandbox import bounds
+
+    private = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     work = private / "work"
     work.mkdir(mode=0o700)
+    if size:
+        bounds.mount_tmpfs(work, size)
     src_fd = os.open(source, os.O_RDONLY | os.O_DIRECTORY)
     dst_fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
@@ -121,9 +128,44 @@ def scan_left_behind(work: Path, shown_as: str | Path | None = None, limit: int 
 
 def remove_scratch(work: Path) -> None:
     """Delete the copy and its private folder (links inside are removed, never followed)."""
+    from htcourse.grading.sandbox import bounds
+
     private = Path(work).parent
     if private.name.startswith(SCRATCH_PREFIX):
+        if bounds.is_mount(work):
+            bounds.unmount(work)
         shutil.rmtree(private, ignore_errors=True)
+
+
+def owner_gone(name: str, prefix: str) -> bool:
+    """Whether the process whose id follows ``prefix`` in ``name`` (``<prefix><pid>-...``) has ended."""
+    rest = name[len(prefix):].split("-", 1)[0]
+    if not rest.isdigit():
+        return False
+    try:
+        os.kill(int(rest), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def remove_stale() -> list[Path]:
+    """Working copies (and kernel run folders) left by a grading process that was killed; returns them."""
+    from htcourse.grading.sandbox import bounds
+
+    removed = []
+    for prefix in (SCRATCH_PREFIX, RUNDIR_PREFIX):
+        for private in Path(tempfile.gettempdir()).glob(prefix + "*"):
+            if not owner_gone(private.name, prefix):
+                continue
+            if bounds.is_mount(private / "work"):
+                bounds.unmount(private / "work")
+            shutil.rmtree(private, ignore_errors=True)
+            removed.append(private)
+    bounds.remove_stale_cgroups()
+    return removed
 
 
 def copy_regular(src: Path, dst: Path) -> bool:
