@@ -51,7 +51,7 @@ def test_active_markdown_is_removed_and_the_result_renders_clean(html, reported)
 
 def test_legitimate_formatting_is_left_as_written():
     source = ("**Bold** and *emphasis*, `code`, a [link](https://example.org/a?b=1&c=2) and a list:\n\n"
-              "1. one\n2. two\n\n> a quote\n\n| year | cases |\n|---|---|\n| 2020 | 12 |\n\n"
+              "1. one\n2. two\n\n> a quote\n\n| year | cases |\n|:---|---:|\n| 2020 | 12 |\n\n"
               "![drawing](attachment:d.png) and ![inline](data:image/png;base64," + PNG + ")\n\n"
               "Less than: 3 < 4 & 5 > 2.\n\n<details><summary>More</summary>Hidden <em>detail</em></details>\n")
     cleaned, removed = markup.clean_markdown(source, {"d.png": {"image/png": PNG}})

@@ -61,8 +61,8 @@ ALLOWED_ATTRIBUTES = {
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
     "table": {"border"},
-    "td": {"colspan", "rowspan", "align", "valign"},
-    "th": {"colspan", "rowspan", "align", "valign"},
+    "td": {"colspan", "rowspan", "align", "valign", "style"},  # style: text-align only (a Markdown table's)
+    "th": {"colspan", "rowspan", "align", "valign", "style"},
     "col": {"span"},
     "ol": {"start", "type"},
 }
@@ -110,7 +110,7 @@ def clean(markup: str) -> str:
     """``markup`` with only the tags, attributes and addresses of the course's policy."""
     return nh3.clean(markup, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, attribute_filter=_attribute_filter,
                      url_schemes={"http", "https", "mailto", "data", "attachment"}, link_rel="noopener noreferrer nofollow",
-                     strip_comments=True)
+                     strip_comments=True, filter_style_properties={"text-align"})
 
 
 class _Tokens(HTMLParser):
@@ -138,7 +138,8 @@ class _Tokens(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self._note(tag, attrs)
-        rel = [(n, v or "") for n, v in attrs if n != "rel"]
+        rel = [(n, re.sub(r"\s+", "", v or "").rstrip(";").lower() if n == "style" else v or "")
+               for n, v in attrs if n != "rel"]
         self.tokens.append(("start", tag, tuple(sorted(rel))))
 
     def handle_startendtag(self, tag, attrs):
