@@ -12,9 +12,9 @@ or delete a classmate's submission, and the instructor then collects a
 - :class:`ReleaseAssignment` makes ``inbound`` sticky (``3733``): nobody
   but the owner of an entry (or the instructor, who owns the folder) can
   rename or remove it;
-- :class:`Submit` makes a submission ``2750`` with ``0640`` files: the
-  set-group-id ``inbound`` gives them the instructor's group, so the
-  instructor reads them and other students cannot;
+- :class:`Submit` makes a submission folder ``2750``: the set-group-id
+  ``inbound`` gives it the instructor's group, so the instructor reads it
+  and other students cannot enter it;
 - :class:`Collect` leaves the collected copies writable by the instructor
   only (``go-w``).
 
@@ -33,7 +33,10 @@ from nbgrader.exchange.default import ExchangeCollect, ExchangeReleaseAssignment
 
 INBOUND_MODE = 0o3733  # set-group-id, sticky, rwx for the instructor, wx for everyone
 SUBMISSION_DIR_MODE = 0o2750
-SUBMISSION_FILE_MODE = 0o640
+#: The files inside are 0644: nbgrader writes timestamp.txt after the copy has cleared the folder's
+#: set-group-id bit, so they may keep the student's own group; the 0750 folder of the instructor's
+#: group is what keeps other students out.
+SUBMISSION_FILE_MODE = 0o644
 
 
 def _chmod_tree(root: str, dir_mode: int, file_mode: int | None = None, clear: int = 0) -> None:
