@@ -56,8 +56,11 @@ def _own_cgroup() -> tuple[str, Path] | None:
         hierarchy, controllers, path = line.split(":", 2)
         if hierarchy == "0" and (CGROUP_ROOT / "cgroup.controllers").exists():
             folder = CGROUP_ROOT / path.lstrip("/")
-            if "memory" in (folder / "cgroup.subtree_control").read_text().split():
-                return "v2", folder
+            try:
+                if "memory" in (folder / "cgroup.subtree_control").read_text().split():
+                    return "v2", folder
+            except OSError:
+                return None
     return None
 
 
