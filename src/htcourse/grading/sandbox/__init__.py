@@ -18,8 +18,10 @@ fresh unprivileged uid, CPU, memory and process limits); :mod:`.kernel` is
 the jupyter_client kernel manager that starts each kernel inside it (and
 its variant without jupyter_client's fixed pauses, also used unsandboxed);
 :mod:`.forkserver` starts sandboxed kernels as forks of a warm interpreter,
-moved into the same sandbox; :mod:`.processes` has the small process helpers
-the fork server and the trusted checker share.
+moved into the same sandbox; :mod:`.workdir` makes the kernel's private
+working copy; :mod:`.bounds` bounds a whole sandbox (a memory cgroup for all
+its processes, size-capped working folder and ``/tmp``); :mod:`.processes`
+has the small process helpers the fork server and the trusted checker share.
 
 *Who touches which files* (the grader's user is root on a grading host, or
 the instructor; the sandbox user is a fresh uid of ``bwrap.SANDBOX_UIDS``
