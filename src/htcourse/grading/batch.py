@@ -68,7 +68,7 @@ def _append_log(course: Course, results: list[Result]) -> None:
         pass
 
 
-def _remove_stale_staging(max_age_hours: float = 12) -> list[Path]:
+def _remove_stale_staging(max_age_hours: float = 12, tmpdir: Path | None = None) -> list[Path]:
     """Folders left behind by a killed run (a finished run removes its own); returns them.
 
     A staging folder, a kernel's working copy and run folder, and a sandbox's
@@ -80,7 +80,8 @@ def _remove_stale_staging(max_age_hours: float = 12) -> list[Path]:
 
     cutoff = time.time() - max_age_hours * 3600
     removed = []
-    for path in Path(tempfile.gettempdir()).glob(STAGING_PREFIX + "*"):
+    tmpdir = Path(tmpdir or tempfile.gettempdir())
+    for path in tmpdir.glob(STAGING_PREFIX + "*"):
         try:
             named = path.name[len(STAGING_PREFIX):].split("-", 1)[0].isdigit()
             if path.is_dir() and (workdir.owner_gone(path.name, STAGING_PREFIX) if named
@@ -89,7 +90,7 @@ def _remove_stale_staging(max_age_hours: float = 12) -> list[Path]:
                 removed.append(path)
         except OSError:
             pass
-    return removed + workdir.remove_stale()
+    return removed + workdir.remove_stale(tmpdir)
 
 
 def grade_all(assignment: str, course: Course | None = None, *, students: list[str] | None = None,

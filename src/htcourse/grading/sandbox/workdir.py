@@ -151,13 +151,13 @@ def owner_gone(name: str, prefix: str) -> bool:
     return False
 
 
-def remove_stale() -> list[Path]:
+def remove_stale(tmpdir: Path | None = None) -> list[Path]:
     """Working copies (and kernel run folders) left by a grading process that was killed; returns them."""
     from htcourse.grading.sandbox import bounds
 
     removed = []
     for prefix in (SCRATCH_PREFIX, RUNDIR_PREFIX):
-        for private in Path(tempfile.gettempdir()).glob(prefix + "*"):
+        for private in Path(tmpdir or tempfile.gettempdir()).glob(prefix + "*"):
             if not owner_gone(private.name, prefix):
                 continue
             if bounds.is_mount(private / "work"):
