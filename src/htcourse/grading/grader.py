@@ -167,8 +167,8 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
             result.flags += report.flags()
             # a picture saved beside the notebook becomes the cell's attachment now, before any
             # student code runs: nothing is read from the kernel's working folder later (markup.py)
-            result.flags += inline_uploaded_images(nb, checked.folder, checked.other_files,
-                                                   1000 * (course.max_file_size_kb or 20_000))
+            limit = 1000 * course.max_file_size_kb if course.max_file_size_kb is not None else None
+            result.flags += inline_uploaded_images(nb, checked.folder, checked.other_files, limit)
             nbformat.write(nb, staged / f"{template.notebook}.ipynb")
         for rel in checked.other_files:
             (staged / rel).parent.mkdir(parents=True, exist_ok=True)

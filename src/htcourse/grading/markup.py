@@ -337,12 +337,13 @@ class SanitizeMarkup(NbGraderPreprocessor):
 
 # --- pictures the student saved beside the notebook ---------------------------------
 
-def inline_uploaded_images(nb: NotebookNode, folder: Path, files, max_bytes: int) -> list[str]:
+def inline_uploaded_images(nb: NotebookNode, folder: Path, files, max_bytes: int | None) -> list[str]:
     """Turn ``![text](my-piece.png)`` of a picture submitted beside the notebook into an attachment.
 
     Read from the checked submission before any student code runs, by file
     descriptor without following links; ``files`` are the submission's files
-    that passed the checks (relative paths). Returns the pictures that could
+    that passed the checks (relative paths); ``max_bytes`` is the course's
+    limit per file (None: none). Returns the pictures that could
     not be used, in words (a picture that is not among ``files`` is left as it
     is: the sanitiser later shows nothing for it).
     """
@@ -370,10 +371,10 @@ def inline_uploaded_images(nb: NotebookNode, folder: Path, files, max_bytes: int
                 return match.group(0)
             with os.fdopen(fd, "rb") as handle:
                 info = os.fstat(handle.fileno())
-                if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
-                    problems.append(f"the picture {target} is not a file of at most {max_bytes // 1024} KB")
+                if not stat.S_ISREG(info.st_mode) or (max_bytes is not None and info.st_size > max_bytes):
+                    problems.append(f"the picture {target} is not a file within the course's size limit")
                     return match.group(0)
-                data = handle.read(max_bytes + 1)
+                data = handle.read(info.st_size if max_bytes is None else max_bytes)
             name = Path(rel).name
             cell.setdefault("attachments", {})[name] = {mime: base64.b64encode(data).decode()}
             return f"![{alt}](attachment:{name}{title})"
