@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 # These targets share names with folders (datasets/, assignments/): always run them.
 .PHONY: book test serve clean datasets setup system-packages assignments validate grade bench \
-        reader zip launch-cells classroom classroom-down canvas
+        reader zip launch-cells classroom classroom-down canvas lint format
 
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,10 @@ $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 
 setup: $(STAMP)
 
+# Most targets are thin calls to the course's command, `htcourse` (src/htcourse/cli.py;
+# `.venv/bin/htcourse --help`), which instructors may also run directly.
 book: $(STAMP)
-	$(BIN)/jupyter-book build -W -n --keep-going .
-	@echo "Site built: _build/html/index.html"
+	$(BIN)/htcourse build
 
 # System programs the tests need, from Debian: chromium for the browser tests
 # (never a browser download) and bubblewrap for the grading sandbox.
@@ -42,12 +43,21 @@ system-packages:
 	  fi; \
 	fi
 
-test: book system-packages
+# The linter and formatter (ruff; rules in pyproject.toml): the tree must be clean.
+# `make format` applies the formatter and the safe fixes.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint book system-packages
 	$(BIN)/python -m pytest
 
-serve: 
-	@test -f _build/html/index.html || { echo "Build the site first: make book"; exit 1; }
-	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
+serve: $(STAMP)
+	$(BIN)/htcourse serve
 
 # Performance figures (printed, never asserted): build, notebooks, grading, page weight,
 # and Lighthouse (npm, pinned in package.json) per page type against Debian chromium.
@@ -57,27 +67,28 @@ bench: $(STAMP) system-packages
 # The course reader: every page of _toc.yml in one PDF (chromium print-to-PDF,
 # merged with pypdf), written into the built site and linked from its landing page.
 reader: book system-packages
-	$(BIN)/python -m htcourse.sitebuild.reader
+	$(BIN)/htcourse reader
 
 # The built site (with the reader, when made) as one zip to read offline: _build/course-site.zip.
 zip: $(STAMP)
-	$(BIN)/python -m htcourse.sitebuild.reader --zip
+	$(BIN)/htcourse zip
 
 # make datasets regenerates the committed files; make datasets SEED=2027 gives a new variant.
 datasets: $(STAMP)
-	$(BIN)/python -m htcourse.datasets generate $(if $(SEED),--seed $(SEED))
+	$(BIN)/htcourse datasets $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf _build book/_vendor .pytest_cache
 
 # Graded assignments (nbgrader; see assignments/README.md).
-# make assignments: nbgrader generate_assignment for every assignment (release/ and gradebook.db).
+# make assignments: nbgrader generate_assignment for every assignment (release/ and gradebook.db),
+# with each due date and the late policy (nbgrader_config.py) at the top of the released notebook.
 assignments: $(STAMP)
-	$(BIN)/python -m htcourse.grading generate
+	$(BIN)/htcourse assignments
 
 # make validate: nbgrader validate on every source notebook, plus canary and points checks.
 validate: $(STAMP)
-	$(BIN)/python -m htcourse.grading validate
+	$(BIN)/htcourse validate
 
 # make grade ASSIGNMENT=ps4-dirty-data: autograde every submission, write feedback, export grades.
 # Student code runs in a bubblewrap sandbox; JOBS=n workers (default: one more than the CPUs);
@@ -85,7 +96,7 @@ validate: $(STAMP)
 # The grader exits 0 if all were graded, 1 if some could not be (make shows "Error 1"), 2 on usage errors.
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "Usage: make grade ASSIGNMENT=<name>, one of: $$(ls assignments/source | tr '\n' ' ')"; exit 2; }
-	$(BIN)/python -m htcourse.grading grade $(ASSIGNMENT) $(if $(JOBS),--jobs $(JOBS)) $(if $(UNSANDBOXED),--unsandboxed)
+	$(BIN)/htcourse grade $(ASSIGNMENT) $(if $(JOBS),--jobs $(JOBS)) $(if $(UNSANDBOXED),--unsandboxed)
 
 # make launch-cells: after changing repository.url in _config.yml, rewrite the hidden
 # first cell of every notebook (it installs the course from that repository in Colab).
@@ -97,7 +108,7 @@ launch-cells: $(STAMP)
 # matching hub usernames to the roster's SIS Login ID or SIS User ID; every mismatch is reported.
 canvas: $(STAMP)
 	@test -n "$(ROSTER)" || { echo "Usage: make canvas ROSTER=<Canvas gradebook export .csv> [ASSIGNMENT=<name>] [ALLOW_UNMATCHED=1]"; exit 2; }
-	$(BIN)/python -m htcourse.grading.canvas --roster "$(ROSTER)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(ALLOW_UNMATCHED),--allow-unmatched)
+	$(BIN)/htcourse export canvas --roster "$(ROSTER)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(ALLOW_UNMATCHED),--allow-unmatched)
 
 # make classroom [PORT=8765] [STUDENTS=3] [EXCHANGE=/existing/folder]: a local JupyterHub on
 # 127.0.0.1 with real system users (one instructor, a few students), nbgrader's exchange,
@@ -105,7 +116,7 @@ canvas: $(STAMP)
 # Needs root. Prints the URL and logins. make classroom-down removes all of it again
 # (KEEP_ENV=1 keeps the single-user environment, which takes minutes to build).
 classroom: $(STAMP)
-	$(BIN)/python classroom/manage.py up $(if $(PORT),--port $(PORT)) $(if $(STUDENTS),--students $(STUDENTS)) $(if $(EXCHANGE),--exchange $(EXCHANGE))
+	$(BIN)/htcourse classroom up $(if $(PORT),--port $(PORT)) $(if $(STUDENTS),--students $(STUDENTS)) $(if $(EXCHANGE),--exchange $(EXCHANGE))
 
 classroom-down: $(STAMP)
-	$(BIN)/python classroom/manage.py down $(if $(KEEP_ENV),--keep-env)
+	$(BIN)/htcourse classroom down $(if $(KEEP_ENV),--keep-env)

@@ -139,3 +139,13 @@ c.GenerateFeedback.preprocessors = [
 c.HTMLExporter.embed_images = False
 # The same HTML exporter, with its templates compiled once per grading process.
 c.GenerateFeedback.exporter_class = "htcourse.grading.feedback.FeedbackHTMLExporter"
+
+# Due dates, extensions and the late policy (src/htcourse/grading/late.py;
+# `htcourse grade` writes them into the gradebook before grading, and
+# `htcourse assignments` puts the due date and policy at the top of each
+# released notebook). nbgrader's AssignLatePenalties step applies the policy.
+# Per-student extensions: extensions.csv beside this file (student, assignment,
+# due, reason), git-ignored because the reasons are private. Example:
+#   c.LatePolicy.due_dates = {"ps4-dirty-data": "2026-10-16 17:00 UTC"}
+#   c.LatePolicy.method = "per_day"; c.LatePolicy.fraction = 0.1; c.LatePolicy.cutoff_hours = 72
+c.AssignLatePenalties.plugin_class = "htcourse.grading.late.LatePolicy"

@@ -20,6 +20,10 @@
 * the instructor's course folder ``~htc-teacher/course`` (the course's
   ``nbgrader_config.py`` and ``source/``); the formgrader is on in the
   instructor's server and off in the students', who keep the Assignments tab;
+* what users meet first (:func:`first_minute`): a ``Welcome.md`` that JupyterLab
+  opens at login and that says where to go, no "Jupyter news" question, the
+  datasheets in each student's ``datasets/``, the environment on the
+  terminal's ``PATH``, and the students' names in the instructor's gradebook;
 * a JupyterHub (pinned ``jupyterhub`` from this project's venv; PAM login;
   local processes) with ``configurable-http-proxy`` from ``node_modules``
   (pinned in package-lock.json), on ``127.0.0.1:PORT``, the hub's API on
@@ -145,25 +149,40 @@ def combined_requirements() -> str:
     return "\n".join([l for l in pins(REPO / "requirements.txt") if _name(l) not in replaced] + overrides) + "\n"
 
 
+#: uv, pinned in the lock's `lock` group, installs the environment from the same lock as .venv, in about
+#: a minute where pip took several. Its cache lives inside the repository's .venv (removed with it), so
+#: nothing is cached outside the repository that a fresh machine would lack.
+UV = Path(sys.executable).parent / "uv"
+UV_CACHE = REPO / ".venv" / "uv-cache"
+
+
+def _uv(*args: str, **kw) -> subprocess.CompletedProcess:
+    # Files are copied out of the cache (never hard-linked into it), and uv never downloads a Python.
+    env = dict(os.environ, UV_CACHE_DIR=str(UV_CACHE), UV_LINK_MODE="copy", UV_PYTHON_DOWNLOADS="never")
+    return run([str(UV), *args], env=env, **kw)
+
+
 def build_env(env: Path, log) -> None:
     if not SYSTEM_PYTHON.exists():
         raise ClassroomError(f"{SYSTEM_PYTHON} is missing: the single-user environment needs Debian's python3 "
                              "(apt-get install python3 python3-venv), readable by every user")
+    if not UV.exists():
+        raise ClassroomError(f"{UV} is missing: run `make setup` (uv is pinned in requirements.txt's lock group)")
     stamp = env / ".htcourse-env"
+    python = str(env / "bin" / "python")
     if not (stamp.is_file() and stamp.read_text() == env_fingerprint()):
         if env.exists():
             shutil.rmtree(env)
-        log(f"building the single-user environment in {env} (Debian's {SYSTEM_PYTHON}; a few minutes the first time)")
-        run([str(SYSTEM_PYTHON), "-m", "venv", str(env)])
-        run([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip==26.3"])
+        log(f"building the single-user environment in {env} with uv (Debian's {SYSTEM_PYTHON}; about a minute the first time)")
+        _uv("venv", "--quiet", "--python", str(SYSTEM_PYTHON), str(env))
         (env / "requirements.txt").write_text(combined_requirements())
-        run([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(env / "requirements.txt")])
+        # pip too (as python -m venv would give it), at the version .venv uses.
+        _uv("pip", "install", "--quiet", "--python", python, "-r", str(env / "requirements.txt"), "pip==26.3")
         stamp.write_text(env_fingerprint())
     log("installing the course package (non-editable, with its datasets) into the single-user environment")
     build = Path(run(["mktemp", "-d"]).stdout.strip())
     try:
-        run([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
-             "--no-cache-dir", str(REPO)], cwd=build)
+        _uv("pip", "install", "--quiet", "--python", python, "--no-deps", "--reinstall", "--no-cache", str(REPO), cwd=build)
     finally:
         shutil.rmtree(build, ignore_errors=True)
         shutil.rmtree(REPO / "build", ignore_errors=True)
@@ -269,6 +288,72 @@ def secure_files(course: Path, exchange: Path, users: list[str]) -> None:
     os.chmod(course_exchange, 0o755)
 
 
+# --- the first minute: what a student and the instructor see when they log in ---------------
+
+#: The page every user's JupyterLab opens at login (in their home folder).
+WELCOME = "Welcome.md"
+#: JupyterLab settings for every user of the environment: no "Jupyter news" question or update
+#: check at first start, and Markdown files open rendered (so the welcome page reads as a page).
+LAB_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Markdown Preview"}},
+}
+STUDENT_WELCOME = """# Welcome to the course hub
+
+**Your problem sets are in the Assignment List:** open the **Nbgrader** menu at the top of the
+screen and choose **Assignment List**. When your instructor releases a problem set, it appears
+under *Released assignments*: press **Fetch**, then open the notebook in the folder it makes
+(for example `ps4-dirty-data/ps4-dirty-data.ipynb`). When you are done, press **Submit** in the
+same list. Once your instructor has returned feedback, **Fetch Feedback** puts it next to your
+notebook, in a `feedback` folder.
+
+The datasheets the notebooks ask you to read are in the `datasets` folder, in the file browser
+on the left (for example `datasets/listings.md`).
+
+To open this page again: `Welcome.md`, in the file browser.
+"""
+INSTRUCTOR_WELCOME = """# Welcome, instructor
+
+- Your course is in `course/` (its `nbgrader_config.py` and `source/`). **Nbgrader → Formgrader**
+  releases and collects assignments and is where you grade the written answers by hand.
+- In a terminal (**File → New → Terminal**), `nbgrader` and the course's Python are on your `PATH`.
+- The instructor guide on the course site walks through the whole cycle.
+"""
+
+
+def write_lab_overrides(env: Path) -> None:
+    """JupyterLab settings for everyone using ``env`` (its ``share/jupyter/lab/settings/overrides.json``)."""
+    settings = env / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n")
+
+
+def first_minute(env: Path, students: list[str], log) -> None:
+    """What users meet at login: a welcome page that says where to go, the datasheets the notebooks
+    name where they name them, the course's tools on the terminal's PATH, and the students' names
+    in the instructor's gradebook (so the formgrader shows "Student 1", not "None, None")."""
+    write_lab_overrides(env)
+    path_line = f'\n# The course environment (classroom/manage.py)\nexport PATH="{env / "bin"}:$PATH"\n'
+    for user in [INSTRUCTOR, *students]:
+        home = Path(pwd.getpwnam(user).pw_dir)
+        _write_as(user, home / WELCOME, INSTRUCTOR_WELCOME if user == INSTRUCTOR else STUDENT_WELCOME)
+        # A terminal runs a login shell, whose /etc/profile resets PATH: put the environment back.
+        for rc in (".profile", ".bashrc"):
+            existing = (home / rc).read_text() if (home / rc).exists() else ""
+            _write_as(user, home / rc, existing + path_line)
+        if user != INSTRUCTOR:
+            for sheet in sorted((REPO / "datasets").glob("*.md")):
+                _write_as(user, home / "datasets" / sheet.name, sheet.read_text())
+    teacher = pwd.getpwnam(INSTRUCTOR)
+    course = Path(teacher.pw_dir) / "course"
+    for number, student in enumerate(students, start=1):
+        run([shutil.which("runuser") or "/usr/sbin/runuser", "-u", INSTRUCTOR, "--", str(env / "bin" / "nbgrader"),
+             "db", "student", "add", student,
+             "--first-name=Student", f"--last-name={number}"], cwd=course,
+            env={"PATH": f"{env / 'bin'}:/usr/bin:/bin", "HOME": teacher.pw_dir})
+    log(f"welcome pages, datasheets and the roster ({len(students)} students) written")
+
+
 # --- the hub -------------------------------------------------------------------------------
 
 def hub_config(state: Path, port: int, env: Path, exchange: Path, users: list[str]) -> str:
@@ -290,7 +375,7 @@ c.Authenticator.admin_users = {{{INSTRUCTOR!r}}}
 # Each user's server runs as that user, from the environment of Debian's python.
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [{str(env / "bin" / "jupyterhub-singleuser")!r}]
-c.Spawner.default_url = "/lab"
+c.Spawner.default_url = "/lab/tree/{WELCOME}"
 c.Spawner.environment = {{"HTCOURSE_EXCHANGE": {str(exchange)!r}, "PATH": {str(env / "bin") + ":/usr/local/bin:/usr/bin:/bin"!r}}}
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
@@ -349,6 +434,7 @@ def up(state: Path, port: int, students: int, exchange: Path | None, log=print, 
         record["passwords"] = passwords
         (state / "state.json").write_text(json.dumps(record))
         course = set_up_homes(names)
+        first_minute(env, names, log)
         record["course"] = str(course)
         secure_files(course, exchange, [INSTRUCTOR, *names])
         hub_dir = state / "hub"

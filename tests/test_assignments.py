@@ -15,6 +15,7 @@ the tests that need them wait for them:
 
 from __future__ import annotations
 
+import ast
 import html
 import importlib.util
 import json
@@ -39,20 +40,20 @@ ASSIGNMENTS = ["capstone-design-review", "ps4-dirty-data", "ps3-counting", "ps5-
                "ps2-image-matching", "ps1-linking", "ps7-supply-chains"]
 PROBLEM_SETS = ["ps4-dirty-data", "ps3-counting", "ps5-evaluation", "ps6-trends", "ps2-image-matching", "ps1-linking",
                 "ps7-supply-chains"]
-AUTO_POINTS = {"capstone-design-review": 0, "ps4-dirty-data": 10, "ps3-counting": 10, "ps5-evaluation": 10, "ps6-trends": 10,
-               "ps2-image-matching": 10, "ps1-linking": 10, "ps7-supply-chains": 10}
+AUTO_POINTS = {"capstone-design-review": 0, "ps4-dirty-data": 10, "ps3-counting": 10, "ps5-evaluation": 13, "ps6-trends": 13,
+               "ps2-image-matching": 10, "ps1-linking": 13, "ps7-supply-chains": 13}
 #: Hand-graded points: a written reflection (5) and a prose-or-art response (5) in every problem set, plus
 #: the questions on boyd's points 1-3 and 6, AMBER Alerts and face matching, and European law (issue 15).
-HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 10, "ps3-counting": 13, "ps5-evaluation": 17, "ps6-trends": 13,
+HAND_POINTS = {"capstone-design-review": 50, "ps4-dirty-data": 13, "ps3-counting": 13, "ps5-evaluation": 17, "ps6-trends": 13,
                "ps2-image-matching": 13, "ps1-linking": 13, "ps7-supply-chains": 10}
 #: The partial students of the other problem sets: the answer cells they get right, and their score (of 10).
 PARTIAL = {
-    "ps3-counting": (["q1-answer", "q2-answer"], 6),    # 2 + 4
-    "ps5-evaluation": (["q1-answer", "q2-answer"], 6),  # 3 + 3
-    "ps6-trends": (["q1-answer", "q2-answer"], 4),      # 2 + 2
+    "ps3-counting": (["q1-answer", "q2-answer"], 4),    # 2 + 2
+    "ps5-evaluation": (["q1-answer", "q9-answer"], 6),  # 3 + 3 (q9: precision from a sample, the curve)
+    "ps6-trends": (["q1-answer", "q5-answer"], 5),      # 2 + 3 (q5: the trend model)
     "ps2-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3
-    "ps1-linking": (["q1-answer", "q2-answer"], 5),         # 2 + 3
-    "ps7-supply-chains": (["q1-answer", "q2-answer"], 5),   # 2 + 3
+    "ps1-linking": (["q1-answer", "q5-answer"], 5),         # 2 + 3 (q5: approximate record linkage)
+    "ps7-supply-chains": (["q1-answer", "q5-answer"], 5),   # 2 + 3 (q5: audit planning, two lists)
 }
 BATCH_TIMEOUT = 8  # seconds per cell in the dirty-data batch (the infinite loops cost this much)
 
@@ -246,6 +247,80 @@ def test_authoring_rules_catch_a_missing_canary():
     assert any("t: put visible tests in their own cell" in p for p in problems)
 
 
+#: The course's analysis helpers. A graded answer is computed by the student with pandas and the field's
+#: libraries, so no model solution may call one of these (issue 24); loading data (`htcourse.data`) is plumbing.
+ANALYSIS_HELPERS = {"linking", "cleaning", "metrics", "estimators", "trends", "audits", "imagematch"}
+
+
+def _helper_uses(code: str) -> list[str]:
+    """Every place where ``code`` reaches a course analysis helper: a name, an import, or an attribute of htcourse."""
+    uses = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name) and node.id in ANALYSIS_HELPERS:
+            uses.append(f"line {node.lineno}: {node.id}")
+        elif isinstance(node, ast.Attribute) and node.attr in ANALYSIS_HELPERS:
+            uses.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
+                f"{node.module}.{a.name}" for a in node.names]
+            uses += [f"line {node.lineno}: import {m}" for m in modules
+                     if set(m.split(".")) & ANALYSIS_HELPERS and m.split(".")[0] == "htcourse"]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            uses += [f"line {node.lineno}: {node.value!r}" for h in ANALYSIS_HELPERS if f"htcourse.{h}" in node.value]
+    return uses
+
+
+def test_helper_rule_catches_every_way_of_calling_a_helper():
+    assert _helper_uses("x = linking.suspected_networks(listings, ['phone'])")
+    assert _helper_uses("from htcourse import audits as a\nx = a.detection_by_type(log, truth)")
+    assert _helper_uses("from htcourse.metrics import confusion\n")
+    assert _helper_uses("import htcourse.trends\n")
+    assert _helper_uses("import htcourse\nf = htcourse.cleaning.tidy_text")
+    assert _helper_uses("import importlib\nm = importlib.import_module('htcourse.estimators')")
+    assert not _helper_uses("import networkx as nx\nfrom htcourse import data\nx = data.load('listings')")
+
+
+def test_no_model_solution_calls_a_course_analysis_helper():
+    """Issue 24: every autograded answer is the student's own pandas, networkx, imagehash, statsmodels..."""
+    checked, found = 0, []
+    for path in sorted(COURSE_SRC.glob("source/*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for c in nb.cells:
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"):
+                checked += 1
+                found += [f"{path.stem} {c.metadata['nbgrader']['grade_id']} {use}"
+                          for use in _helper_uses(fake.solution_text(c))]
+    assert checked >= 28, checked
+    assert not found, "model solutions that call a course helper:\n" + "\n".join(found)
+
+
+def test_rubric_corrections_of_issue_24():
+    """The capstone's and ps2's rubric errors and ps4 q2's naming stay fixed (issues 24 and 26)."""
+    readme = (COURSE_SRC / "README.md").read_text(encoding="utf-8")
+    capstone = nbformat.read(COURSE_SRC / "source/capstone-design-review/capstone-design-review.ipynb", as_version=4)
+    notes = {c.metadata["nbgrader"]["grade_id"]: c.source for c in capstone.cells}
+    everything = readme + "\n".join(notes.values())
+    # accuracy of a flag-nothing tool is 1 - prevalence, not 1 - the alert rate
+    assert not re.search(r"99\.75%[^.]*(accurate|accuracy)[^.]*\(1 − 625/250,000\)", everything)
+    assert "625/250,000 = 0.25% is the alert rate" in notes["c-answer"] and "alert rate, not the prevalence" in readme
+    # module 9 introduces worker-driven social responsibility, not the Fair Food Program's complaint system
+    assert "Fair Food Program's complaint system (module 9)" not in everything
+    # Part B fits whichever case was chosen; Part D grades no position, CheckInSafe included
+    for n in range(1, 11):
+        assert "specifically to CheckInSafe" not in notes[f"point{n}-answer"], n
+        assert "the case the student chose" in notes[f"point{n}-answer"], n
+    assert "telegraphed" not in everything
+    assert "no decision earns or loses points" in notes["d-answer"] and "no decision earns or loses\npoints" in readme
+    # ps4 q2: the mean without the -99 code is not a corrected mean
+    ps4 = (COURSE_SRC / "source/ps4-dirty-data/ps4-dirty-data.ipynb").read_text(encoding="utf-8")
+    assert "mean_months_fixed" not in ps4 and "mean_months_without_code" in ps4
+    assert "further from the truth" in ps4
+    # ps2 q5 grades reasoning about the toy experiment's limits, not an uncited generalisation
+    ps2_rubric = readme[readme.index("### Rubric: ps2-image-matching"):readme.index("### Rubric: ps3-counting")]
+    assert "The experiment's limits" in ps2_rubric and "No credit for asserting" in ps2_rubric
+    assert "almost every innocent upload matches something" not in ps2_rubric
+
+
 def test_release_is_a_valid_notebook_for_jupyterlab_and_notebook7(course_template):
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -315,6 +390,11 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
     nb = fake.correct(course, "ps1-linking")
     fake.set_answer(nb, "q1-answer", fake.cell(nb, "q1-answer").source
                     + f"\nn_networks_phone = {int((by_phone >= 2).sum())}\nlargest_phone = {int(by_phone.max())}")
+    # and q5 (approximate linkage) with the committed data's number of candidate pairs
+    records = pd.read_csv(committed / "case_records_raw.csv", keep_default_na=False, na_values=[""])
+    block = records.groupby([records["yearOfRegistration"], records["familyName"].str.strip().str.lower().str[0]]).size()
+    fake.set_answer(nb, "q5-answer", fake.cell(nb, "q5-answer").source
+                    + f"\nn_candidates = {int((block * (block - 1) // 2).sum())}")
     fake.write_submission(course, "hardcoded", "ps1-linking", nb)
 
     monkeypatch.setenv("HTCOURSE_DATASETS", str(data))
@@ -323,7 +403,7 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
     assert validate(c, PROBLEM_SETS, echo=lines.append) == 0, "\n".join(lines)  # every solution passes on seed 7
     assert grade_one("correct", "ps4-dirty-data", c).auto_score == 10
     assert grade_one("hardcoded", "ps4-dirty-data", c).auto_score == 10 - 2 - 1
-    assert grade_one("hardcoded", "ps1-linking", c).auto_score == 10 - 2
+    assert grade_one("hardcoded", "ps1-linking", c).auto_score == 13 - 2 - 3
 
 
 def test_restore_puts_back_deleted_and_edited_cells(course_template):
@@ -577,7 +657,7 @@ def test_batch_grades_csv(dirty_data_batch):
     for s, expected in fake.BATCH_EXPECTED.items():
         assert float(rows[s]["auto_score"]) == expected and rows[s]["max_auto_score"] == "10"
     assert rows["corrupt"]["status"] == "not graded" and "not valid JSON" in rows["corrupt"]["flags_or_reason"]
-    assert rows["correct"]["status"] == "waiting for hand grading" and rows["correct"]["hand_grading_needed"] == "2"
+    assert rows["correct"]["status"] == "waiting for hand grading" and rows["correct"]["hand_grading_needed"] == "3"
     assert (course / "grades" / ".gitignore").read_text().strip().endswith("*")
 
 
@@ -697,8 +777,8 @@ def test_make_targets_exist():
     proc = subprocess.run(["make", "-n", "assignments", "validate", "grade", "ASSIGNMENT=ps4-dirty-data"],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "htcourse.grading generate" in proc.stdout and "htcourse.grading validate" in proc.stdout
-    assert "htcourse.grading grade ps4-dirty-data" in proc.stdout
+    assert "htcourse assignments" in proc.stdout and "htcourse validate" in proc.stdout
+    assert "htcourse grade ps4-dirty-data" in proc.stdout
     proc = subprocess.run(["make", "-n", "grade"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert "make grade ASSIGNMENT=" in proc.stdout  # the usage message when ASSIGNMENT is missing
 

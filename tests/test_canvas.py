@@ -1,4 +1,7 @@
-"""Grades out to Canvas: a small gradebook (manual grades, a late penalty, a missing submission) and rosters with mismatches."""
+"""Grades out to Canvas.
+
+A small gradebook (manual grades, a late penalty, a missing submission) and rosters with mismatches.
+"""
 
 from __future__ import annotations
 
@@ -37,9 +40,13 @@ def gradebook(tmp_path) -> str:
                 gb.update_or_create_grade_cell(cell, "problems", name, max_score=points, cell_type="code")
         for student in ("ana", "ben", "chen", "dara"):
             gb.add_student(student)
-        scores = {("ana", "ps1-linking"): {"auto": 6, "essay": 4}, ("ben", "ps1-linking"): {"auto": 5, "essay": 1},
-                  ("chen", "ps1-linking"): {"auto": 3, "essay": 2}, ("ana", "ps3-counting"): {"auto": 5},
-                  ("ben", "ps3-counting"): {"auto": 4}}
+        scores = {
+            ("ana", "ps1-linking"): {"auto": 6, "essay": 4},
+            ("ben", "ps1-linking"): {"auto": 5, "essay": 1},
+            ("chen", "ps1-linking"): {"auto": 3, "essay": 2},
+            ("ana", "ps3-counting"): {"auto": 5},
+            ("ben", "ps3-counting"): {"auto": 4},
+        }
         for (student, assignment), cells in scores.items():
             gb.add_submission(assignment, student, timestamp=datetime(2026, 10, 1, 9))
             for cell, points in cells.items():
@@ -69,12 +76,16 @@ def export(url, roster, out: Path, **kw):
 
 
 def test_canvas_import_has_final_scores_with_manual_grades_and_late_penalties(gradebook, tmp_path):
-    roster = write(tmp_path / "roster.csv", ROSTER_HEADER + POINTS_ROW
-                   + "\"Ana, A\",11,S001,ana,Sec 1,,90\n"
-                   + "\"Ben, B\",12,S002,BEN ,Sec 1,,80\n"  # login matched ignoring case and spaces
-                   + "\"Chen, C\",13,chen,c.chen,Sec 2,,70\n"  # matched by SIS User ID
-                   + "\"Dara, D\",14,S004,dara,Sec 2,,0\n"
-                   + "\"Eli, E\",15,S005,eli,Sec 2,,0\n")  # on the roster, never in the gradebook
+    roster = write(
+        tmp_path / "roster.csv",
+        ROSTER_HEADER
+        + POINTS_ROW
+        + '"Ana, A",11,S001,ana,Sec 1,,90\n'
+        + '"Ben, B",12,S002,BEN ,Sec 1,,80\n'  # login matched ignoring case and spaces
+        + '"Chen, C",13,chen,c.chen,Sec 2,,70\n'  # matched by SIS User ID
+        + '"Dara, D",14,S004,dara,Sec 2,,0\n'
+        + '"Eli, E",15,S005,eli,Sec 2,,0\n',
+    )  # on the roster, never in the gradebook
     out = tmp_path / "out"
     result = export(gradebook, roster, out)
     rows = read_rows(out / "canvas.csv")
@@ -100,7 +111,9 @@ def test_canvas_import_has_final_scores_with_manual_grades_and_late_penalties(gr
 
 
 def test_gradebook_student_missing_from_the_roster_is_an_error_and_nothing_is_written(gradebook, tmp_path):
-    roster = write(tmp_path / "roster.csv", ROSTER_HEADER + "\"Ana, A\",11,S001,ana,Sec 1,,\n\"Ben, B\",12,S002,ben,Sec 1,,\n")
+    roster = write(
+        tmp_path / "roster.csv", ROSTER_HEADER + '"Ana, A",11,S001,ana,Sec 1,,\n"Ben, B",12,S002,ben,Sec 1,,\n'
+    )
     out = tmp_path / "out"
     with pytest.raises(canvas.RosterError) as error:
         export(gradebook, roster, out)
@@ -109,16 +122,24 @@ def test_gradebook_student_missing_from_the_roster_is_an_error_and_nothing_is_wr
     result = export(gradebook, roster, out, allow_unmatched=True)
     assert result.gradebook_only == ["chen", "dara"]
     plain = read_rows(out / "grades.csv")
-    assert {r[0] for r in plain if r[-1] == "not on the roster"} == {"chen", "dara"}, "unmatched students stay in the plain CSV"
+    assert {r[0] for r in plain if r[-1] == "not on the roster"} == {"chen", "dara"}, (
+        "unmatched students stay in the plain CSV"
+    )
     assert {r[3] for r in read_rows(out / "canvas.csv")[2:]} == {"ana", "ben"}
 
 
-@pytest.mark.parametrize("body, message", [
-    ("\"Ana, A\",11,S001,ana,Sec 1,,\n\"Ana again\",19,S009,ana,Sec 1,,\n", "duplicate SIS Login ID 'ana' on lines 2 and 3"),
-    ("\"Ana, A\",11,S001,ana,Sec 1,,\n\"Ben, B\",11,S002,ben,Sec 1,,\n", "duplicate ID '11'"),
-    ("\"Ana, A\",11,,,Sec 1,,\n", "has neither a SIS Login ID nor a SIS User ID"),
-    ("\"Ana, A\",11,ben,ana,Sec 1,,\n\"Ben, B\",12,S002,ben,Sec 1,,\n", "cannot tell which is theirs"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            '"Ana, A",11,S001,ana,Sec 1,,\n"Ana again",19,S009,ana,Sec 1,,\n',
+            "duplicate SIS Login ID 'ana' on lines 2 and 3",
+        ),
+        ('"Ana, A",11,S001,ana,Sec 1,,\n"Ben, B",11,S002,ben,Sec 1,,\n', "duplicate ID '11'"),
+        ('"Ana, A",11,,,Sec 1,,\n', "has neither a SIS Login ID nor a SIS User ID"),
+        ('"Ana, A",11,ben,ana,Sec 1,,\n"Ben, B",12,S002,ben,Sec 1,,\n', "cannot tell which is theirs"),
+    ],
+)
 def test_ambiguous_rosters_are_clear_errors(gradebook, tmp_path, body, message):
     roster = write(tmp_path / "roster.csv", ROSTER_HEADER + body)
     with pytest.raises(canvas.RosterError, match=message.replace("(", r"\(")):
@@ -137,15 +158,32 @@ def test_not_a_canvas_export_or_missing_roster(gradebook, tmp_path):
 
 def test_nbgrader_export_plugin_and_the_command_line(gradebook, tmp_path):
     """The plugin through nbgrader's own `nbgrader export`, and `python -m htcourse.grading.canvas` exit codes."""
-    roster = write(tmp_path / "roster.csv", ROSTER_HEADER + "".join(
-        f"\"{s.title()}\",{i},S{i},{s},Sec 1,,\n" for i, s in enumerate(["ana", "ben", "chen", "dara"], start=1)))
+    roster = write(
+        tmp_path / "roster.csv",
+        ROSTER_HEADER
+        + "".join(
+            f'"{s.title()}",{i},S{i},{s},Sec 1,,\n' for i, s in enumerate(["ana", "ben", "chen", "dara"], start=1)
+        ),
+    )
     course = tmp_path / "course"
     course.mkdir()
     (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.db_url = {gradebook!r}\n")
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run(["nbgrader", "export", "--exporter=htcourse.grading.canvas.CanvasExportPlugin",
-                             f"--CanvasExportPlugin.roster={roster}", "--to", str(tmp_path / "nb" / "canvas.csv")],
-                            cwd=course, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            "nbgrader",
+            "export",
+            "--exporter=htcourse.grading.canvas.CanvasExportPlugin",
+            f"--CanvasExportPlugin.roster={roster}",
+            "--to",
+            str(tmp_path / "nb" / "canvas.csv"),
+        ],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     rows = read_rows(tmp_path / "nb" / "canvas.csv")
     assert rows[2][3:] == ["ana", "Sec 1", "10", "5"]
@@ -155,7 +193,7 @@ def test_nbgrader_export_plugin_and_the_command_line(gradebook, tmp_path):
     ok = subprocess.run(cli + ["--roster", str(roster)], env=env, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert read_rows(tmp_path / "cli" / "canvas.csv") == rows
-    short = write(tmp_path / "short.csv", ROSTER_HEADER + "\"Ana\",1,S1,ana,Sec 1,,\n")
+    short = write(tmp_path / "short.csv", ROSTER_HEADER + '"Ana",1,S1,ana,Sec 1,,\n')
     bad = subprocess.run(cli + ["--roster", str(short)], env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == canvas.EXIT_MISMATCH
     assert "in the gradebook but not on the roster" in bad.stderr and "ben, chen, dara" in bad.stderr

@@ -263,8 +263,8 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
     page = response.json()
     import re
 
-    assert re.search(rf"{ASSIGNMENT} \(Score: 14\.0 / 20\.0\)", page["content"]), \
-        "the feedback shows the total: 10 autograded + 4 by hand, out of 20"
+    assert re.search(rf"{ASSIGNMENT} \(Score: 14\.0 / 23\.0\)", page["content"]), \
+        "the feedback shows the total: 10 autograded + 4 by hand, out of 23"
     assert "Written response</a> (Score: 4.0 / 5.0)" in page["content"], "and the hand grade"
     print(f"\nassignment cycle through the hub: {time.monotonic() - started:.0f} s")
 
@@ -389,5 +389,45 @@ def give_hand_grade_in_formgrader(hub: Hub, teacher: str, student: str, points: 
                         return
                     time.sleep(0.5)
             raise AssertionError(f"the formgrader did not save the hand grade: {hand}; requests: {saves}")
+        finally:
+            browser.close()
+
+
+def test_the_first_minute_on_the_hub(hub, tmp_path):
+    """A student's first screen: no news pop-up, the welcome page saying where the Assignment List is,
+    the datasheets where the notebooks name them; the instructor's terminal finds nbgrader; the
+    formgrader shows the students' names. (Runs after the cycle, on the same hub.)"""
+    from playwright.sync_api import sync_playwright
+
+    teacher, students = manage.INSTRUCTOR, [u for u in hub.record["users"] if u != manage.INSTRUCTOR]
+    student = students[0]
+    sheet = hub.api(student, "GET", f"/user/{student}/api/contents/datasets/listings.md")
+    assert sheet.status_code == 200, "the datasheet the notebooks name is not in the student's home"
+    env_bin = str(Path(hub.record["env"]) / "bin")
+    for flags in ("-lc", "-ic"):  # a terminal's login shell, and an interactive one
+        found = subprocess.run([shutil.which("runuser") or "/usr/sbin/runuser", "-u", teacher, "--", "bash", flags, "command -v nbgrader python"],
+                               capture_output=True, text=True, timeout=60)
+        assert found.stdout.split() == [f"{env_bin}/nbgrader", f"{env_bin}/python"], (flags, found.stdout, found.stderr)
+    names = hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/students").json()
+    assert {s["id"]: (s["first_name"], s["last_name"]) for s in names} == \
+        {name: ("Student", str(i)) for i, name in enumerate(students, start=1)}, names
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("input[name=username]", student)
+            page.fill("input[name=password]", hub.record["passwords"][student])
+            page.click("input[type=submit], button[type=submit]")
+            page.wait_for_url(f"{hub.url}/user/{student}/lab**", timeout=120_000)
+            welcome = page.locator(".jp-RenderedMarkdown").filter(has_text="Assignment List").first
+            welcome.wait_for(state="visible", timeout=60_000)
+            page.wait_for_timeout(3000)  # the news question, when on, comes a moment after start
+            page.screenshot(path=str(tmp_path / "student-first-screen.png"))
+            print(f"\nthe student's first screen: {tmp_path / 'student-first-screen.png'}")
+            assert not page.get_by_text("official Jupyter news").count(), "the news pop-up is shown"
+            assert not page.locator(".jp-Notification-Toast-Container .Toastify__toast").count(), "a notification is shown"
         finally:
             browser.close()

@@ -67,11 +67,13 @@ def test_canonical_casing_breaks_ties_alphabetically():
 
 
 def test_tidy_text_strips_spaces_and_harmonises_categories_but_not_names():
-    raw = text_frame([
-        {"reportingSource": " police", "gender": "Woman", "givenName": "LOVUN", "citizenship": "  NA"},
-        {"reportingSource": "police", "gender": "WOMAN ", "givenName": "Lovun", "citizenship": "   "},
-        {"reportingSource": "Police", "gender": "Woman", "givenName": "Zivil", "citizenship": "ZA"},
-    ])
+    raw = text_frame(
+        [
+            {"reportingSource": " police", "gender": "Woman", "givenName": "LOVUN", "citizenship": "  NA"},
+            {"reportingSource": "police", "gender": "WOMAN ", "givenName": "Lovun", "citizenship": "   "},
+            {"reportingSource": "Police", "gender": "Woman", "givenName": "Zivil", "citizenship": "ZA"},
+        ]
+    )
     tidy = cleaning.tidy_text(raw)
     assert list(tidy["reportingSource"]) == ["police"] * 3
     assert list(tidy["gender"]) == ["Woman"] * 3
@@ -81,10 +83,12 @@ def test_tidy_text_strips_spaces_and_harmonises_categories_but_not_names():
 
 
 def test_replace_missing_codes_leaves_namibia_alone():
-    raw = text_frame([
-        {"traffickMonths": "-99", "ageBroad": "00", "citizenship": "NA"},
-        {"traffickMonths": "-990", "ageBroad": "9--17", "citizenship": "00"},
-    ])
+    raw = text_frame(
+        [
+            {"traffickMonths": "-99", "ageBroad": "00", "citizenship": "NA"},
+            {"traffickMonths": "-990", "ageBroad": "9--17", "citizenship": "00"},
+        ]
+    )
     clean = cleaning.replace_missing_codes(raw)
     assert pd.isna(clean.loc[0, "traffickMonths"]) and pd.isna(clean.loc[0, "ageBroad"])
     assert clean.loc[0, "citizenship"] == "NA"
@@ -199,11 +203,13 @@ def test_date_formats_names_the_format_that_reads_each_value():
 
 
 def test_convert_weeks_to_months_only_in_the_named_source():
-    frame = text_frame([
-        {"reportingSource": "ngo", "traffickMonths": "26"},
-        {"reportingSource": "police", "traffickMonths": "26"},
-        {"reportingSource": "ngo", "traffickMonths": ""},
-    ])
+    frame = text_frame(
+        [
+            {"reportingSource": "ngo", "traffickMonths": "26"},
+            {"reportingSource": "police", "traffickMonths": "26"},
+            {"reportingSource": "ngo", "traffickMonths": ""},
+        ]
+    )
     result = cleaning.convert_weeks_to_months(frame, source="ngo")
     assert result.loc[0, "traffickMonths"] == 6
     assert result.loc[1, "traffickMonths"] == 26
@@ -220,11 +226,13 @@ def test_weeks_to_months_undoes_months_to_weeks_exactly():
 
 def test_resolve_blank_flags_fills_only_filled_in_forms_of_the_source():
     columns = ["meansThreats", "meansWithholdDocs"]
-    frame = text_frame([
-        {"reportingSource": "hotline", "meansThreats": "1", "meansWithholdDocs": ""},
-        {"reportingSource": "hotline", "meansThreats": "", "meansWithholdDocs": ""},
-        {"reportingSource": "police", "meansThreats": "1", "meansWithholdDocs": ""},
-    ])
+    frame = text_frame(
+        [
+            {"reportingSource": "hotline", "meansThreats": "1", "meansWithholdDocs": ""},
+            {"reportingSource": "hotline", "meansThreats": "", "meansWithholdDocs": ""},
+            {"reportingSource": "police", "meansThreats": "1", "meansWithholdDocs": ""},
+        ]
+    )
     result = cleaning.resolve_blank_flags(frame, source="hotline", columns=columns)
     assert result.loc[0, "meansWithholdDocs"] == "0"
     assert result.loc[1, columns].isna().all(), "an all-blank form may never have been asked"
@@ -232,12 +240,14 @@ def test_resolve_blank_flags_fills_only_filled_in_forms_of_the_source():
 
 
 def test_flag_answers_finds_the_source_that_never_says_no():
-    frame = text_frame([
-        {"reportingSource": "hotline", "meansThreats": "1"},
-        {"reportingSource": "hotline", "meansThreats": ""},
-        {"reportingSource": "police", "meansThreats": "0"},
-        {"reportingSource": "police", "meansThreats": "1"},
-    ])
+    frame = text_frame(
+        [
+            {"reportingSource": "hotline", "meansThreats": "1"},
+            {"reportingSource": "hotline", "meansThreats": ""},
+            {"reportingSource": "police", "meansThreats": "0"},
+            {"reportingSource": "police", "meansThreats": "1"},
+        ]
+    )
     table = cleaning.flag_answers(frame, columns=["meansThreats"])
     assert table.loc["hotline", "no (0)"] == 0 and table.loc["hotline", "blank"] == 0.5
     assert table.loc["police", "no (0)"] == 0.5
@@ -248,20 +258,35 @@ def test_flag_answers_finds_the_source_that_never_says_no():
 
 @pytest.mark.parametrize(
     "a, b, distance",
-    [("Lovun", "Lovun", 0), ("Lovun", "LOVUN", 0), ("Lovun", "Lovuun", 1), ("Lovun", "Lovn", 1),
-     ("Lovun", "Lvoun", 1), ("Lovun", "Lovan", 1), ("Lovun", "Lvon", 2), ("abc", "xyz", 3)],
+    [
+        ("Lovun", "Lovun", 0),
+        ("Lovun", "LOVUN", 0),
+        ("Lovun", "Lovuun", 1),
+        ("Lovun", "Lovn", 1),
+        ("Lovun", "Lvoun", 1),
+        ("Lovun", "Lovan", 1),
+        ("Lovun", "Lvon", 2),
+        ("abc", "xyz", 3),
+    ],
 )
 def test_name_distance(a, b, distance):
     assert cleaning.name_distance(a, b) == distance
 
 
 def test_find_duplicates_collapses_a_pair_and_keeps_the_first_report():
-    frame = text_frame([
-        case(caseId="NGO-00007", reportingSource="ngo", registrationDate="2019-04-20", givenName="LOVUN",
-             familyName="Dumozza"),
-        case(caseId="POL-00001"),  # the first report
-        case(caseId="POL-00002", givenName="Zivil", familyName="Mafezin"),  # someone else
-    ])
+    frame = text_frame(
+        [
+            case(
+                caseId="NGO-00007",
+                reportingSource="ngo",
+                registrationDate="2019-04-20",
+                givenName="LOVUN",
+                familyName="Dumozza",
+            ),
+            case(caseId="POL-00001"),  # the first report
+            case(caseId="POL-00002", givenName="Zivil", familyName="Mafezin"),  # someone else
+        ]
+    )
     frame["registrationDate"] = cleaning.parse_dates(frame["registrationDate"])
     pairs = cleaning.find_duplicates(frame)
     assert list(zip(pairs["caseId"], pairs["duplicateOf"])) == [("NGO-00007", "POL-00001")]
@@ -284,21 +309,25 @@ def test_find_duplicates_needs_every_condition(second):
 
 
 def test_find_duplicates_groups_chains_of_reports():
-    frame = text_frame([
-        case(caseId="POL-00001", registrationDate="2019-03-04"),
-        case(caseId="NGO-00001", reportingSource="ngo", registrationDate="2019-04-04", givenName="Lovuun"),
-        case(caseId="HTL-00001", reportingSource="hotline", registrationDate="2019-05-04", givenName="Lovuuun"),
-    ])
+    frame = text_frame(
+        [
+            case(caseId="POL-00001", registrationDate="2019-03-04"),
+            case(caseId="NGO-00001", reportingSource="ngo", registrationDate="2019-04-04", givenName="Lovuun"),
+            case(caseId="HTL-00001", reportingSource="hotline", registrationDate="2019-05-04", givenName="Lovuuun"),
+        ]
+    )
     pairs = cleaning.find_duplicates(frame)
     assert sorted(pairs["caseId"]) == ["HTL-00001", "NGO-00001"]
     assert set(pairs["duplicateOf"]) == {"POL-00001"}
 
 
 def test_find_duplicates_counts_an_unknown_date_as_later():
-    frame = text_frame([
-        case(caseId="HTL-00001", reportingSource="hotline", registrationDate="2019-02-30"),
-        case(caseId="POL-00001", registrationDate="2019-05-01", givenName="Lovuun"),
-    ])
+    frame = text_frame(
+        [
+            case(caseId="HTL-00001", reportingSource="hotline", registrationDate="2019-02-30"),
+            case(caseId="POL-00001", registrationDate="2019-05-01", givenName="Lovuun"),
+        ]
+    )
     pairs = cleaning.find_duplicates(frame)
     assert list(zip(pairs["caseId"], pairs["duplicateOf"])) == [("HTL-00001", "POL-00001")]
 
@@ -317,10 +346,22 @@ def test_format_types_gives_each_column_its_type():
 
 
 def test_flag_columns():
-    columns = ["caseId", "isForcedLabour", "island", "meansThreats", "sectorOfSexPornography",
-               "recruiterRelationFriend", "isSexualExploit"]
+    columns = [
+        "caseId",
+        "isForcedLabour",
+        "island",
+        "meansThreats",
+        "sectorOfSexPornography",
+        "recruiterRelationFriend",
+        "isSexualExploit",
+    ]
     assert cleaning.flag_columns(pd.DataFrame(columns=columns)) == [
-        "isForcedLabour", "meansThreats", "sectorOfSexPornography", "recruiterRelationFriend", "isSexualExploit"]
+        "isForcedLabour",
+        "meansThreats",
+        "sectorOfSexPornography",
+        "recruiterRelationFriend",
+        "isSexualExploit",
+    ]
 
 
 def test_as_text_round_trips_typed_values():
@@ -336,16 +377,47 @@ def test_as_text_round_trips_typed_values():
 
 
 def tiny_cases() -> pd.DataFrame:
-    return text_frame([
-        case(caseId="A", yearOfRegistration="2019", ageBroad="9--17", traffickMonths="4", isForcedLabour="1",
-             meansDebtBondageEarnings="1"),
-        case(caseId="B", yearOfRegistration="2019", ageBroad="30--38", traffickMonths="8", isForcedLabour="0",
-             isSexualExploit="1", meansDebtBondageEarnings="0"),
-        case(caseId="C", yearOfRegistration="2020", ageBroad="", traffickMonths="", isForcedLabour="1",
-             isSexualExploit="1", meansDebtBondageEarnings="", citizenship=""),
-        case(caseId="D", yearOfRegistration="2020", ageBroad="0--8", traffickMonths="12", isForcedLabour="0",
-             isOtherExploit="1", meansDebtBondageEarnings="0", citizenship="ZA"),
-    ])
+    return text_frame(
+        [
+            case(
+                caseId="A",
+                yearOfRegistration="2019",
+                ageBroad="9--17",
+                traffickMonths="4",
+                isForcedLabour="1",
+                meansDebtBondageEarnings="1",
+            ),
+            case(
+                caseId="B",
+                yearOfRegistration="2019",
+                ageBroad="30--38",
+                traffickMonths="8",
+                isForcedLabour="0",
+                isSexualExploit="1",
+                meansDebtBondageEarnings="0",
+            ),
+            case(
+                caseId="C",
+                yearOfRegistration="2020",
+                ageBroad="",
+                traffickMonths="",
+                isForcedLabour="1",
+                isSexualExploit="1",
+                meansDebtBondageEarnings="",
+                citizenship="",
+            ),
+            case(
+                caseId="D",
+                yearOfRegistration="2020",
+                ageBroad="0--8",
+                traffickMonths="12",
+                isForcedLabour="0",
+                isOtherExploit="1",
+                meansDebtBondageEarnings="0",
+                citizenship="ZA",
+            ),
+        ]
+    )
 
 
 def test_headline_figures():
@@ -413,22 +485,54 @@ def test_share_by_and_largest_shift_find_the_source_that_changed():
 
 def test_compare_with_truth_and_manifest_scores():
     truth = text_frame([case(caseId="A"), case(caseId="B", ageBroad="9--17")])
-    raw = text_frame([
-        case(caseId="A", ageBroad="09--17"),
-        case(caseId="B", ageBroad="9--17"),
-        case(caseId="C", givenName="LOVUN", registrationDate="2019-03-20"),
-    ])
+    raw = text_frame(
+        [
+            case(caseId="A", ageBroad="09--17"),
+            case(caseId="B", ageBroad="9--17"),
+            case(caseId="C", givenName="LOVUN", registrationDate="2019-03-20"),
+        ]
+    )
     raw.loc[0, "ageBroad"] = "27--29."
-    manifest = pd.DataFrame([
-        {"rawRow": 0, "caseId": "A", "column": "ageBroad", "defect": "age_band_typo", "cleanValue": "27--29",
-         "dirtyValue": "27--29.", "duplicateOf": ""},
-        {"rawRow": 1, "caseId": "B", "column": "citizenship", "defect": "country_name", "cleanValue": "NA",
-         "dirtyValue": "Namibia", "duplicateOf": ""},
-        {"rawRow": 2, "caseId": "C", "column": "", "defect": "duplicate", "cleanValue": "", "dirtyValue": "",
-         "duplicateOf": "A"},
-        {"rawRow": 2, "caseId": "C", "column": "givenName", "defect": "name_variant", "cleanValue": "Lovun",
-         "dirtyValue": "LOVUN", "duplicateOf": ""},
-    ])
+    manifest = pd.DataFrame(
+        [
+            {
+                "rawRow": 0,
+                "caseId": "A",
+                "column": "ageBroad",
+                "defect": "age_band_typo",
+                "cleanValue": "27--29",
+                "dirtyValue": "27--29.",
+                "duplicateOf": "",
+            },
+            {
+                "rawRow": 1,
+                "caseId": "B",
+                "column": "citizenship",
+                "defect": "country_name",
+                "cleanValue": "NA",
+                "dirtyValue": "Namibia",
+                "duplicateOf": "",
+            },
+            {
+                "rawRow": 2,
+                "caseId": "C",
+                "column": "",
+                "defect": "duplicate",
+                "cleanValue": "",
+                "dirtyValue": "",
+                "duplicateOf": "A",
+            },
+            {
+                "rawRow": 2,
+                "caseId": "C",
+                "column": "givenName",
+                "defect": "name_variant",
+                "cleanValue": "Lovun",
+                "dirtyValue": "LOVUN",
+                "duplicateOf": "",
+            },
+        ]
+    )
     cleaned = raw.assign(ageBroad=cleaning.fix_age_bands(raw["ageBroad"]))
     cleaned.loc[1, "citizenship"] = "ZA"  # a wrong fix
 
@@ -454,8 +558,10 @@ def test_pipeline_recovers_the_ground_truth_from_the_committed_export():
     truth = cleaning.read_raw_export(data.path("case_records_clean"))
     step = cleaning.replace_missing_codes(cleaning.tidy_text(raw))
     step = cleaning.normalise_country_columns(step)
-    step = step.assign(ageBroad=cleaning.fix_age_bands(step["ageBroad"]),
-                       registrationDate=cleaning.parse_dates(step["registrationDate"]))
+    step = step.assign(
+        ageBroad=cleaning.fix_age_bands(step["ageBroad"]),
+        registrationDate=cleaning.parse_dates(step["registrationDate"]),
+    )
     medians = pd.to_numeric(step["traffickMonths"]).groupby(step["reportingSource"]).median()
     step = cleaning.convert_weeks_to_months(step, source=medians.idxmax())
     answers = cleaning.flag_answers(step)

@@ -38,6 +38,7 @@ from htcourse.datasets import (
     hotline,
     list_overlap,
     output_files,
+    published_tables,
 )
 from htcourse.datasets.__main__ import main as cli_main
 from htcourse.datasets.writing import write_files_atomically
@@ -149,9 +150,9 @@ def assert_num(cell: str, value: float, decimals: int = 1) -> None:
 
 def test_default_seed_reproduces_committed_files_byte_for_byte(default_run):
     produced = sorted(output_files(default_run.generated))
-    assert DATAPACKAGE_FILE in produced and len(produced) == 1 + len(handwritten_tables.FILES) + sum(
-        len(m.CSV_FILES) + 1 for m in DATASETS.values()
-    )
+    assert DATAPACKAGE_FILE in produced and len(produced) == 1 + len(handwritten_tables.FILES) + len(
+        published_tables.FILES
+    ) + sum(len(m.CSV_FILES) + 1 for m in DATASETS.values())
     different = [
         name
         for name in produced
@@ -164,9 +165,13 @@ def test_default_seed_reproduces_committed_files_byte_for_byte(default_run):
 def test_only_one_dataset_gives_the_same_files_as_a_full_run(default_run, tmp_path):
     assert cli_main(["generate", "--only", "hotline", "list_overlap", "--out", str(tmp_path)]) == 0
     expected = {
-        *hotline.CSV_FILES, hotline.DATASHEET_FILE,
-        *list_overlap.CSV_FILES, list_overlap.DATASHEET_FILE,
-        *handwritten_tables.FILES, DATAPACKAGE_FILE,
+        *hotline.CSV_FILES,
+        hotline.DATASHEET_FILE,
+        *list_overlap.CSV_FILES,
+        list_overlap.DATASHEET_FILE,
+        *handwritten_tables.FILES,
+        *published_tables.FILES,
+        DATAPACKAGE_FILE,
     }
     assert {p.name for p in tmp_path.iterdir()} == expected  # no staging folder left behind
     for name in expected:
@@ -221,7 +226,11 @@ def test_datapackage_describes_every_csv_with_its_columns(run):
     resources = {resource["path"]: resource for resource in package["resources"]}
     # every CSV file in the folder, generated or written by hand
     assert sorted(resources) == sorted(p.name for p in run.folder.glob("*.csv"))
-    assert set(csv_files()) | {handwritten_tables.GLOBAL_ESTIMATES_FILE, handwritten_tables.IMAGES_FILE} == set(resources)
+    published = {table.filename for table in (*published_tables.TABLES, *published_tables.SERIES)}
+    assert set(csv_files()) | {
+        handwritten_tables.GLOBAL_ESTIMATES_FILE,
+        handwritten_tables.IMAGES_FILE,
+    } | published == set(resources)
     for path, resource in resources.items():
         header = run.cells(path).columns.tolist()
         assert [field["name"] for field in resource["schema"]["fields"]] == header, path
@@ -411,7 +420,11 @@ def test_definition_change_shows_only_in_one_source(run):
     year = case_records.DEFINITION_CHANGE_YEAR
     first, last = case_records.YEARS[0], case_records.YEARS[-1]
     headers = (
-        "Source", f"Clean {first}–{year - 1}", f"Clean {year}–{last}", f"Raw {first}–{year - 1}", f"Raw {year}–{last}",
+        "Source",
+        f"Clean {first}–{year - 1}",
+        f"Clean {year}–{last}",
+        f"Raw {first}–{year - 1}",
+        f"Raw {year}–{last}",
     )
     rows = md_table(run.text(case_records.DATASHEET_FILE), headers)
     assert [row["Source"] for row in rows] == list(case_records.SOURCES)
@@ -670,8 +683,13 @@ def test_hotline_events_move_contacts_but_not_incidence(run):
     rows = md_table(
         run.text(hotline.DATASHEET_FILE),
         (
-            "Event", "Month(s)", "Channels", "Contacts per month before", "Contacts per month after",
-            "True incidence per month before", "True incidence per month after",
+            "Event",
+            "Month(s)",
+            "Channels",
+            "Contacts per month before",
+            "Contacts per month after",
+            "True incidence per month before",
+            "True incidence per month after",
         ),
     )
     for event, row in zip(events.itertuples(), rows, strict=True):
@@ -716,7 +734,9 @@ def test_hotline_yearly_totals_match_the_datasheet(run):
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "htcourse.datasets", *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -790,8 +810,10 @@ def test_cli_list_names_every_dataset():
     result = _run_cli("list")
     assert result.returncode == 0
     for name, module in DATASETS.items():
-        assert any(line.startswith(f"{name}:") and all(f in line for f in module.CSV_FILES)
-                   for line in result.stdout.splitlines()), name
+        assert any(
+            line.startswith(f"{name}:") and all(f in line for f in module.CSV_FILES)
+            for line in result.stdout.splitlines()
+        ), name
 
 
 # --------------------------------------------------------------------------
@@ -980,8 +1002,13 @@ def test_listings_datasheet_figures(run):
         assert_pct(row["Share of listings"], len(part) / len(merged))
         assert (count(row["Fewest listings"]), count(row["Most listings"])) == (sizes.min(), sizes.max())
 
-    headers = ("Attribute", "Listings with a value", "Distinct values", "Values on 2+ listings",
-               "Values on 2+ true advertisers")
+    headers = (
+        "Attribute",
+        "Listings with a value",
+        "Distinct values",
+        "Values on 2+ listings",
+        "Values on 2+ true advertisers",
+    )
     rows = md_table(text, headers)
     assert [row["Attribute"] for row in rows] == list(listings_dataset.LINK_ATTRIBUTES)
     for row in rows:
@@ -1010,10 +1037,12 @@ def test_listings_datasheet_figures(run):
     for listing in operations.itertuples():
         own = operations["operationId"] == listing.operationId
         others = operations[own & (operations["listingId"] != listing.listingId)]
-        alone.append(not any(
-            getattr(listing, column) != "" and (others[column] == getattr(listing, column)).any()
-            for column in listings_dataset.LINK_ATTRIBUTES
-        ))
+        alone.append(
+            not any(
+                getattr(listing, column) != "" and (others[column] == getattr(listing, column)).any()
+                for column in listings_dataset.LINK_ATTRIBUTES
+            )
+        )
     stated = re.search(r"Of the\s+([\d,]+) operation listings, ([\d,]+) \(([\d.]+%)\)", text)
     assert stated, "unlinkable-listings sentence missing"
     assert count(stated.group(1)) == len(operations) and count(stated.group(2)) == sum(alone)

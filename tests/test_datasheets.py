@@ -15,8 +15,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _placeholders(text: str) -> set[str]:
-    return {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(text)
-            if m.group("named") or m.group("braced")}
+    return {
+        m.group("named") or m.group("braced")
+        for m in string.Template.pattern.finditer(text)
+        if m.group("named") or m.group("braced")
+    }
 
 
 def test_one_template_per_dataset_and_the_closing_sections():
@@ -42,11 +45,14 @@ def test_every_placeholder_of_a_template_is_filled(name):
 
 def test_a_missing_figure_is_an_error_not_a_hole(monkeypatch, tmp_path):
     (tmp_path / "toy.md").write_text("# Toy\n\n$count rows.\n", encoding="utf-8")
-    (tmp_path / "closing.md").write_text("## Closing\n\nRegenerate $name with seed $seed ($module).\n",
-                                         encoding="utf-8")
+    (tmp_path / "closing.md").write_text(
+        "## Closing\n\nRegenerate $name with seed $seed ($module).\n", encoding="utf-8"
+    )
     monkeypatch.setattr(datasheets, "TEMPLATES", tmp_path)
     text = datasheets.render_datasheet({"count": "3"}, name="toy", module="htcourse.datasets.toy", seed=5)
-    assert text == (f"{datasheets.SYNTHETIC_NOTICE}\n\n# Toy\n\n3 rows.\n\n## Closing\n\n"
-                    "Regenerate toy with seed 5 (htcourse.datasets.toy).\n")
+    assert text == (
+        f"{datasheets.SYNTHETIC_NOTICE}\n\n# Toy\n\n3 rows.\n\n## Closing\n\n"
+        "Regenerate toy with seed 5 (htcourse.datasets.toy).\n"
+    )
     with pytest.raises(KeyError, match="count"):
         datasheets.render_datasheet({}, name="toy", module="m", seed=5)

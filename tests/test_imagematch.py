@@ -138,7 +138,9 @@ def test_expected_false_reports_formula():
     assert imagematch.expected_false_reports(1e-3, 1_000, 1) == pytest.approx(1.0)
     # 1e9 uploads x (1 - (1 - 1e-9) ** 1e6) = 1e9 x (1 - exp(-1e-3)) to within 1e-12
     assert imagematch.expected_false_reports(1e-9, 1e9, 1_000_000) == pytest.approx(1e9 * -math.expm1(-1e-3))
-    assert imagematch.expected_false_reports(1e-15, 1e9, 10) == pytest.approx(1e9 * 1e-14)  # tiny: rate x list x uploads
+    assert imagematch.expected_false_reports(1e-15, 1e9, 10) == pytest.approx(
+        1e9 * 1e-14
+    )  # tiny: rate x list x uploads
     assert imagematch.expected_false_reports(0.5, 100, 2) == pytest.approx(75)  # 1 - 0.5 ** 2
     assert imagematch.expected_false_reports(1.0, 100, 3) == 100
     for bad in ((-0.1, 1, 1), (1.1, 1, 1), (0.1, -1, 1), (0.1, 1, -1)):
@@ -211,8 +213,9 @@ def test_distance_table_has_one_row_per_copy_and_method(known):
     assert len(table) == len(known) * 2 * 2 * 2
     assert set(table.columns) == {"image", "edit", "repeat", "setting", "method", "distance"}
     assert table["distance"].between(0, 64).all()
-    assert table.equals(imagematch.distance_table(known, edits=("resize", "mirror"), repeats=2, seed=3,
-                                                  methods=("phash", "dhash")))
+    assert table.equals(
+        imagematch.distance_table(known, edits=("resize", "mirror"), repeats=2, seed=3, methods=("phash", "dhash"))
+    )
 
 
 def test_synthetic_images_are_reproducible_and_balanced():

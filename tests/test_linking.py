@@ -126,8 +126,16 @@ def test_a_bridge_between_two_true_clusters_is_reported():
     # Only the photo H3 joins two true clusters (the operation and ind-4);
     # P1 and E1 link listings of the same operation and are not reported.
     assert report.to_dict("records") == [
-        {"attribute": "photoHash", "value": "H3", "listings": 2, "true_clusters": 2, "network": 1,
-         "network_size": 4, "network_true_clusters": 2, "split_into": 2}
+        {
+            "attribute": "photoHash",
+            "value": "H3",
+            "listings": 2,
+            "true_clusters": 2,
+            "network": 1,
+            "network_size": 4,
+            "network_true_clusters": 2,
+            "split_into": 2,
+        }
     ]
     edges = linking.cross_cluster_edges(graph, TINY_TRUTH)
     assert edges[["source", "target", "kinds", "values"]].to_dict("records") == [
@@ -153,8 +161,14 @@ def test_merge_report_is_empty_when_links_are_right():
 
 
 def test_network_summary_counts_true_clusters_and_types():
-    types = {"L1": "operation", "L2": "operation", "L3": "operation", "L4": "independent", "L5": "independent",
-             "L6": "independent"}
+    types = {
+        "L1": "operation",
+        "L2": "operation",
+        "L3": "operation",
+        "L4": "independent",
+        "L5": "independent",
+        "L6": "independent",
+    }
     summary = linking.network_summary(linking.suspected_networks(TINY), TINY_TRUTH, types)
     first = summary.iloc[0]
     assert (first["network"], first["listings"], first["true_clusters"], bool(first["mixed"])) == (1, 4, 2, True)

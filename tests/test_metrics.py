@@ -97,7 +97,9 @@ def test_binning_handles_float_edges():
     table = metrics.binned_counts(frame)
     bins = table.loc[table["listings"] > 0, "bin"].tolist()
     assert sorted(bins) == [0, 29, 57, 100]
-    assert metrics.confusion_from_binned(table, 0.29) == metrics.confusion_at(frame["score"], frame["isExploitation"], 0.29)
+    assert metrics.confusion_from_binned(table, 0.29) == metrics.confusion_at(
+        frame["score"], frame["isExploitation"], 0.29
+    )
 
 
 @pytest.mark.parametrize("threshold", [0.0, 0.07, 0.29, 0.5, 0.57, 0.7, 0.9, 1.0])

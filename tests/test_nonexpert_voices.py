@@ -27,7 +27,12 @@ BOOK = REPO_ROOT / "book"
 MODULES = sorted((BOOK / "modules").glob("[0-9][0-9]-*/index.md"))
 HISTORY_MODULE = "10-representation-art"
 PROBLEM_SETS = [
-    "ps4-dirty-data", "ps3-counting", "ps5-evaluation", "ps6-trends", "ps2-image-matching", "ps1-linking",
+    "ps4-dirty-data",
+    "ps3-counting",
+    "ps5-evaluation",
+    "ps6-trends",
+    "ps2-image-matching",
+    "ps1-linking",
 ]
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 
@@ -187,7 +192,7 @@ def shared_phrases(prompts: dict[str, str], n: int = 5, limit: int = 2) -> dict[
     for name, text in prompts.items():
         words = re.findall(r"[\w'`-]+", text.lower())
         for i in range(len(words) - n + 1):
-            where[" ".join(words[i:i + n])].add(name)
+            where[" ".join(words[i : i + n])].add(name)
     return {phrase: sorted(names) for phrase, names in where.items() if len(names) > limit}
 
 
@@ -198,7 +203,9 @@ def test_problem_set_prompts_are_not_near_clones():
 
 
 def rubric_for(readme: str, assignment: str) -> str:
-    match = re.search(r"^### Rubric: " + re.escape(assignment) + r"\s*\n(.*?)(?=^### |^## |\Z)", readme, flags=re.M | re.S)
+    match = re.search(
+        r"^### Rubric: " + re.escape(assignment) + r"\s*\n(.*?)(?=^### |^## |\Z)", readme, flags=re.M | re.S
+    )
     return match.group(1) if match else ""
 
 
@@ -234,7 +241,9 @@ def test_checks_catch_a_bad_page_and_bib():
         """,
         "bibtex",
     )
-    page = "## Non-expert voices\n\n- {cite:p}`old1850` and {cite:p}`new2001`.\n\n## Art and writing prompts\n\n1. Draw.\n"
+    page = (
+        "## Non-expert voices\n\n- {cite:p}`old1850` and {cite:p}`new2001`.\n\n## Art and writing prompts\n\n1. Draw.\n"
+    )
     keys = nonexpert_keys(page)
     assert keys == ["old1850", "new2001"]
     assert contemporary(keys, bib) == ["new2001"]  # one contemporary work is not enough
@@ -246,4 +255,6 @@ def test_checks_catch_a_bad_page_and_bib():
     assert too_similar({"x": "Make a short piece about a chart.", "y": "Make a short piece about a chart!"})
     template = {k: f"Make a short piece about {k}: prose or a poem of 100-250 words, or a picture." for k in "abc"}
     assert shared_phrases(template)
-    assert prose_rubric_rows("**Question 6, prose or art (5 points):** text\n\n| Criterion | Points |\n|---|---|\n| A | 2 |\n") == ["| A | 2 |"]
+    assert prose_rubric_rows(
+        "**Question 6, prose or art (5 points):** text\n\n| Criterion | Points |\n|---|---|\n| A | 2 |\n"
+    ) == ["| A | 2 |"]

@@ -28,8 +28,13 @@ LAB = REPO_ROOT / "book" / "modules" / "06-clean-data" / "lab-dirty-data.ipynb"
 
 
 def tracked_files() -> list[str]:
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                         cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return [f for f in out.stdout.split("\0") if f and (REPO_ROOT / f).is_file()]
 
 
@@ -40,8 +45,11 @@ def wheel(tmp_path_factory) -> Path:
         (clone / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / rel, clone / rel)
     out = tmp_path_factory.mktemp("wheelhouse")
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(clone)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(clone)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, f"pip wheel failed:\n{result.stderr[-3000:]}"
     (built,) = out.glob("htcourse-*.whl")
     return built
@@ -53,11 +61,31 @@ def venv(tmp_path_factory, wheel) -> Path:
     root = tmp_path_factory.mktemp("fresh") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
     python = root / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     (site / "project-venv-packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                             "--no-index", "--quiet", str(wheel)], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--quiet",
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, f"installing the wheel failed:\n{result.stderr[-3000:]}"
     return root
 
@@ -68,8 +96,14 @@ def run_in(venv: Path, code: str, cwd: Path, **env) -> subprocess.CompletedProce
     environment = {k: v for k, v in os.environ.items() if k != "HTCOURSE_DATASETS"}
     environment.update(env)
     environment["PATH"] = f"{venv / 'bin'}{os.pathsep}{environment.get('PATH', '')}"
-    return subprocess.run([str(venv / "bin" / "python"), "-c", textwrap.dedent(code)], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(venv / "bin" / "python"), "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_wheel_carries_every_dataset_file(wheel):
@@ -81,7 +115,9 @@ def test_wheel_carries_every_dataset_file(wheel):
 
 
 def test_installed_package_reads_its_own_datasets(venv, tmp_path):
-    result = run_in(venv, """
+    result = run_in(
+        venv,
+        """
         import htcourse, sys
         from htcourse import data, paths
         print(htcourse.__file__)
@@ -90,7 +126,9 @@ def test_installed_package_reads_its_own_datasets(venv, tmp_path):
         raw = data.load("case_records_raw", dtype=str, keep_default_na=False, na_values=[""])
         print(len(raw), int((raw["citizenship"] == "NA").sum()))
         print(len(data.load("listings")))
-    """, cwd=tmp_path)
+    """,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     location, checkout, folder, counts, listings = result.stdout.split("\n")[:5]
     assert Path(location).is_relative_to(venv), f"htcourse was imported from {location}, not the fresh venv"
@@ -105,19 +143,28 @@ def test_installed_package_reads_its_own_datasets(venv, tmp_path):
 
 def test_override_still_wins_in_an_installed_package(venv, tmp_path):
     (tmp_path / "listings.csv").write_text("listing_id,text\nL1,hello\n")
-    result = run_in(venv, """
+    result = run_in(
+        venv,
+        """
         from htcourse import data
         print(len(data.load("listings")))
-    """, cwd=tmp_path, HTCOURSE_DATASETS=str(tmp_path))
+    """,
+        cwd=tmp_path,
+        HTCOURSE_DATASETS=str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
 
 
 def test_missing_file_in_an_installed_package_says_how_to_fix_it(venv, tmp_path):
-    result = run_in(venv, """
+    result = run_in(
+        venv,
+        """
         from htcourse import data
         data.load("no_such_table")
-    """, cwd=tmp_path)
+    """,
+        cwd=tmp_path,
+    )
     assert result.returncode != 0
     assert "reinstall it from the repository" in result.stderr
 
@@ -130,16 +177,21 @@ def test_checkout_uses_its_own_datasets(monkeypatch):
 
 
 def test_a_lab_runs_from_the_installed_package_in_any_folder(venv, tmp_path):
-    """The dirty-data lab (it meets Namibia's ISO code NA) runs in the fresh venv, from a folder outside the repository."""
+    """The dirty-data lab (it meets Namibia's ISO code NA) runs in the fresh venv, from a folder outside the repo."""
     shutil.copy(LAB, tmp_path / LAB.name)
-    result = run_in(venv, f"""
+    result = run_in(
+        venv,
+        f"""
         import nbformat
         from nbclient import NotebookClient
         nb = nbformat.read({LAB.name!r}, as_version=4)
         NotebookClient(nb, kernel_name="python3", timeout=120, resources={{"metadata": {{"path": "."}}}}).execute()
         import htcourse
         print(sum(1 for c in nb.cells if c.cell_type == "code" and c.outputs), htcourse.__file__)
-    """, cwd=tmp_path, HTCOURSE_SITE_BUILD="1")
+    """,
+        cwd=tmp_path,
+        HTCOURSE_SITE_BUILD="1",
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     executed, location = result.stdout.split()
     assert int(executed) > 0
@@ -175,8 +227,14 @@ def clone(tmp_path_factory) -> Path:
 def bare_venv(root: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
     python = root / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     (site / "project-venv-packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
     return root
 
@@ -190,8 +248,11 @@ def test_every_notebook_starts_with_the_hidden_colab_cell():
         import nbformat
 
         first = nbformat.read(path, as_version=4).cells[0]
-        if not (launch.is_colab_cell(first) and first.source == launch.colab_cell_source(url, branch)
-                and launch.HIDE_TAG in first.metadata.get("tags", [])):
+        if not (
+            launch.is_colab_cell(first)
+            and first.source == launch.colab_cell_source(url, branch)
+            and launch.HIDE_TAG in first.metadata.get("tags", [])
+        ):
             wrong.append(str(path.relative_to(REPO_ROOT)))
     assert not wrong, f"run `make launch-cells`: these notebooks lack the Colab cell for {url}: {wrong}"
 
@@ -231,13 +292,28 @@ def test_colab_cell_installs_the_course_only_in_colab(monkeypatch):
 
 
 def test_colab_requirement_installs_the_course_with_its_datasets_from_a_git_repository(clone, tmp_path):
-    """The cell's requirement, with the address swapped for a local clone of the same tree: pip builds and installs it."""
+    """The cell's requirement, with the address swapped for a local clone of the same tree: pip installs it."""
     venv = bare_venv(tmp_path / "venv")
     requirement = launch.pip_requirement(clone.as_uri(), launch.repository()[1])
-    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-                             "--no-deps", "--quiet", requirement], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--no-deps",
+            "--quiet",
+            requirement,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    check = run_in(venv, "from htcourse import data; print(len(data.load('listings')), data.path('listings'))", cwd=tmp_path)
+    check = run_in(
+        venv, "from htcourse import data; print(len(data.load('listings')), data.path('listings'))", cwd=tmp_path
+    )
     assert check.returncode == 0, check.stderr
     rows, where = check.stdout.split()
     assert int(rows) == len(data.load("listings")) and Path(where).is_relative_to(venv)
@@ -245,7 +321,9 @@ def test_colab_requirement_installs_the_course_with_its_datasets_from_a_git_repo
 
 def test_binder_environment_installs_the_pinned_requirements_and_the_course(clone, tmp_path):
     binder = REPO_ROOT / "binder"
-    lines = [l.strip() for l in (binder / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    lines = [
+        l.strip() for l in (binder / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")
+    ]
     assert lines == ["-r ../requirements.txt"], "binder/requirements.txt should include the pinned requirements"
     runtime = (binder / "runtime.txt").read_text().strip()
     assert runtime == f"python-{sys.version_info.major}.{sys.version_info.minor}", runtime
@@ -254,8 +332,12 @@ def test_binder_environment_installs_the_pinned_requirements_and_the_course(clon
     # Run it the way repo2docker does (from the repository root), with a fresh venv's python first on PATH.
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    site = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (Path(site) / "project-venv-packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
     result = subprocess.run([str(clone / "binder" / "postBuild")], cwd=clone, env=env, capture_output=True, text=True)
@@ -266,28 +348,20 @@ def test_binder_environment_installs_the_pinned_requirements_and_the_course(clon
     assert Path(folder).is_relative_to(venv) and (Path(folder) / "listings.csv").is_file() and in_checkout == "False"
 
 
-def test_classroom_environment_has_nbgitpuller_and_the_hub_link_is_nbgitpullers(site_dir):
+def test_classroom_environment_has_nbgitpuller_and_the_hub_link_is_nbgitpullers():
+    """The hub link opens a notebook of this repository through nbgitpuller (the site's hub button
+    uses the same link: test_site.test_fork_launch_buttons_are_labelled_and_lead_to_the_notebook)."""
     from urllib.parse import parse_qs, urlparse
-
-    from bs4 import BeautifulSoup
 
     pins = (REPO_ROOT / "requirements.txt").read_text().splitlines()
     assert any(line.startswith("nbgitpuller==") for line in pins), "nbgitpuller must be pinned for the hub"
-    import yaml
-
-    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
-    hub = config["launch_buttons"]["jupyterhub_url"]
     url, branch = launch.repository()
-    page = site_dir / "book" / "modules" / "06-clean-data" / "lab-dirty-data.html"
-    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    links = [a["href"] for a in soup.select("a[href]") if a["href"].startswith(hub.rstrip("/") + "/hub/")]
-    assert len(links) == 1, links
-    link = urlparse(links[0])
-    assert link.path == "/hub/user-redirect/git-pull"
+    notebook = "book/modules/06-clean-data/lab-dirty-data.ipynb"
+    link = urlparse(launch.nbgitpuller_link("https://hub.example.edu/", url, branch, notebook))
+    assert (link.netloc, link.path) == ("hub.example.edu", "/hub/user-redirect/git-pull")
     query = {key: values[0] for key, values in parse_qs(link.query).items()}
     assert query["repo"] == url and query["branch"] == branch
     lab, tree, folder, path = query["urlpath"].split("/", 3)
     assert f"{lab}/{tree}" == "lab/tree", "the link opens JupyterLab"
     assert folder == launch.repository_name(url), "nbgitpuller clones into a folder named after the repository"
     assert (REPO_ROOT / path).is_file(), f"the link opens {path}, which is not in the repository"
-    assert links[0] == launch.nbgitpuller_link(hub, url, branch, path)

@@ -82,7 +82,7 @@ def test_hidden_tests_follow_the_out_of_kernel_authoring_rules():
             tree = ast.parse(fake.solution_text(cell))
             answers[_gid(cell)] = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     hidden = [c for c in nb.cells if "BEGIN HIDDEN TESTS" in c.source]
-    assert [_gid(c) for c in hidden] == ["q1-hidden", "q2-hidden", "q3-hidden", "q4-hidden"]
+    assert [_gid(c) for c in hidden] == ["q1-hidden", "q2-hidden", "q3-hidden", "q4-hidden", "q5-hidden"]
     for cell in hidden:
         declared_lines = [line for line in cell.source.splitlines() if line.startswith("# ANSWERS CHECKED:")]
         assert len(declared_lines) == 1, _gid(cell)
@@ -135,7 +135,9 @@ def _answers(datasets: Path) -> dict:
                        for c in nb.cells if c.cell_type == "code" and not c.metadata["nbgrader"].get("grade"))
     script = script.replace("audit_log.head()", "")
     names = ["detection_announced_supplier", "detection_unannounced_buyer", "share_passing", "share_free_all",
-             "forced_passing", "share_forced_invisible", "n_channel_only", "migrant_report_gap"]
+             "forced_passing", "share_forced_invisible", "n_channel_only", "migrant_report_gap",
+             "detection_low", "detection_high", "audits_needed", "n_audit_list", "n_channel_list", "n_both",
+             "chapman_sites", "true_covered"]
     script += "\nimport json\nprint('ANSWERS' + json.dumps({n: globals()[n] for n in %r} | " \
               "{'prevalence_by_tier': prevalence_by_tier.tolist()}))" % names
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
@@ -173,6 +175,6 @@ def test_scores_are_exact_and_follow_the_data(course, other_seed_data, monkeypat
     monkeypatch.setenv("HTCOURSE_DATASETS", str(other_seed_data))
     lines = []
     assert validate(c, [A], echo=lines.append) == 0, "\n".join(lines)  # the solutions pass on seed 7
-    assert grade_one("correct", A, c).auto_score == 10
-    assert grade_one("hardcoded", A, c).auto_score == 10 - 3
+    assert grade_one("correct", A, c).auto_score == 13
+    assert grade_one("hardcoded", A, c).auto_score == 13 - 3
     assert not math.isclose(committed["share_passing"], _answers(other_seed_data)["share_passing"])

@@ -29,7 +29,9 @@ def reader_pdf(site_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("reader") / "course-reader.pdf"
     result = subprocess.run(
         [sys.executable, "-m", "htcourse.sitebuild.reader", "--site", str(site_dir), "--out", str(out)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "linked from the landing page" not in result.stdout, "a reader outside the site must not be linked"
@@ -70,7 +72,9 @@ def test_reader_has_every_toc_page_in_order_with_extractable_text(reader_pdf, si
         # Text is extractable: the page's first real paragraph is in the PDF's text.
         para = next((p.get_text() for p in soup.select("main article p") if len(p.get_text()) > 60), "")
         if para:
-            following = " ".join(_norm(pdf.pages[i].extract_text()) for i in range(index, min(index + 3, len(pdf.pages))))
+            following = " ".join(
+                _norm(pdf.pages[i].extract_text()) for i in range(index, min(index + 3, len(pdf.pages)))
+            )
             assert _norm(para)[:40] in following, f"{toc.html}: its text is not extractable from the reader"
 
 

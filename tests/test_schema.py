@@ -24,17 +24,23 @@ def test_every_table_in_the_datasets_folder_is_declared_with_its_columns_in_orde
 
 def test_datapackage_fields_are_the_declared_columns():
     package = json.loads((datasets_dir() / "datapackage.json").read_text(encoding="utf-8"))
-    described = {resource["path"]: [field["name"] for field in resource["schema"]["fields"]]
-                 for resource in package["resources"]}
+    described = {
+        resource["path"]: [field["name"] for field in resource["schema"]["fields"]] for resource in package["resources"]
+    }
     assert described == {name: list(columns) for name, columns in schema.COLUMNS.items()}
 
 
 def test_groups_of_columns_are_parts_of_the_case_records_columns():
     columns = schema.CASE_RECORDS_COLUMNS
     assert len(set(columns)) == len(columns)
-    assert schema.FLAG_COLUMNS == columns[-len(schema.FLAG_COLUMNS):]
-    for group in (schema.MEANS_COLUMNS, schema.TYPE_COLUMNS, schema.SECTOR_COLUMNS,
-                  schema.RECRUITER_COLUMNS, schema.COUNTRY_COLUMNS):
+    assert schema.FLAG_COLUMNS == columns[-len(schema.FLAG_COLUMNS) :]
+    for group in (
+        schema.MEANS_COLUMNS,
+        schema.TYPE_COLUMNS,
+        schema.SECTOR_COLUMNS,
+        schema.RECRUITER_COLUMNS,
+        schema.COUNTRY_COLUMNS,
+    ):
         assert set(group) <= set(columns)
     assert set(schema.LINK_ATTRIBUTES) <= set(schema.LISTINGS_COLUMNS)
     assert {schema.SCORE, schema.LABEL, schema.GROUP} <= set(schema.AD_SCREENING_COLUMNS)
@@ -51,8 +57,10 @@ def test_the_lab_helpers_use_the_schema_names():
 
 
 def test_the_lab_helpers_do_not_load_the_generators():
-    code = ("import sys; import htcourse.cleaning, htcourse.linking, htcourse.metrics; "
-            "print(sorted(m for m in sys.modules if m.startswith('htcourse.datasets')))")
+    code = (
+        "import sys; import htcourse.cleaning, htcourse.linking, htcourse.metrics; "
+        "print(sorted(m for m in sys.modules if m.startswith('htcourse.datasets')))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -76,10 +84,34 @@ def test_a_generator_that_drifts_from_the_schema_fails_before_writing(tmp_path, 
     def renamed(seed):
         dataset = original(seed)
         dataset.tables[listings.LISTINGS_FILE] = dataset.tables[listings.LISTINGS_FILE].rename(
-            columns={"photoHash": "photo"})
+            columns={"photoHash": "photo"}
+        )
         return dataset
 
     monkeypatch.setattr(listings, "generate", renamed)
     with pytest.raises(schema.SchemaMismatchError, match="listings.csv"):
         datasets.write_datasets(tmp_path / "out", names=["listings"])
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("module", ["cleaning.py", "datasets/case_records.py"])
+def test_case_record_column_names_are_written_only_in_the_schema(module):
+    """The cleaning helpers and the case-records generator name columns through htcourse.schema."""
+    import ast
+
+    from htcourse.paths import PACKAGE_DIR
+
+    names = {value for key, value in vars(schema).items() if key.isupper() and isinstance(value, str)}
+    names &= set(schema.CASE_RECORDS_COLUMNS)
+    tree = ast.parse((PACKAGE_DIR / module).read_text(encoding="utf-8"))
+    in_fstrings = {
+        id(node) for joined in ast.walk(tree) if isinstance(joined, ast.JoinedStr) for node in ast.walk(joined)
+    }
+    literals = sorted(
+        {
+            (node.lineno, node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and node.value in names and id(node) not in in_fstrings
+        }
+    )
+    assert literals == [], f"{module} types column names that htcourse.schema declares: {literals}"

@@ -7,15 +7,26 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from bs4 import BeautifulSoup
-
 from browser import check_page, open_offline
+from bs4 import BeautifulSoup
 from conftest import serve_directory
 
 # Attributes through which a page makes the browser fetch something.
-FETCHING = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src", "audio": "src", "video": "src", "embed": "src", "object": "data"}
+FETCHING = {
+    "script": "src",
+    "link": "href",
+    "img": "src",
+    "iframe": "src",
+    "source": "src",
+    "audio": "src",
+    "video": "src",
+    "embed": "src",
+    "object": "data",
+}
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
-CDN_HINT = re.compile(r"https?://(cdn\.jsdelivr\.net|unpkg\.com|cdnjs\.cloudflare\.com|fonts\.googleapis\.com|fonts\.gstatic\.com)")
+CDN_HINT = re.compile(
+    r"https?://(cdn\.jsdelivr\.net|unpkg\.com|cdnjs\.cloudflare\.com|fonts\.googleapis\.com|fonts\.gstatic\.com)"
+)
 
 
 def built_pages(site_dir: Path) -> list[Path]:
@@ -28,7 +39,14 @@ def remote_references(html_text: str) -> list[str]:
     found = []
     for tag, attr in FETCHING.items():
         for el in soup.find_all(tag):
-            if tag == "link" and not set(el.get("rel") or []) & {"stylesheet", "preload", "icon", "modulepreload", "prefetch", "manifest"}:
+            if tag == "link" and not set(el.get("rel") or []) & {
+                "stylesheet",
+                "preload",
+                "icon",
+                "modulepreload",
+                "prefetch",
+                "manifest",
+            }:
                 continue
             value = el.get(attr)
             if value and urlparse(value).netloc:
@@ -44,7 +62,9 @@ def remote_references(html_text: str) -> list[str]:
 def test_every_built_page_loads_nothing_from_another_host(site_dir):
     pages = built_pages(site_dir)
     assert len(pages) >= 10, f"expected the whole book, found {len(pages)} pages"
-    offenders = {str(p.relative_to(site_dir)): refs for p in pages if (refs := remote_references(p.read_text(encoding="utf-8")))}
+    offenders = {
+        str(p.relative_to(site_dir)): refs for p in pages if (refs := remote_references(p.read_text(encoding="utf-8")))
+    }
     assert not offenders, f"pages that load from another host: {offenders}"
 
 
@@ -174,9 +194,19 @@ def test_internal_links_and_anchors_resolve(site_dir, repo_root):
 
     lychee = repo_root / ".venv" / "bin" / "lychee"
     result = subprocess.run(
-        [str(lychee), "--offline", "--include-fragments", "--no-progress", "--format", "json",
-         "--exclude-path", str(site_dir / "_static"), str(site_dir) + "/**/*.html"],
-        capture_output=True, text=True,
+        [
+            str(lychee),
+            "--offline",
+            "--include-fragments",
+            "--no-progress",
+            "--format",
+            "json",
+            "--exclude-path",
+            str(site_dir / "_static"),
+            str(site_dir) + "/**/*.html",
+        ],
+        capture_output=True,
+        text=True,
     )
     report = json.loads(result.stdout)
     assert report["total"] > 100, "lychee checked suspiciously few links"
@@ -189,8 +219,15 @@ def test_link_checker_catches_a_broken_anchor(tmp_path, repo_root):
     (tmp_path / "a.html").write_text('<a href="b.html#missing">x</a><a href="nowhere.html">y</a>', encoding="utf-8")
     (tmp_path / "b.html").write_text('<h1 id="present">B</h1>', encoding="utf-8")
     result = subprocess.run(
-        [str(repo_root / ".venv" / "bin" / "lychee"), "--offline", "--include-fragments", "--no-progress", str(tmp_path / "a.html")],
-        capture_output=True, text=True,
+        [
+            str(repo_root / ".venv" / "bin" / "lychee"),
+            "--offline",
+            "--include-fragments",
+            "--no-progress",
+            str(tmp_path / "a.html"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0
 
@@ -219,20 +256,26 @@ def test_pages_have_titles_favicon_and_social_metadata(site_dir):
 
 
 def test_launch_buttons_point_at_existing_notebooks(site_dir, repo_root):
+    """Every notebook page has a button per configured service, naming its own notebook, once a fork
+    has set its address; none at all while the address is the placeholder."""
     import yaml
+
+    from htcourse.sitebuild import launch
 
     config = yaml.safe_load((repo_root / "_config.yml").read_text(encoding="utf-8"))
     repo_url = config["repository"]["url"].rstrip("/")
     owner_repo = urlparse(repo_url).path.strip("/")
     notebook_pages = [rel for rel in page_paths(site_dir) if (repo_root / rel).with_suffix(".ipynb").exists()]
     assert notebook_pages, "no notebook pages were built"
-    expected_hosts = {
+    configured = {
         urlparse(config["launch_buttons"][key]).netloc
         for key in ("binderhub_url", "colab_url", "jupyterhub_url")
+        if config["launch_buttons"].get(key)
     }
+    expected_hosts = set() if launch.is_placeholder(repo_url) else configured
     for rel in notebook_pages:
         soup = BeautifulSoup((site_dir / rel).read_text(encoding="utf-8"), "html.parser")
-        links = [a["href"] for a in soup.select("a[href]") if urlparse(a["href"]).netloc in expected_hosts]
+        links = [a["href"] for a in soup.select("a[href]") if urlparse(a["href"]).netloc in configured]
         hosts = {urlparse(link).netloc for link in links}
         assert hosts == expected_hosts, f"{rel}: launch buttons for {hosts}, expected {expected_hosts}"
         notebook = str(Path(rel).with_suffix(".ipynb"))
@@ -272,6 +315,7 @@ def test_threshold_slider_changes_precision_offline(browser, site_url):
 
 # --- Light pages (issue 19) -------------------------------------------------
 
+
 def _built(site_dir: Path, rel: str) -> str:
     return (site_dir / rel).read_text(encoding="utf-8")
 
@@ -285,8 +329,11 @@ def test_no_page_loads_fontawesome_js_and_only_search_loads_the_index(site_dir):
         assert not any("fontawesome" in src for src in sources), f"{rel} loads fontawesome.js"
         loads_index = any(src.endswith("searchindex.js") for src in sources)
         assert loads_index == (rel == "search.html"), f"{rel}: loads the search index = {loads_index}"
-        blocking = [s["src"] for s in soup.head.find_all("script", src=True)
-                    if not (s.has_attr("defer") or s.has_attr("async") or s.get("type") == "module")]
+        blocking = [
+            s["src"]
+            for s in soup.head.find_all("script", src=True)
+            if not (s.has_attr("defer") or s.has_attr("async") or s.get("type") == "module")
+        ]
         assert not blocking, f"{rel} has render-blocking scripts: {blocking}"
 
 
@@ -310,7 +357,7 @@ def test_icon_fonts_are_subset_and_hold_every_icon_the_css_uses(site_dir):
     css = (site_dir / "_static" / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
     for icon in soup.select("i.fa-solid, i.fas"):
         name = next(c for c in icon["class"] if c.startswith("fa-") and c not in ("fa-solid", "fa-lg"))
-        rule = re.search(r'\.%s:before[^{]*\{content:"\\([0-9a-f]+)"' % re.escape(name), css)
+        rule = re.search(r"\." + re.escape(name) + r':before[^{]*\{content:"\\([0-9a-f]+)"', css)
         assert rule, f"no glyph rule left for {name}"
         assert int(rule[1], 16) in solid, f"the subset solid font lacks {name}"
     assert wanted <= held | {c for c in wanted if c < 0xE000}, "glyphs the CSS names are missing from the fonts"
@@ -360,7 +407,9 @@ def test_lab_chart_is_visible_before_vega_loads_and_interactive_after(browser, s
     figure.scroll_into_view_if_needed()
     picture = figure.locator("img.htc-chart-static")
     picture.wait_for(state="visible", timeout=10_000)
-    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle(), timeout=10_000)
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle(), timeout=10_000
+    )
     box = picture.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 50, box
     assert page.evaluate("typeof window.vegaEmbed") == "undefined", "vega ran before it was released"
@@ -426,8 +475,11 @@ def test_page_weight_budgets_with_gzip(browser, site_dir):
     finally:
         server.shutdown()
     print({rel: f"{size / 1024:.0f} KB" for rel, size in sizes.items()})
-    over = {rel: size for rel, size in sizes.items()
-            if size > (LAB_BUDGET if Path(rel).name.startswith("lab-") else MODULE_BUDGET)}
+    over = {
+        rel: size
+        for rel, size in sizes.items()
+        if size > (LAB_BUDGET if Path(rel).name.startswith("lab-") else MODULE_BUDGET)
+    }
     assert not over, f"pages over their transfer budget: {over}"
     assert all(size > 20_000 for size in sizes.values()), "suspiciously small transfers: was gzip measured?"
 
@@ -481,7 +533,9 @@ def test_widgets_load_their_manager_only_when_reached(browser, site_dir, tmp_pat
         fetched = []
         page.on("request", lambda req: fetched.append(req.url))
         page.wait_for_timeout(1000)
-        assert page.evaluate("typeof window.requirejs") == "undefined", "require.js loaded before the widget was reached"
+        assert page.evaluate("typeof window.requirejs") == "undefined", (
+            "require.js loaded before the widget was reached"
+        )
         page.locator(".cell_output").scroll_into_view_if_needed()
         page.wait_for_selector(".cell_output .widget-slider", timeout=20_000)
         assert any(u.endswith("embed-amd.js") for u in fetched)
@@ -489,3 +543,372 @@ def test_widgets_load_their_manager_only_when_reached(browser, site_dir, tmp_pat
         page.context.close()
     finally:
         server.shutdown()
+
+
+# --- What users meet first (issue 31) ----------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _visible(page, selector: str):
+    found = [el for el in page.locator(selector).all() if el.is_visible()]
+    assert len(found) == 1, f"{len(found)} visible {selector!r}"
+    return found[0]
+
+
+def _search_reachable(page) -> None:
+    """The search button is on screen, nothing (a left-over tooltip) covers it, and it opens the search."""
+    button = _visible(page, ".search-button, .search-button-field")
+    box = button.bounding_box()
+    centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
+    try:  # a panel fading out may cover it for a moment; a tooltip left behind stays
+        page.wait_for_function(
+            "([x, y]) => { const el = document.elementFromPoint(x, y); "
+            "return !!el && !!el.closest('.search-button, .search-button-field'); }",
+            arg=centre,
+            timeout=3_000,
+        )
+    except Exception:  # noqa: BLE001 - reported below with what covers it
+        on_top = page.evaluate("([x, y]) => (document.elementFromPoint(x, y) || {}).outerHTML", centre)
+        raise AssertionError(f"something covers the search button: {str(on_top)[:300]}") from None
+    button.tap()
+    page.locator("#pst-search-dialog input[type=search]").wait_for(state="visible", timeout=5_000)
+    gap = page.evaluate("""() => { const f = document.querySelector('#pst-search-dialog form');
+        const icon = f.querySelector('i').getBoundingClientRect(), box = f.querySelector('input');
+        return box.getBoundingClientRect().x + parseFloat(getComputedStyle(box).paddingLeft) - icon.right; }""")
+    assert gap >= 0, f"the search icon overlaps the typed text by {-gap:.0f} px"
+    page.keyboard.press("Escape")
+    page.locator("#pst-search-dialog input[type=search]").wait_for(state="hidden", timeout=5_000)
+
+
+def test_phone_menus_open_and_close(browser, site_url):
+    """At 390 x 844, the menu and "On this page" buttons each open their panel, which closes again;
+    the search stays reachable (pydata/pydata-sphinx-theme#2451, worked around in sitebuild.lighten)."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{site_url}/book/modules/06-clean-data/lab-dirty-data.html", wait_until="load")
+    for toggle, dialog, inside, beside in (
+        (".primary-toggle", "#pst-primary-sidebar-modal", "a[href*='syllabus']", PHONE["width"] - 5),
+        (".secondary-toggle", "#pst-secondary-sidebar-modal", "a[href^='#']", 5),
+    ):
+        for close in ("Escape", "backdrop"):
+            _visible(page, toggle).tap()
+            panel = page.locator(dialog)
+            page.wait_for_function("(sel) => document.querySelector(sel).open", arg=dialog, timeout=5_000)
+            links = panel.locator(inside)
+            assert links.count() and links.first.is_visible(), f"{dialog} opened without its links"
+            if close == "Escape":
+                page.keyboard.press("Escape")
+            else:  # a tap beside the panel, on the dimmed page
+                page.mouse.click(beside, PHONE["height"] // 2)
+            page.wait_for_function("(sel) => !document.querySelector(sel).open", arg=dialog, timeout=5_000)
+            assert not panel.locator(inside).first.is_visible(), f"{dialog} closed but its links still show"
+            _search_reachable(page)
+    assert errors == [], errors
+    context.close()
+
+
+def test_desktop_sidebar_toggle_hides_the_sidebar(browser, site_url):
+    visit = open_offline(browser, f"{site_url}/book/syllabus.html")
+    page = visit.page
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    _visible(page, ".primary-toggle").click()
+    page.wait_for_function(
+        "() => !document.querySelector('#pst-primary-sidebar').checkVisibility({visibilityProperty: true})",
+        timeout=5_000,
+    )
+    assert not page.evaluate("document.getElementById('pst-primary-sidebar-modal').open"), "it opened a pop-up instead"
+    _visible(page, ".primary-toggle").click()
+    page.wait_for_function(
+        "() => document.querySelector('#pst-primary-sidebar').checkVisibility({visibilityProperty: true})",
+        timeout=5_000,
+    )
+    page.context.close()
+
+
+def test_hidden_sidebar_buttons_are_dropped_only_from_the_top_navbar():
+    from htcourse.sitebuild.lighten import fix_sidebar_toggles
+
+    page = (
+        '<header id="pst-header">'
+        '<button class="pst-navbar-icon sidebar-toggle primary-toggle" aria-label="Site navigation">'
+        "<span></span></button>"
+        '<button class="pst-navbar-icon sidebar-toggle secondary-toggle" aria-label="On this page">'
+        '</button></header><div class="header-article-item"><button class="sidebar-toggle primary-toggle btn btn-sm">'
+        '</button></div><button class="sidebar-toggle secondary-toggle btn btn-sm pst-navbar-icon"></button>'
+    )
+    fixed = fix_sidebar_toggles(page)
+    assert fixed.count("primary-toggle") == 1 and fixed.count("secondary-toggle") == 1
+    assert 'id="pst-header"></header>' in fixed
+    assert fix_sidebar_toggles(fixed) == fixed
+
+
+def test_no_launch_or_repository_buttons_while_the_repository_is_the_placeholder(site_dir, repo_root):
+    import yaml
+
+    from htcourse.sitebuild import launch
+
+    config = yaml.safe_load((repo_root / "_config.yml").read_text(encoding="utf-8"))
+    if not launch.is_placeholder(config["repository"]["url"]):
+        pytest.skip("this fork has set its repository address (test_fork_launch_buttons covers it)")
+    hosts = {urlparse(config["launch_buttons"][key]).netloc for key in ("binderhub_url", "colab_url")} | {"github.com"}
+    for rel in page_paths(site_dir):
+        soup = BeautifulSoup((site_dir / rel).read_text(encoding="utf-8"), "html.parser")
+        assert not soup.select(".dropdown-launch-buttons, .btn-source-repository-button"), f"{rel} has launch buttons"
+        leads_nowhere = [
+            a["href"]
+            for a in soup.select("a[href]")
+            if launch.PLACEHOLDER_URL.split("//")[1] in a["href"]
+            or (urlparse(a["href"]).netloc in hosts and "example-org" in a["href"])
+        ]
+        assert not leads_nowhere, f"{rel} links to the placeholder repository: {leads_nowhere}"
+
+
+def test_the_build_says_why_the_launch_buttons_are_left_out(caplog):
+    from types import SimpleNamespace
+
+    from htcourse.sitebuild import _leave_out_launch_buttons_until_the_repository_is_set as leave_out
+    from htcourse.sitebuild import launch
+
+    options = {
+        "repository_url": launch.PLACEHOLDER_URL,
+        "launch_buttons": {"colab_url": "https://colab.research.google.com"},
+        "use_repository_button": True,
+    }
+    with caplog.at_level("INFO"):
+        leave_out(SimpleNamespace(html_theme_options=options))
+    assert options["launch_buttons"] == {} and options["use_repository_button"] is False
+    assert "launch buttons left out" in caplog.text and "make launch-cells" in caplog.text
+    fork = {"repository_url": "https://github.com/a-school/ht-course", "launch_buttons": {"colab_url": "x"}}
+    caplog.clear()
+    leave_out(SimpleNamespace(html_theme_options=fork))
+    assert fork["launch_buttons"] == {"colab_url": "x"} and "left out" not in caplog.text
+
+
+FORK = "https://github.com/a-school/ht-course"
+FORK_HUB = "https://hub.a-school.example"
+LAUNCH_PAGE = "book/modules/06-clean-data/lab-dirty-data"
+
+
+@pytest.fixture(scope="module")
+def fork_site(tmp_path_factory, repo_root):
+    """A one-notebook book built with a fork's address and a hub address set (not executed)."""
+    import shutil
+    import subprocess
+
+    import yaml
+
+    book = tmp_path_factory.mktemp("fork")
+    config = yaml.safe_load((repo_root / "_config.yml").read_text(encoding="utf-8"))
+    config["repository"]["url"] = FORK
+    config["launch_buttons"]["jupyterhub_url"] = FORK_HUB
+    config["execute"] = {"execute_notebooks": "off"}
+    config.pop("bibtex_bibfiles", None)
+    config["sphinx"]["config"] = {
+        key: value for key, value in config["sphinx"]["config"].items() if not key.startswith("bibtex")
+    }
+    config["sphinx"]["extra_extensions"] = ["htcourse.sitebuild"]
+    config["sphinx"]["config"]["html_static_path"] = [str(repo_root / "book" / "_assets")]
+    config["html"]["favicon"] = str(repo_root / "book" / "_assets" / "favicon.svg")
+    (book / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    (book / "_toc.yml").write_text(
+        f"format: jb-book\nroot: index\nchapters:\n  - file: {LAUNCH_PAGE}\n", encoding="utf-8"
+    )
+    (book / "index.md").write_text("# A fork\n\nOne lab.\n", encoding="utf-8")
+    target = book / f"{LAUNCH_PAGE}.ipynb"
+    target.parent.mkdir(parents=True)
+    shutil.copy(repo_root / f"{LAUNCH_PAGE}.ipynb", target)
+    result = subprocess.run(
+        [str(repo_root / ".venv" / "bin" / "jupyter-book"), "build", "--quiet", str(book)],
+        capture_output=True,
+        text=True,
+        cwd=book,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "launch buttons left out" not in result.stdout + result.stderr
+    return book / "_build" / "html"
+
+
+def test_fork_launch_buttons_are_labelled_and_lead_to_the_notebook(fork_site, repo_root):
+    from urllib.parse import parse_qs
+
+    from htcourse.sitebuild import launch
+
+    soup = BeautifulSoup((fork_site / f"{LAUNCH_PAGE}.html").read_text(encoding="utf-8"), "html.parser")
+    menu = soup.select_one(".dropdown-launch-buttons")
+    assert menu is not None, "no launch buttons on the notebook page"
+    assert menu.select_one("button .htc-launch-label").get_text(strip=True) == "Run"
+    buttons = {a.get_text(" ", strip=True): a["href"] for a in menu.select("a.dropdown-item")}
+    assert set(buttons) == {"Open in Binder", "Open in Colab", "Open on the course hub"}, buttons
+    notebook = f"{LAUNCH_PAGE}.ipynb"
+    assert (repo_root / notebook).is_file()
+    binder = urlparse(buttons["Open in Binder"])
+    assert (binder.netloc, binder.path) == ("mybinder.org", "/v2/gh/a-school/ht-course/main")
+    assert parse_qs(binder.query) == {"urlpath": [f"lab/tree/{notebook}"]}
+    assert (
+        buttons["Open in Colab"] == f"https://colab.research.google.com/github/a-school/ht-course/blob/main/{notebook}"
+    )
+    assert buttons["Open on the course hub"] == launch.nbgitpuller_link(FORK_HUB, FORK, "main", notebook)
+    repo_button = soup.select_one("a.btn-source-repository-button")
+    assert repo_button is not None and repo_button["href"] == FORK
+
+
+def test_no_hub_button_without_a_hub_address(site_dir, repo_root):
+    import yaml
+
+    config = yaml.safe_load((repo_root / "_config.yml").read_text(encoding="utf-8"))
+    if config["launch_buttons"].get("jupyterhub_url"):
+        pytest.skip("a hub address is configured")
+    for rel in page_paths(site_dir):
+        soup = BeautifulSoup((site_dir / rel).read_text(encoding="utf-8"), "html.parser")
+        hub_links = [a["href"] for a in soup.select("a[href]") if "/hub/user-redirect/git-pull" in a["href"]]
+        assert not hub_links and "Open on the course hub" not in soup.get_text(), rel
+
+
+def test_every_problem_set_mention_links_to_its_section(site_dir):
+    """Outside code blocks and headings, each mention of a problem set is a link to its section of the
+    problem-set page, and that section exists."""
+    from htcourse.sitebuild.psets import NAME, assignments
+
+    names = set(assignments())
+    page = BeautifulSoup(_built(site_dir, "book/problem-sets.html"), "html.parser")
+    for name in names:
+        section = page.find(id=name)
+        assert section is not None, f"the problem-set page has no section {name}"
+        text = section.get_text(" ", strip=True)
+        assert "Points" in text and "Assignment List" in text, f"{name}: the section lacks its points or how to get it"
+    checked, unlinked = 0, []
+    for rel in page_paths(site_dir):
+        if rel == "book/problem-sets.html" or is_redirect(site_dir / rel):
+            continue
+        soup = BeautifulSoup(_built(site_dir, rel), "html.parser")
+        main = soup.select_one("article.bd-article") or soup.select_one("main")
+        if main is None:
+            continue
+        for text in main.find_all(string=NAME):
+            if text.find_parent(["pre", "h1", "h2", "h3", "h4", "h5", "h6", "script", "style"]):
+                continue
+            for name in NAME.findall(text):
+                if name not in names:
+                    continue
+                checked += 1
+                link = text.find_parent("a")
+                href = link.get("href", "") if link else ""
+                if not href.endswith(f"problem-sets.html#{name}"):
+                    code = text.find_parent("code")
+                    if code is not None and code.get_text().strip() != name:
+                        continue  # a command that names it (`make grade ASSIGNMENT=...`)
+                    unlinked.append(f"{rel}: {name} -> {href or 'no link'}")
+    assert checked > 30, f"only {checked} mentions found: is the check looking in the right place?"
+    assert not unlinked, unlinked
+
+
+def test_student_versions_ship_with_the_site_without_answers(site_dir):
+    import nbformat
+
+    from htcourse.sitebuild.psets import assignments
+
+    for name in assignments():
+        path = site_dir / "_static" / "problem-sets" / f"{name}.ipynb"
+        assert path.is_file(), f"no student version of {name}"
+        text = path.read_text(encoding="utf-8")
+        assert "CANARY-" not in text and "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, name
+        nb = nbformat.read(path, as_version=4)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{name} has outputs"
+        if name.startswith("ps"):
+            visible = [
+                c
+                for c in nb.cells
+                if c.cell_type == "code" and "assert" in c.source and c.metadata.get("nbgrader", {}).get("grade")
+            ]
+            assert visible, f"{name}: the student version lost its visible checks"
+
+
+def _chart_pages(site_dir: Path) -> list[str]:
+    return [rel for rel in page_paths(site_dir) if 'class="htc-chart"' in _built(site_dir, rel)]
+
+
+def test_every_chart_on_the_site_passes_the_phone_rules(site_dir):
+    """The specs the site embeds: no text under 11 px, no legend twice, no code names (htcourse.charts)."""
+    import json
+
+    from htcourse import charts
+
+    found = 0
+    for rel in _chart_pages(site_dir):
+        soup = BeautifulSoup(_built(site_dir, rel), "html.parser")
+        for node in soup.select("script.htc-chart-spec"):
+            found += 1
+            problems = charts.phone_problems(json.loads(node.string.replace("<\\/", "</")))
+            assert not problems, f"{rel}: {problems}"
+    assert found >= 10, f"only {found} charts found"
+
+
+def test_charts_and_tables_read_at_phone_width(browser, site_url, site_dir):
+    """At 390 px: each chart's static SVG is shown at the size it was drawn (so its text, at least 11 px
+    there, stays at least 11 px) and scrolls sideways when wider than the screen; wide tables scroll
+    sideways with a shadow on the side where more is hidden, and keep their row names in view."""
+    import re
+
+    small = []
+    for rel in _chart_pages(site_dir):
+        for img in BeautifulSoup(_built(site_dir, rel), "html.parser").select("img.htc-chart-static"):
+            svg = (site_dir / rel).parent.joinpath(img["src"]).resolve().read_text(encoding="utf-8")
+            sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)(?:px)?"', svg)]
+            assert sizes, f"{rel}: no text found in {img['src']}"
+            if min(sizes) < 11:
+                small.append((rel, img["src"], min(sizes)))
+    assert not small, f"chart text under 11 px as drawn: {small}"
+
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    rel = "book/modules/06-clean-data/lab-dirty-data.html"
+    page.goto(f"{site_url}/{rel}", wait_until="load")
+    shown = page.evaluate("""() => [...document.querySelectorAll('img.htc-chart-static')].map(img => {
+        const box = img.closest('.htc-chart-view');
+        return {drawn: img.naturalWidth, shown: img.getBoundingClientRect().width,
+                scrolls: box.scrollWidth > box.clientWidth && getComputedStyle(box).overflowX === 'auto'};
+    })""")
+    assert shown, "no static chart on the dirty-data lab"
+    for chart in shown:
+        assert abs(chart["shown"] - chart["drawn"]) <= 1, (
+            f"a chart drawn {chart['drawn']} px wide is shown at {chart['shown']} px"
+        )
+        assert chart["scrolls"] or chart["drawn"] <= PHONE["width"], chart
+    tables = page.locator(".htc-scroll-frame > .output.text_html")
+    assert tables.count() >= 3, "the lab's data tables are not in scroll frames"
+    wide = page.evaluate("""() => [...document.querySelectorAll('.htc-scroll-frame > .output.text_html')]
+        .filter(b => b.scrollWidth > b.clientWidth + 50).length""")
+    assert wide >= 1, "no wide table to test on"
+    box = (
+        page.locator(".htc-scroll-frame > .output.text_html")
+        .filter(has=page.locator("table.dataframe tbody th"))
+        .nth(0)
+    )
+    box.scroll_into_view_if_needed()
+    frame_class = lambda: box.evaluate("b => b.parentElement.className")  # noqa: E731
+    after = lambda: box.evaluate("b => getComputedStyle(b.parentElement, '::after').opacity")  # noqa: E731
+    assert box.evaluate("b => b.scrollWidth > b.clientWidth")
+    assert "htc-more-right" in frame_class() and after() == "1", "no cue that the table scrolls"
+    row_name = box.locator("table.dataframe tbody th").first
+    left_before = row_name.bounding_box()["x"]
+    box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    page.wait_for_function("(b) => b.parentElement.classList.contains('htc-more-left')", arg=box.element_handle())
+    assert "htc-more-right" not in frame_class(), "the cue stays after scrolling to the end"
+    assert abs(row_name.bounding_box()["x"] - left_before) < 2, "the row names scrolled out of view"
+    # A Markdown table on the syllabus scrolls in the same frame.
+    page.goto(f"{site_url}/book/syllabus.html", wait_until="load")
+    assert page.locator(".htc-scroll-frame > .pst-scrollable-table-container").count() >= 3
+    context.close()
+
+
+def test_search_finds_capture_recapture(browser, site_url):
+    """The field's other name for multiple systems estimation finds it."""
+    visit = open_offline(browser, f"{site_url}/search.html?q=capture+recapture")
+    page = visit.page
+    page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    assert page.locator("#search-results ul.search li a[href*='glossary']").count() >= 1
+    page.context.close()

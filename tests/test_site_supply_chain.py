@@ -10,7 +10,6 @@ serious or critical axe violation.
 from __future__ import annotations
 
 import pytest
-
 from browser import check_page, open_offline
 
 LAB = "book/modules/09-labour-migration/lab-supply-chain-audits.html"

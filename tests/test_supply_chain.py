@@ -30,15 +30,19 @@ def generated(request):
 
 
 def tables(generated):
-    return (generated.tables[supply_chain.SITES_FILE], generated.tables[supply_chain.TRUTH_FILE],
-            generated.tables[supply_chain.AUDITS_FILE], generated.tables[supply_chain.REPORTS_FILE])
+    return (
+        generated.tables[supply_chain.SITES_FILE],
+        generated.tables[supply_chain.TRUTH_FILE],
+        generated.tables[supply_chain.AUDITS_FILE],
+        generated.tables[supply_chain.REPORTS_FILE],
+    )
 
 
 def md_rows(text: str, first_header: str) -> list[list[str]]:
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
@@ -86,7 +90,7 @@ def test_columns_ids_and_ranges(generated):
 
 def test_tiers_visibility_and_audits_as_designed(generated):
     sites, truth, audit_table, _ = tables(generated)
-    for tier, (sector, n, visible_share, _, _) in supply_chain.TIER_SETUP.items():
+    for tier, (sector, n, _visible_share, _, _) in supply_chain.TIER_SETUP.items():
         part = sites[sites["tier"] == tier]
         assert len(part) == n and set(part["sector"]) == {sector}
     assert (sites.loc[sites["tier"] == 1, "visibleToBuyer"] == 1).all()
@@ -135,9 +139,13 @@ def test_worker_reports_under_represent_migrants(generated):
     by_site = truth.set_index("siteId")
     true_report = [by_site.at[s, i] == 1 for s, i in zip(reports["siteId"], reports["indicator"])]
     assert np.mean(true_report) > 0.65  # some reports are mistaken, and the datasheet says how many
-    stated = re.search(r"([\d,]+) of the ([\d,]+) reports \(", generated.files[supply_chain.DATASHEET_FILE].replace("\n", " "))
+    stated = re.search(
+        r"([\d,]+) of the ([\d,]+) reports \(", generated.files[supply_chain.DATASHEET_FILE].replace("\n", " ")
+    )
     assert (int(stated.group(1).replace(",", "")), int(stated.group(2).replace(",", ""))) == (
-        len(reports) - sum(true_report), len(reports))
+        len(reports) - sum(true_report),
+        len(reports),
+    )
 
 
 def test_datasheet_figures_match_the_files(generated):
@@ -171,26 +179,40 @@ def test_datasheet_figures_match_the_files(generated):
 
 
 def _tiny():
-    sites = pd.DataFrame({
-        "siteId": ["S1", "S2", "S3", "S4"], "tier": [1, 1, 2, 3], "visibleToBuyer": [1, 1, 1, 0],
-        "workerVoice": [1, 0, 1, 1], "workers": [100, 100, 50, 50], "migrantShare": [0.5, 0.0, 0.2, 0.6],
-    })
+    sites = pd.DataFrame(
+        {
+            "siteId": ["S1", "S2", "S3", "S4"],
+            "tier": [1, 1, 2, 3],
+            "visibleToBuyer": [1, 1, 1, 0],
+            "workerVoice": [1, 0, 1, 1],
+            "workers": [100, 100, 50, 50],
+            "migrantShare": [0.5, 0.0, 0.2, 0.6],
+        }
+    )
     truth = pd.DataFrame({"siteId": ["S1", "S2", "S3", "S4"], "forcedLabour": [1, 0, 1, 1]})
     for column in supply_chain.INDICATOR_COLUMNS:
         truth[column] = 0
     truth.loc[[0, 2, 3], "debtBondage"] = 1
     rows = [  # site, year, notice, payer, recorded debt bondage
-        ("S1", 2023, "announced", "supplier", 0), ("S1", 2024, "unannounced", "buyer", 1),
-        ("S2", 2023, "announced", "supplier", 0), ("S2", 2024, "announced", "supplier", 1),  # a false alarm
-        ("S3", 2023, "announced", "supplier", 0), ("S3", 2024, "announced", "supplier", 0),
+        ("S1", 2023, "announced", "supplier", 0),
+        ("S1", 2024, "unannounced", "buyer", 1),
+        ("S2", 2023, "announced", "supplier", 0),
+        ("S2", 2024, "announced", "supplier", 1),  # a false alarm
+        ("S3", 2023, "announced", "supplier", 0),
+        ("S3", 2024, "announced", "supplier", 0),
     ]
     audit_table = pd.DataFrame(rows, columns=["siteId", "year", "notice", "payer", "debtBondage"])
     for column in supply_chain.INDICATOR_COLUMNS:
         if column != "debtBondage":
             audit_table[column] = 0
     audit_table["result"] = np.where(audit_table["debtBondage"] == 1, "fail", "pass")
-    reports = pd.DataFrame({"siteId": ["S4", "S1", "S1"], "indicator": ["debtBondage", "excessiveOvertime", "debtBondage"],
-                            "reporterGroup": ["local", "migrant", "local"]})
+    reports = pd.DataFrame(
+        {
+            "siteId": ["S4", "S1", "S1"],
+            "indicator": ["debtBondage", "excessiveOvertime", "debtBondage"],
+            "reporterGroup": ["local", "migrant", "local"],
+        }
+    )
     return sites, truth, audit_table, reports
 
 
@@ -198,7 +220,12 @@ def test_detection_by_type_by_hand():
     sites, truth, audit_table, _ = _tiny()
     table = audits.detection_by_type(audit_table, truth).set_index("audit_type")
     announced = table.loc["announced, paid by supplier"]
-    assert (announced.audits_at_forced, announced.detected, announced.audits_at_other, announced.false_alarms) == (3, 0, 2, 1)
+    assert (announced.audits_at_forced, announced.detected, announced.audits_at_other, announced.false_alarms) == (
+        3,
+        0,
+        2,
+        1,
+    )
     assert announced.detection_rate == 0 and announced.false_alarm_rate == 0.5
     unannounced = table.loc["unannounced, paid by buyer"]
     assert (unannounced.audits_at_forced, unannounced.detected, unannounced.detection_rate) == (1, 1, 1.0)

@@ -6,7 +6,8 @@
 - Every assignment due in the schedule exists, and every assignment that exists is due.
 - The course outcomes start with measurable verbs, and the workload table adds up.
 - Every row of the designing-responsibly table names graded questions that exist in the assignment
-  notebooks and that ask about that row's point, with at least one outside the capstone.
+  notebooks and that ask about that row's point, with at least one outside the capstone; and every
+  module's learning objectives name the graded work that assesses them.
 
 Each check returns a list of problems in plain words, so that a failure says which key is missing
 where; the last tests feed the checks a broken syllabus and a broken table to show that they fail.
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_coverage_voices import MODULES as MODULE_PAGES
+from test_coverage_voices import objective_problems
 
 from htcourse.paths import REPO_ROOT
 
@@ -29,9 +32,32 @@ DOC = re.compile(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`")
 ASSIGNMENT = re.compile(r"\b(ps\d+-[a-z][a-z-]*[a-z]|capstone-design-review)\b")
 CHAPTER = re.compile(r"\b(chapters?\b|ch\.|pp\.|pages?\b)", re.I)
 OUTCOME_VERBS = {
-    "analyse", "apply", "argue", "assess", "calculate", "compare", "contrast", "create", "critique", "define",
-    "describe", "design", "distinguish", "estimate", "evaluate", "explain", "identify", "interpret", "justify",
-    "recommend", "state", "summarise", "trace", "use", "weigh", "write",
+    "analyse",
+    "apply",
+    "argue",
+    "assess",
+    "calculate",
+    "compare",
+    "contrast",
+    "create",
+    "critique",
+    "define",
+    "describe",
+    "design",
+    "distinguish",
+    "estimate",
+    "evaluate",
+    "explain",
+    "identify",
+    "interpret",
+    "justify",
+    "recommend",
+    "state",
+    "summarise",
+    "trace",
+    "use",
+    "weigh",
+    "write",
 }
 
 
@@ -69,8 +95,10 @@ def page_path(target: str) -> Path:
 
 # --- the syllabus ----------------------------------------------------------------------
 
-def schedule_problems(syllabus: str, read_page=lambda p: p.read_text(encoding="utf-8"), books=None,
-                      assignments=None) -> list[str]:
+
+def schedule_problems(
+    syllabus: str, read_page=lambda p: p.read_text(encoding="utf-8"), books=None, assignments=None
+) -> list[str]:
     """Everything wrong with the syllabus schedule, one message per problem."""
     books = bib_types() if books is None else books
     assignments = sorted(p.name for p in SOURCE.iterdir() if p.is_dir()) if assignments is None else assignments
@@ -85,7 +113,9 @@ def schedule_problems(syllabus: str, read_page=lambda p: p.read_text(encoding="u
     due_anywhere = set()
     for row in rows:
         if len(row) != 5:
-            problems.append(f"week {row[0]}: expected 5 columns (Week | Module | Key readings | Lab | Due), got {len(row)}")
+            problems.append(
+                f"week {row[0]}: expected 5 columns (Week | Module | Key readings | Lab | Due), got {len(row)}"
+            )
             continue
         week, module, readings, _lab, due = row
         due_anywhere.update(ASSIGNMENT.findall(due))
@@ -173,7 +203,11 @@ def due_order_problems(syllabus: str) -> list[str]:
 def test_problem_sets_are_numbered_in_due_order():
     syllabus = (BOOK / "syllabus.md").read_text(encoding="utf-8")
     assert due_order_problems(syllabus) == []
-    swapped = syllabus.replace("ps1-linking", "psX").replace("ps2-image-matching", "ps1-linking").replace("psX", "ps2-image-matching")
+    swapped = (
+        syllabus.replace("ps1-linking", "psX")
+        .replace("ps2-image-matching", "ps1-linking")
+        .replace("psX", "ps2-image-matching")
+    )
     assert due_order_problems(swapped), "the due-order check cannot fail"
 
 
@@ -185,18 +219,23 @@ def test_course_outcomes_and_workload():
 
 def test_syllabus_checks_fail_on_a_broken_syllabus():
     """A reading missing from its module, a whole book, an unknown assignment and bad sums are all reported."""
-    module = "# M\n\n## Expert readings\n\n- {cite:t}`kept2020paper` — an article.\n\n## Overview\n{cite:t}`elsewhere2020`\n"
+    module = (
+        "# M\n\n## Expert readings\n\n- {cite:t}`kept2020paper` — an article.\n\n## Overview\n{cite:t}`elsewhere2020`\n"
+    )
     syllabus = (
         "## Schedule\n\n| Week | Module | Key readings | Lab | Due |\n|---|---|---|---|---|\n"
-        "| 1 | {doc}`/book/modules/01-naming-the-problem/index` | {cite:t}`kept2020paper`; {cite:t}`elsewhere2020` | — | ps4-dirty-data |\n"
+        "| 1 | {doc}`/book/modules/01-naming-the-problem/index` "
+        "| {cite:t}`kept2020paper`; {cite:t}`elsewhere2020` | — | ps4-dirty-data |\n"
         "| 2 | {doc}`/book/modules/01-naming-the-problem/index` | {cite:t}`wholebook2010` | — | ps9-missing |\n"
         "| 3 | {doc}`/book/modules/01-naming-the-problem/index` | {cite:t}`wholebook2010`, chapter 2 | — | — |\n"
-        "\n## Workload\n\nabout 9 hours of work a week\n\n| Activity | Hours a week |\n|---|---|\n| Meetings | 2.5 |\n| Reading | 3 |\n"
+        "\n## Workload\n\nabout 9 hours of work a week\n\n"
+        "| Activity | Hours a week |\n|---|---|\n| Meetings | 2.5 |\n| Reading | 3 |\n"
         "\n## Course learning outcomes\n\n1. **Know** things.\n"
     )
     books = {"kept2020paper": "article", "elsewhere2020": "article", "wholebook2010": "book"}
-    problems = schedule_problems(syllabus, read_page=lambda p: module, books=books,
-                                 assignments=["ps4-dirty-data", "ps3-counting"])
+    problems = schedule_problems(
+        syllabus, read_page=lambda p: module, books=books, assignments=["ps4-dirty-data", "ps3-counting"]
+    )
     expected = [
         "week 1: syllabus key reading 'elsewhere2020' is not cited in the 'Expert readings' of "
         "book/modules/01-naming-the-problem/index.md",
@@ -214,6 +253,7 @@ def test_syllabus_checks_fail_on_a_broken_syllabus():
 
 
 # --- the designing-responsibly table ------------------------------------------------------
+
 
 def _notebook(name: str):
     return nbformat.read(SOURCE / name / f"{name}.ipynb", as_version=4)
@@ -244,7 +284,9 @@ def assessment_problems(table_markdown: str, notebook=_notebook, column: int = 3
         for item in [i.strip() for i in row[column].split(";") if i.strip()]:
             names = ASSIGNMENT.findall(item)
             if len(names) != 1:
-                problems.append(f"point {point}: '{item}' names no assignment (or several); list only graded work that exists")
+                problems.append(
+                    f"point {point}: '{item}' names no assignment (or several); list only graded work that exists"
+                )
                 continue
             name = names[0]
             if not (SOURCE / name / f"{name}.ipynb").exists():
@@ -281,43 +323,113 @@ def assessment_problems(table_markdown: str, notebook=_notebook, column: int = 3
 
 def test_designing_responsibly_lists_only_assessments_that_exist():
     text = (BOOK / "designing-responsibly.md").read_text(encoding="utf-8")
-    table = text[text.index("| # |"):]
+    table = text[text.index("| # |") :]
     problems = assessment_problems(table)
     assert not problems, "\n".join(problems)
 
 
-def test_shorter_versions_assess_every_point_outside_the_capstone():
-    """The instructor guide's 10- and 7-week plans name, for each point, graded questions that exist,
-    and set every problem set they name."""
-    guide = (BOOK / "instructors" / "index.md").read_text(encoding="utf-8")
-    table = guide[guide.index("| # | Point | 10-week version | 7-week version |"):]
-    problems = assessment_problems(table, column=2, label="10-week version, ") + \
-        assessment_problems(table, column=3, label="7-week version, ")
-    plans = sections(guide, level=3)
-    for column, plan in ((2, "A 10-week version"), (3, "A 7-week version")):
-        named = {n for r in table_rows(table) if r and r[0].isdigit() for n in ASSIGNMENT.findall(r[column])}
-        for name in sorted(named):
-            if name not in plans[plan]:
-                problems.append(f"{plan}: the table relies on {name}, which the plan does not set")
+@pytest.mark.parametrize("path", MODULE_PAGES, ids=lambda p: p.parent.name)
+def test_every_module_objective_is_assessed_by_graded_work(path: Path):
+    """Like the ten points above, every module objective names graded work that exists (issue 26)."""
+
+    def cells(name):
+        return set(_cells(_notebook(name))) if (SOURCE / name / f"{name}.ipynb").exists() else set()
+
+    problems = objective_problems(path.parent.name[:2], path.read_text(encoding="utf-8"), cells=cells)
     assert not problems, "\n".join(problems)
+
+
+SHORTER_PLANS = (("12-week version", 2), ("10-week version", 3), ("7-week version", 4))
+
+
+def plan_problems(guide: str) -> list[str]:
+    """Everything wrong with the instructor guide's shorter plans: for each point, each plan's column of the
+    table names graded questions that exist outside the capstone; each plan sets every problem set its column
+    relies on; and a plan laid out week by week teaches all ten modules and every assignment it sets exists."""
+    header = "| # | Point | " + " | ".join(name for name, _ in SHORTER_PLANS) + " |"
+    if header not in guide:
+        return [f"the instructor guide has no table headed {header!r}"]
+    table = guide[guide.index(header) :]
+    problems = []
+    plans = sections(guide, level=3)
+    for name, column in SHORTER_PLANS:
+        plan = f"A {name}"
+        if plan not in plans:
+            problems.append(f"the instructor guide has no section '### {plan}'")
+            continue
+        problems += assessment_problems(table, column=column, label=f"{name}, ")
+        named = {n for r in table_rows(table) if r and r[0].isdigit() for n in ASSIGNMENT.findall(r[column])}
+        for assignment in sorted(named):
+            if assignment not in plans[plan]:
+                problems.append(f"{plan}: the table relies on {assignment}, which the plan does not set")
+        weeks = table_rows(plans[plan])
+        if weeks:  # a plan laid out week by week
+            taught = {
+                int(n)
+                for r in weeks
+                for group in re.findall(r"Modules? (\d+(?: and \d+)?)", r[1])
+                for n in re.findall(r"\d+", group)
+            }
+            if taught != set(range(1, 11)):
+                problems.append(f"{plan}: the weeks teach modules {sorted(taught)}, not all ten")
+            for assignment in sorted({n for r in weeks for n in ASSIGNMENT.findall(r[-1])}):
+                if not (SOURCE / assignment).is_dir():
+                    problems.append(f"{plan}: '{assignment}' is set but there is no assignments/source/{assignment}/")
+    return problems
+
+
+def test_shorter_versions_assess_every_point_outside_the_capstone():
+    """The instructor guide's 12-, 10- and 7-week plans name, for each point, graded questions that exist,
+    set every problem set they name, and (laid out week by week) teach all ten modules."""
+    guide = (BOOK / "instructors" / "index.md").read_text(encoding="utf-8")
+    problems = plan_problems(guide)
+    assert not problems, "\n".join(problems)
+
+
+def test_plan_check_fails_on_a_broken_plan():
+    """A 12-week plan that drops a module, or a problem set its column relies on, is reported."""
+    guide = (BOOK / "instructors" / "index.md").read_text(encoding="utf-8")
+    plan = sections(guide, level=3)["A 12-week version"]
+    broken = plan.replace(
+        "| 9 | Module 9 | Weekly response; ps6-trends |", "| 9 | Module 8 (continued) | Weekly response |"
+    )
+    assert broken != plan, "the 12-week plan's week 9 row has changed; update this test"
+    problems = plan_problems(guide.replace(plan, broken))
+    assert "A 12-week version: the weeks teach modules [1, 2, 3, 4, 5, 6, 7, 8, 10], not all ten" in problems, problems
+    assert "A 12-week version: the table relies on ps6-trends, which the plan does not set" in problems, problems
+    assert not any(p.startswith("A 10-week") or p.startswith("A 7-week") for p in problems), problems
+    assert plan_problems(guide.replace("| 12-week version ", "| ")) == [
+        "the instructor guide has no table headed '| # | Point | 12-week version | 10-week version | 7-week version |'"
+    ]
 
 
 def test_assessment_check_fails_on_a_broken_table():
     cells = {
-        "ps4-dirty-data": nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_markdown_cell("## Question 6\n\nboyd's point 9, *how clean*", metadata={"nbgrader": {"grade_id": "q6-text"}}),
-            nbformat.v4.new_markdown_cell("notes", metadata={"nbgrader": {"grade_id": "q6-answer", "points": 5}}),
-        ]),
-        "capstone-design-review": nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_markdown_cell("### Point 1", metadata={"nbgrader": {"grade_id": "point1-text"}}),
-        ]),
+        "ps4-dirty-data": nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_markdown_cell(
+                    "## Question 6\n\nboyd's point 9, *how clean*", metadata={"nbgrader": {"grade_id": "q6-text"}}
+                ),
+                nbformat.v4.new_markdown_cell("notes", metadata={"nbgrader": {"grade_id": "q6-answer", "points": 5}}),
+            ]
+        ),
+        "capstone-design-review": nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_markdown_cell("### Point 1", metadata={"nbgrader": {"grade_id": "point1-text"}}),
+            ]
+        ),
     }
     header = "| # | Point | Taught in | Checked by |\n|---|---|---|---|\n"
     rows = [f"| {n} | p | m | {{doc}}`ps4-dirty-data </book/syllabus>` question 6 |" for n in range(1, 11)]
-    rows[0] = "| 1 | p | m | Module 2 written prompt (weekly response); {doc}`capstone-design-review </book/syllabus>` part B, point 1 |"
+    rows[0] = (
+        "| 1 | p | m | Module 2 written prompt (weekly response); "
+        "{doc}`capstone-design-review </book/syllabus>` part B, point 1 |"
+    )
     problems = assessment_problems(header + "\n".join(rows) + "\n", notebook=lambda name: cells[name])
-    assert "point 1: 'Module 2 written prompt (weekly response)' names no assignment (or several); " \
-           "list only graded work that exists" in problems, problems
+    assert (
+        "point 1: 'Module 2 written prompt (weekly response)' names no assignment (or several); "
+        "list only graded work that exists" in problems
+    ), problems
     assert "point 1: no graded question outside the capstone" in problems, problems
     assert "point 2: ps4-dirty-data question 6 does not ask about boyd's point 2" in problems, problems
     assert not any(p.startswith("point 9:") for p in problems), problems

@@ -134,8 +134,16 @@ def test_fit_trend_recovers_a_known_growth_rate():
 
 def test_fit_trend_with_events_explains_a_step():
     values = series([100, 104, 96, 100, 103, 97] * 2 + [150, 156, 144, 150, 154, 146] * 2)
-    step = pd.DataFrame({"eventId": ["step"], "startMonth": ["2021-01"], "endMonth": [""], "effect": ["step"],
-                         "channels": ["contactsTotal"], "description": ["A step."]})
+    step = pd.DataFrame(
+        {
+            "eventId": ["step"],
+            "startMonth": ["2021-01"],
+            "endMonth": [""],
+            "effect": ["step"],
+            "channels": ["contactsTotal"],
+            "description": ["A step."],
+        }
+    )
     without = trends.fit_trend(values)
     with_step = trends.fit_trend(values, step)
     assert without.annual_change > 20
@@ -157,4 +165,6 @@ def test_event_effects():
 
 def test_channels_of():
     assert trends.channels_of(["month", "contactsPhone", "contactsTotal", "contactsWebForm"]) == [
-        "contactsPhone", "contactsWebForm"]
+        "contactsPhone",
+        "contactsWebForm",
+    ]

@@ -31,7 +31,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from htcourse.schema import INDICATORS, NOTICES, PAYERS, TIERS, ZERO_TOLERANCE
+from htcourse.checks import check_categories, check_numbers
+from htcourse.schema import (INDICATORS, NOTICES, PAYERS, REPORTER_GROUPS, RESULTS, TIERS,
+                             ZERO_TOLERANCE)
 
 __all__ = [
     "INDICATORS",
@@ -64,12 +66,21 @@ def _rate(numerator: float, denominator: float) -> float:
 
 def _status(truth: pd.DataFrame) -> pd.Series:
     _need(truth, ["siteId", "forcedLabour"], "truth")
+    check_categories(truth["forcedLabour"], (0, 1), "forcedLabour")
     return truth.set_index("siteId")["forcedLabour"].astype(int)
+
+
+def _check_audits(audits: pd.DataFrame) -> None:
+    """Refuse a result, notice or payer the analysis does not know: a misspelt "Fail" would count as a pass."""
+    for column, allowed in (("result", RESULTS), ("notice", NOTICES), ("payer", PAYERS)):
+        if column in audits.columns:
+            check_categories(audits[column], allowed, column)
 
 
 def detection_by_type(audits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """One row per audit type (notice x payer): detection rate at sites in forced labour, false alarms elsewhere."""
     _need(audits, ["siteId", "notice", "payer", "result"], "audits")
+    _check_audits(audits)
     status = _status(truth)
     forced = audits["siteId"].map(status)
     if forced.isna().any():
@@ -100,6 +111,12 @@ def site_view(sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataFrame,
     """One row per site: tier, visibility, channel, truth, audit outcomes and (if given) reports."""
     _need(sites, ["siteId", "tier", "visibleToBuyer", "workerVoice", "workers", "migrantShare"], "sites")
     _need(audits, ["siteId", "year", "result"], "audits")
+    _check_audits(audits)
+    check_categories(sites["tier"], TIERS, "tier")
+    for column in ("visibleToBuyer", "workerVoice"):
+        check_categories(sites[column], (0, 1), column)
+    check_numbers(sites["workers"], "workers", minimum=0)
+    check_numbers(sites["migrantShare"], "migrantShare", minimum=0)
     view = sites.set_index("siteId")[["tier", "visibleToBuyer", "workerVoice", "workers", "migrantShare"]].copy()
     view["forcedLabour"] = _status(truth).reindex(view.index)
     if view["forcedLabour"].isna().any():
@@ -113,6 +130,7 @@ def site_view(sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataFrame,
     view["detectedByAudit"] = (view["failedAudits"] > 0).astype(int)
     if reports is not None:
         _need(reports, ["siteId", "indicator"], "reports")
+        check_categories(reports["indicator"], tuple(INDICATORS), "indicator")
         serious = reports[reports["indicator"].isin(ZERO_TOLERANCE)]
         view["seriousReports"] = serious.groupby("siteId").size().reindex(view.index).fillna(0).astype(int)
         view["reported"] = (view["seriousReports"] > 0).astype(int)
@@ -199,6 +217,11 @@ def channel_detection(sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataF
 def who_reports(sites: pd.DataFrame, reports: pd.DataFrame) -> dict:
     """The share of workers who are migrants at the channel's sites, and the share of reports they make."""
     _need(reports, ["reporterGroup"], "reports")
+    check_categories(reports["reporterGroup"], REPORTER_GROUPS, "reporterGroup")
+    _need(sites, ["workerVoice", "workers", "migrantShare"], "sites")
+    check_categories(sites["workerVoice"], (0, 1), "workerVoice")
+    check_numbers(sites["workers"], "workers", minimum=0)
+    check_numbers(sites["migrantShare"], "migrantShare", minimum=0)
     channel = sites[sites["workerVoice"] == 1]
     return {
         "migrant_share_of_workers": _rate((channel["workers"] * channel["migrantShare"]).sum(), channel["workers"].sum()),

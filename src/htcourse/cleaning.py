@@ -47,8 +47,24 @@ from rapidfuzz.distance import OSA, Indel
 
 # The columns (CTDC names; see the datasheet) come from htcourse.schema, the
 # one place they are declared; they stay importable from here for the labs.
-from htcourse.schema import AGE_BANDS, COUNTRY_COLUMNS, MEANS_COLUMNS, TYPE_COLUMNS
-from htcourse.schema import BIRTH_YEAR, GENDER, REPORTING_SOURCE, TRAFFICK_MONTHS, YEAR_OF_REGISTRATION
+from htcourse.schema import (
+    AGE_BANDS,
+    AGE_BROAD,
+    BIRTH_YEAR,
+    CASE_ID,
+    CITIZENSHIP,
+    COUNTRY_COLUMNS,
+    COUNTRY_OF_EXPLOITATION,
+    FAMILY_NAME,
+    GENDER,
+    GIVEN_NAME,
+    MEANS_COLUMNS,
+    REGISTRATION_DATE,
+    REPORTING_SOURCE,
+    TRAFFICK_MONTHS,
+    TYPE_COLUMNS,
+    YEAR_OF_REGISTRATION,
+)
 
 # --------------------------------------------------------------------------
 # The lab's decisions about those columns
@@ -336,8 +352,8 @@ def convert_weeks_to_months(
     df: pd.DataFrame,
     *,
     source: str,
-    column: str = "traffickMonths",
-    source_column: str = "reportingSource",
+    column: str = TRAFFICK_MONTHS,
+    source_column: str = REPORTING_SOURCE,
 ) -> pd.DataFrame:
     """Convert ``column`` from weeks to months in the rows of one reporting ``source``.
 
@@ -358,7 +374,7 @@ def resolve_blank_flags(
     *,
     source: str,
     columns: Iterable[str] = MEANS_COLUMNS,
-    source_column: str = "reportingSource",
+    source_column: str = REPORTING_SOURCE,
 ) -> pd.DataFrame:
     """Read a blank flag as "no" in the rows of a ``source`` that leaves "no" blank.
 
@@ -377,9 +393,7 @@ def resolve_blank_flags(
     return out
 
 
-def flag_answers(
-    df: pd.DataFrame, columns: Iterable[str] = MEANS_COLUMNS, by: str = "reportingSource"
-) -> pd.DataFrame:
+def flag_answers(df: pd.DataFrame, columns: Iterable[str] = MEANS_COLUMNS, by: str = REPORTING_SOURCE) -> pd.DataFrame:
     """Share of ``columns`` cells that are blank, "no" (0) and "yes" (1), in each group of ``by``.
 
     Evidence for :func:`resolve_blank_flags`: a source whose boxes never say
@@ -408,7 +422,7 @@ def name_distance(a: str, b: str) -> int:
 
 
 #: Fields a second report copies from the first (once cleaned): records are compared only within these blocks.
-DUPLICATE_BLOCK = ("yearOfRegistration", "gender", "birthYear", "citizenship", "CountryOfExploitation")
+DUPLICATE_BLOCK = (YEAR_OF_REGISTRATION, GENDER, BIRTH_YEAR, CITIZENSHIP, COUNTRY_OF_EXPLOITATION)
 
 
 def find_duplicates(
@@ -435,20 +449,20 @@ def find_duplicates(
     caseId of the first report) and both names of each.
     """
     block_on = list(block_on)
-    dates = df["registrationDate"]
+    dates = df[REGISTRATION_DATE]
     if not pd.api.types.is_datetime64_any_dtype(dates):
         dates = parse_dates(dates)
     order = pd.DataFrame(
-        {"date": dates.to_numpy(), "unknown": dates.isna().to_numpy(), "caseId": df["caseId"].to_numpy()},
+        {"date": dates.to_numpy(), "unknown": dates.isna().to_numpy(), CASE_ID: df[CASE_ID].to_numpy()},
         index=df.index,
-    ).sort_values(["unknown", "date", "caseId"])
+    ).sort_values(["unknown", "date", CASE_ID])
     rank = pd.Series(np.arange(len(order)), index=order.index)
 
     groups = UnionFind(df.index)
     keys = df[block_on].astype("str").fillna("\u2205")
-    given = df["givenName"].astype("str").fillna("")
-    family = df["familyName"].astype("str").fillna("")
-    sources = df["reportingSource"] if "reportingSource" in df else pd.Series("", index=df.index)
+    given = df[GIVEN_NAME].astype("str").fillna("")
+    family = df[FAMILY_NAME].astype("str").fillna("")
+    sources = df[REPORTING_SOURCE] if REPORTING_SOURCE in df else pd.Series("", index=df.index)
     for _, group in keys.groupby(block_on, sort=False, dropna=False):
         if len(group) < 2:
             continue
@@ -475,19 +489,19 @@ def find_duplicates(
         if first != index:
             rows.append(
                 {
-                    "caseId": df.at[index, "caseId"],
-                    "duplicateOf": df.at[first, "caseId"],
+                    CASE_ID: df.at[index, CASE_ID],
+                    "duplicateOf": df.at[first, CASE_ID],
                     "name": f"{given[index]} {family[index]}",
                     "firstName": f"{given[first]} {family[first]}",
                 }
             )
-    return pd.DataFrame(rows, columns=["caseId", "duplicateOf", "name", "firstName"])
+    return pd.DataFrame(rows, columns=[CASE_ID, "duplicateOf", "name", "firstName"])
 
 
 def deduplicate(df: pd.DataFrame, **options) -> pd.DataFrame:
     """``df`` without the later reports that :func:`find_duplicates` finds (options are passed on)."""
-    later = set(find_duplicates(df, **options)["caseId"])
-    return df[~df["caseId"].isin(later)].copy()
+    later = set(find_duplicates(df, **options)[CASE_ID])
+    return df[~df[CASE_ID].isin(later)].copy()
 
 
 # --------------------------------------------------------------------------
@@ -507,13 +521,13 @@ def format_types(df: pd.DataFrame) -> pd.DataFrame:
     flags = flag_columns(out)
     for column in out.columns:
         values = out[column]
-        if column == "registrationDate":
+        if column == REGISTRATION_DATE:
             out[column] = values if pd.api.types.is_datetime64_any_dtype(values) else parse_dates(values)
         elif column in INTEGER_COLUMNS:
             out[column] = pd.to_numeric(values, errors="coerce").astype("Float64").round().astype("Int64")
         elif column in flags:
             out[column] = pd.to_numeric(values, errors="coerce").astype("Float64").round().astype("Int8")
-        elif column == "ageBroad":
+        elif column == AGE_BROAD:
             out[column] = pd.Categorical(values, categories=AGE_BANDS, ordered=True)
         elif column in CATEGORY_COLUMNS:
             out[column] = values.astype("category")
@@ -608,15 +622,15 @@ def headline_figures(df: pd.DataFrame) -> Headline:
     debt bondage a share of the rows where that flag reads 0 or 1.
     """
     n = len(df)
-    years = _numbers(df["yearOfRegistration"]).dropna().astype(int)
-    ages = df["ageBroad"]
+    years = _numbers(df[YEAR_OF_REGISTRATION]).dropna().astype(int)
+    ages = df[AGE_BROAD]
     debt = _numbers(df["meansDebtBondageEarnings"])
-    citizenship = df["citizenship"]
+    citizenship = df[CITIZENSHIP]
     return Headline(
         cases=n,
         type_shares={c: _ratio((_numbers(df[c]) == 1).sum(), n) for c in TYPE_COLUMNS},
         cases_by_year={int(y): int(k) for y, k in years.value_counts().sort_index().items()},
-        mean_months=float(_numbers(df["traffickMonths"]).mean()),
+        mean_months=float(_numbers(df[TRAFFICK_MONTHS]).mean()),
         minor_share=_ratio(ages.isin(MINOR_BANDS).sum(), ages.notna().sum()),
         debt_bondage_share=_ratio((debt == 1).sum(), debt.isin([0, 1]).sum()),
         citizenship_recorded=_ratio(citizenship.notna().sum(), n),
@@ -656,8 +670,8 @@ def headline_table(frames: Mapping[str, pd.DataFrame], truth: pd.DataFrame) -> p
 class StepLog:
     """A table that grows by one row per cleaning step: how far the headline figures are from the truth.
 
-        log = StepLog(truth)
-        log.record("Imported as text", raw)   # returns the table so far
+    log = StepLog(truth)
+    log.record("Imported as text", raw)   # returns the table so far
     """
 
     def __init__(self, truth: pd.DataFrame):
@@ -702,7 +716,7 @@ class StepLog:
 
 
 def share_by(
-    df: pd.DataFrame, flag: str = "isForcedLabour", by: Iterable[str] = ("reportingSource", "yearOfRegistration")
+    df: pd.DataFrame, flag: str = "isForcedLabour", by: Iterable[str] = (REPORTING_SOURCE, YEAR_OF_REGISTRATION)
 ) -> pd.DataFrame:
     """Number of rows and share with ``flag`` = 1 in each group of ``by``."""
     by = list(by)
@@ -714,8 +728,8 @@ def share_by(
 
 def largest_shift(
     table: pd.DataFrame,
-    group: str = "reportingSource",
-    time: str = "yearOfRegistration",
+    group: str = REPORTING_SOURCE,
+    time: str = YEAR_OF_REGISTRATION,
     value: str = "share",
     min_periods: int = 2,
 ) -> pd.DataFrame:
@@ -738,7 +752,9 @@ def largest_shift(
             if best is None or abs(after - before) > abs(best[3] - best[2]):
                 best = (name, times[k], before, after)
         if best is not None:
-            rows.append({group: best[0], "from": best[1], "before": best[2], "after": best[3], "shift": best[3] - best[2]})
+            rows.append(
+                {group: best[0], "from": best[1], "before": best[2], "after": best[3], "shift": best[3] - best[2]}
+            )
     result = pd.DataFrame(rows, columns=[group, "from", "before", "after", "shift"])
     return result.reindex(result["shift"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
@@ -748,7 +764,7 @@ def largest_shift(
 # --------------------------------------------------------------------------
 
 
-def compare_with_truth(result: pd.DataFrame, truth: pd.DataFrame, key: str = "caseId") -> pd.DataFrame:
+def compare_with_truth(result: pd.DataFrame, truth: pd.DataFrame, key: str = CASE_ID) -> pd.DataFrame:
     """Cell-by-cell agreement of a cleaned frame with the ground truth, per column.
 
     Rows are matched on ``key``; values are compared as :func:`as_text`.
@@ -785,22 +801,31 @@ def score_against_manifest(
     For the ``duplicate`` defect, *fixed* counts second reports removed;
     ``wrongly_dropped`` counts rows removed that were not second reports.
     """
-    text = as_text(cleaned).set_index("caseId")
+    text = as_text(cleaned).set_index(CASE_ID)
     kept = set(text.index if kept is None else kept)
     manifest = manifest.fillna("")
-    second_reports = set(manifest.loc[manifest["defect"] == "duplicate", "caseId"])
+    second_reports = set(manifest.loc[manifest["defect"] == "duplicate", CASE_ID])
     dropped = set(text.index) - kept
     rows = []
     for defect, entries in manifest.groupby("defect", sort=False):
         if defect == "duplicate":
             fixed = len(second_reports & dropped)
-            row = {"cells": len(entries), "fixed": fixed, "dropped": 0, "wrongly_dropped": len(dropped - second_reports)}
+            row = {
+                "cells": len(entries),
+                "fixed": fixed,
+                "dropped": 0,
+                "wrongly_dropped": len(dropped - second_reports),
+            }
         else:
-            in_dropped = entries["caseId"].isin(second_reports & dropped)
+            in_dropped = entries[CASE_ID].isin(second_reports & dropped)
             live = entries[~in_dropped]
-            values = pd.Series([text.at[c, col] for c, col in zip(live["caseId"], live["column"])], index=live.index)
-            row = {"cells": len(entries), "fixed": int((values == live["cleanValue"]).sum()),
-                   "dropped": int(in_dropped.sum()), "wrongly_dropped": 0}
+            values = pd.Series([text.at[c, col] for c, col in zip(live[CASE_ID], live["column"])], index=live.index)
+            row = {
+                "cells": len(entries),
+                "fixed": int((values == live["cleanValue"]).sum()),
+                "dropped": int(in_dropped.sum()),
+                "wrongly_dropped": 0,
+            }
         row["remaining"] = row["cells"] - row["fixed"] - row["dropped"]
         rows.append({"defect": defect, **row})
     table = pd.DataFrame(rows)

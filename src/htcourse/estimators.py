@@ -10,6 +10,17 @@ With three or more lists, :func:`capture_histories` counts the people with
 each pattern of lists, :func:`loglinear_mse` fits a log-linear (Poisson)
 model to those counts and estimates the people on no list, and
 :func:`stratified_estimate` does so separately within groups and adds up.
+
+Published studies print a *table of counts* (one row per pattern of lists,
+and how many people have it), not one row per person.
+:func:`loglinear_counts` fits the same models to such a table, with a
+profile-likelihood interval that says so when the data cannot bound it;
+:func:`compare_models` puts candidate models side by side (AIC, BIC and
+their estimates) and :func:`stepwise_mse` chooses two-list interactions the
+way the UK 2013 estimate did (Silverman's stepwise rule, as in the R package
+``modslavmse``). A model whose parameters the data cannot identify (for
+example an interaction between two lists that nobody is on together) raises
+:class:`ModelNotIdentifiableError`; it is never fitted quietly.
 """
 
 from __future__ import annotations
@@ -140,7 +151,9 @@ def lincoln_petersen_variance(n1: int, n2: int, m: int) -> float:
 
 def _normal_interval(estimate: float, standard_error: float, level: float) -> PopulationEstimate:
     z = _z(level)
-    return PopulationEstimate(estimate, standard_error, estimate - z * standard_error, estimate + z * standard_error, level)
+    return PopulationEstimate(
+        estimate, standard_error, estimate - z * standard_error, estimate + z * standard_error, level
+    )
 
 
 def _z(level: float) -> float:
@@ -278,6 +291,10 @@ class LoglinearEstimate:
     df_resid: int
     aic: float
     terms: tuple[str, ...]
+    #: The interval's method: ``"lognormal"`` (Chao's) or ``"profile"`` (profile likelihood).
+    interval: str = "lognormal"
+    #: ``2 × log-likelihood``-based Bayesian information criterion (see :func:`loglinear_counts`).
+    bic: float = math.nan
 
 
 def lognormal_interval(observed: int, unobserved: float, variance: float, level: float = 0.95) -> tuple[float, float]:
@@ -297,7 +314,296 @@ def lognormal_interval(observed: int, unobserved: float, variance: float, level:
     return observed + unobserved / c, observed + unobserved * c
 
 
-def loglinear_mse(df, lists: Sequence[str], interactions=(), level: float = 0.95) -> LoglinearEstimate:
+#: The p-value a new two-list interaction must reach to join the model in
+#: :func:`stepwise_mse`: 0.02, the default of the stepwise fit in the R package
+#: ``SparseMSE`` (Chan, Silverman and Vincent). ``modslavmse``'s ``MSEfit``, whose
+#: rule :func:`stepwise_mse` follows, defaults to 0.01. On the five-list UK 2013
+#: table, 0.02 (or 0.05) keeps six interactions and 0.01 keeps five; both give
+#: estimates inside the published range of 10,000 to 13,000 (tests/test_estimators.py).
+STEPWISE_THRESHOLD = 0.02
+
+#: Past this many times the best estimate, an upper profile bound is "not identified".
+PROFILE_SEARCH_LIMIT = 1000.0
+
+#: An interaction resting on fewer people than this (people on all of its lists) gets a
+#: :class:`SparseDataWarning`: its estimate, and the total's, can move a long way with one person more or less.
+SPARSE_OVERLAP = 5
+
+
+class ModelNotIdentifiableError(ValueError):
+    """The data cannot estimate a model's parameters (its maximum likelihood estimate does not exist)."""
+
+
+class SparseDataWarning(UserWarning):
+    """The data are too sparse for part of an answer (for example an interval with no upper bound)."""
+
+
+def histories_from_counts(table, lists: Sequence[str] | None = None, count: str = "count"):
+    """A table of counts by capture history, checked and completed.
+
+    ``table`` has one 0/1 column per list and a ``count`` column (how many
+    people have that history), as published studies print it. ``lists``
+    names the list columns (default: every column but ``count``). Histories
+    that are missing count as 0; a history that appears twice is added up.
+    Returns the same shape as :func:`capture_histories`: every one of the
+    ``2**k - 1`` observable histories, in binary order, with ``count``.
+
+    Raises ``ValueError`` naming the column and the value for a list value
+    other than 0/1, a count that is negative, not whole or missing, or a
+    row on no list with a count (nobody can be seen on no list).
+    """
+    import itertools
+
+    import numpy as np
+    import pandas as pd
+
+    if count not in table.columns:
+        raise KeyError(f"no count column {count!r}; the columns are {list(table.columns)}")
+    lists = _list_names([c for c in table.columns if c != count] if lists is None else lists)
+    for name in lists:
+        if name not in table.columns:
+            raise KeyError(f"no list column {name!r}; the columns are {list(table.columns)}")
+        bad = table.loc[~table[name].isin([0, 1]), name]
+        if len(bad):
+            raise ValueError(f"list column {name!r} must hold only 0 and 1, got {bad.tolist()[0]!r}")
+    counts = pd.to_numeric(table[count], errors="coerce")
+    bad = table.loc[counts.isna() | (counts < 0) | (counts % 1 != 0), count]
+    if len(bad):
+        raise ValueError(f"column {count!r} must hold whole numbers of people (0 or more), got {bad.tolist()[0]!r}")
+    members = table[lists].to_numpy(dtype=int)
+    nobody = (members.sum(axis=1) == 0) & (counts.to_numpy() > 0)
+    if nobody.any():
+        raise ValueError("a row with a count is on no list: nobody can be observed on no list; drop that row")
+    weights = 2 ** np.arange(len(lists) - 1, -1, -1)
+    totals = np.bincount(members @ weights, weights=counts.to_numpy(dtype=float), minlength=2 ** len(lists))
+    patterns = [p for p in itertools.product((0, 1), repeat=len(lists)) if any(p)]
+    out = pd.DataFrame(patterns, columns=lists)
+    out["count"] = [int(totals[int(np.dot(p, weights))]) for p in patterns]
+    return out
+
+
+def _design(histories, lists: list[str], terms: list[tuple[str, ...]]):
+    """The model matrix: intercept, one column per list, one per interaction (products of list columns)."""
+
+    members = histories[lists].to_numpy(dtype=float)
+    return _design_matrix(members, lists, terms)
+
+
+def _design_matrix(members, lists: list[str], terms: list[tuple[str, ...]]):
+    import numpy as np
+
+    columns = [np.ones(len(members)), *members.T]
+    for term in terms:
+        columns.append(np.prod(members[:, [lists.index(name) for name in term]], axis=1))
+    return np.column_stack(columns)
+
+
+def _check_identifiable(histories, lists: list[str], terms: list[tuple[str, ...]]) -> None:
+    """Raise :class:`ModelNotIdentifiableError` for a model the table cannot estimate."""
+    import numpy as np
+
+    counts = histories["count"].to_numpy()
+    if counts.sum() == 0:
+        raise ValueError("nobody is on any list: there is nothing to estimate from")
+    for name in lists:
+        if counts[histories[name].to_numpy() == 1].sum() == 0:
+            raise ModelNotIdentifiableError(f"nobody is on list {name!r}: its main effect is minus infinity; drop it")
+    for term in terms:
+        together = np.all(histories[list(term)].to_numpy() == 1, axis=1)
+        if counts[together].sum() == 0:
+            raise ModelNotIdentifiableError(
+                f"the interaction {':'.join(term)} cannot be estimated: nobody is on all of {list(term)} "
+                "together, so its maximum likelihood estimate is minus infinity and the estimate of the "
+                "people on no list does not exist; leave the interaction out (or merge the lists)"
+            )
+    design = _design(histories, lists, terms)
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        raise ModelNotIdentifiableError(
+            f"the model with interactions {terms} has more parameters than the data can identify"
+        )
+
+
+def _poisson_fit(counts, design):
+    """A statsmodels Poisson GLM fit; :class:`ModelNotIdentifiableError` if it fails or diverges.
+
+    Statsmodels' warnings are recorded, not silenced: a convergence warning
+    becomes the error. Its "perfect separation or prediction" warning is not
+    enough on its own (a saturated model predicts every count exactly and is
+    fine), so divergence is judged on the parameters themselves: any that is
+    not finite or runs beyond ±30 on the log scale means the likelihood has
+    no maximum, and is an error too.
+    """
+    import warnings
+
+    import numpy as np
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = sm.GLM(counts, design, family=sm.families.Poisson()).fit()
+        except (np.linalg.LinAlgError, ValueError) as error:
+            raise ModelNotIdentifiableError(f"the Poisson model could not be fitted: {error}") from None
+    serious = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    if serious:
+        raise ModelNotIdentifiableError(f"the Poisson model did not converge: {serious[0].message}")
+    params = np.asarray(fit.params, dtype=float)
+    if not np.all(np.isfinite(params)) or np.max(np.abs(params)) > 30:
+        raise ModelNotIdentifiableError(
+            "the Poisson model diverged (a parameter ran off towards infinity): a history the model relies on "
+            "has no one in it; drop an interaction or merge lists"
+        )
+    return fit
+
+
+def _fit_histories(histories, lists: list[str], terms: list[tuple[str, ...]]):
+    """Fit the observed histories; return ``(fit, unobserved, standard_error)``.
+
+    ``standard_error`` is that of the estimated total: the delta-method
+    variance of ``exp(β0)`` plus the Poisson variance of the unobserved count
+    itself (``exp(β0)``).
+    """
+    _check_identifiable(histories, lists, terms)
+    fit = _poisson_fit(histories["count"].to_numpy(dtype=float), _design(histories, lists, terms))
+    intercept, se_intercept = float(fit.params[0]), float(fit.bse[0])
+    if not (math.isfinite(intercept) and math.isfinite(se_intercept)) or se_intercept > 20:
+        raise ModelNotIdentifiableError(
+            "the model cannot estimate the unobserved cell (a history it relies on has no one in it); "
+            "drop an interaction or merge lists"
+        )
+    unobserved = math.exp(intercept)
+    standard_error = math.sqrt((unobserved * se_intercept) ** 2 + unobserved)
+    return fit, unobserved, standard_error
+
+
+def _profile_loglik(histories, lists, terms, total: float) -> float:
+    """Multinomial log-likelihood of population size ``total``, maximised over the model's other parameters."""
+    import numpy as np
+
+    members = np.vstack([np.zeros(len(lists)), histories[lists].to_numpy(dtype=float)])
+    return _profile_loglik_arrays(
+        _design_matrix(members, lists, terms), histories["count"].to_numpy(dtype=float), total
+    )
+
+
+def _profile_loglik_arrays(design, counts, total: float, start=None):
+    """:func:`_profile_loglik` on arrays: ``design`` has the no-list row first, ``counts`` the observed cells."""
+    import numpy as np
+
+    observed = float(counts.sum())
+    y = np.concatenate([[total - observed], counts])
+    fit = _poisson_fit(y, design)
+    mu = np.asarray(fit.fittedvalues, dtype=float)
+    positive = y > 0
+    return (
+        math.lgamma(total + 1)
+        - math.lgamma(total - observed + 1)
+        + float(np.sum(y[positive] * np.log(mu[positive] / total)))
+    )
+
+
+def profile_interval(histories, lists, terms, estimate: float, level: float = 0.95) -> tuple[float, float]:
+    """Profile-likelihood interval for the population size (as the R package ``Rcapture`` computes it).
+
+    The unobserved cell is treated as a count ``N - n`` and the multinomial
+    likelihood of ``N`` is maximised over the other parameters; the interval
+    holds every ``N`` whose likelihood-ratio statistic is below the
+    chi-squared quantile. If no ``N`` up to :data:`PROFILE_SEARCH_LIMIT`
+    times the estimate is excluded, the upper end is ``inf`` and a
+    :class:`SparseDataWarning` says that the data do not bound it.
+    """
+    import warnings
+
+    from scipy.optimize import brentq, minimize_scalar
+    from scipy.stats import chi2
+
+    _z(level)
+    import numpy as np
+
+    counts = histories["count"].to_numpy(dtype=float)
+    observed = float(counts.sum())
+    cut = chi2.ppf(level, 1) / 2
+    members = np.vstack([np.zeros(len(lists)), histories[lists].to_numpy(dtype=float)])
+    design = _design_matrix(members, lists, [tuple(t) for t in terms])
+
+    def loglik(total):
+        return _profile_loglik_arrays(design, counts, total)
+
+    span = max(estimate - observed, 1.0)
+    best = minimize_scalar(
+        lambda t: -loglik(t), bounds=(observed, observed + 4 * span + 10), method="bounded", options={"xatol": 0.01}
+    )
+    n_hat = float(best.x)
+    top = max(-float(best.fun), loglik(estimate))
+
+    def excess(total):
+        return top - loglik(total) - cut
+
+    lower = observed if excess(observed) <= 0 else brentq(excess, observed, n_hat, xtol=0.01)
+    high = n_hat + span
+    while excess(high) <= 0:
+        if high > PROFILE_SEARCH_LIMIT * max(estimate, observed + 1):
+            warnings.warn(
+                f"the profile likelihood has no upper bound within {PROFILE_SEARCH_LIMIT:g} times the estimate: "
+                "the data are too sparse to say how large the population could be, so the interval's upper "
+                "end is infinite",
+                SparseDataWarning,
+                stacklevel=3,
+            )
+            return lower, math.inf
+        high = n_hat + 2 * (high - n_hat)
+    upper = brentq(excess, n_hat, high, xtol=0.01)
+    return lower, upper
+
+
+def _estimate_from_histories(histories, lists, terms, level, interval) -> LoglinearEstimate:
+    if interval not in ("lognormal", "profile"):
+        raise ValueError(f"interval must be 'lognormal' or 'profile', got {interval!r}")
+    import warnings
+
+    import numpy as np
+
+    _z(level)
+    fit, unobserved, standard_error = _fit_histories(histories, lists, terms)
+    observed = int(histories["count"].sum())
+    counts = histories["count"].to_numpy()
+    for term in terms:
+        together = int(counts[np.all(histories[list(term)].to_numpy() == 1, axis=1)].sum())
+        if together < SPARSE_OVERLAP:
+            warnings.warn(
+                f"the interaction {':'.join(term)} rests on {together} "
+                f"{'person' if together == 1 else 'people'} on all of {list(term)}: the data are sparse, and the "
+                "estimate can move a long way with one person more or less; compare models and read the interval "
+                "with care",
+                SparseDataWarning,
+                stacklevel=3,
+            )
+    if interval == "profile":
+        lower, upper = profile_interval(histories, lists, terms, observed + unobserved, level)
+    else:
+        lower, upper = lognormal_interval(observed, unobserved, standard_error**2, level)
+    n_params = 1 + len(lists) + len(terms)
+    return LoglinearEstimate(
+        estimate=observed + unobserved,
+        standard_error=standard_error,
+        lower=lower,
+        upper=upper,
+        level=level,
+        observed=observed,
+        unobserved=unobserved,
+        deviance=float(fit.deviance),
+        df_resid=int(round(fit.df_resid)),
+        aic=float(fit.aic),
+        terms=tuple(":".join(t) for t in terms),
+        interval=interval,
+        bic=float(-2 * fit.llf + n_params * math.log(observed)),
+    )
+
+
+def loglinear_mse(
+    df, lists: Sequence[str], interactions=(), level: float = 0.95, interval: str = "lognormal"
+) -> LoglinearEstimate:
     """Multiple systems estimate of a population from a log-linear (Poisson) model.
 
     The counts of the ``2**k - 1`` observed capture histories
@@ -313,62 +619,190 @@ def loglinear_mse(df, lists: Sequence[str], interactions=(), level: float = 0.95
     model's estimate of the people on no list is ``exp(β0)``; the total is the
     number observed plus that.
 
-    **Interval.** The intercept's standard error gives, by the delta method,
-    the standard error of the unobserved count (``exp(β0) × se(β0)``),
-    treating the number observed as fixed. The interval is Chao's
-    log-normal interval built on it (:func:`lognormal_interval`): asymmetric
-    and never below the number observed. It is fast (one model fit) but
-    approximate; a profile-likelihood interval is usually a little wider for
-    small counts. It reflects sampling error only, not the error of choosing
-    the wrong model, which is usually larger.
+    **Standard error.** The variance of the estimated total is the
+    delta-method variance of ``exp(β0)`` (``(exp(β0) × se(β0))**2``) plus the
+    Poisson variance of the unobserved count itself (``exp(β0)``): the number
+    of people on no list is random even when its mean is known. The number
+    observed is taken as given.
+
+    **Interval.** ``interval="lognormal"`` (the default, one model fit) is
+    Chao's log-normal interval on that variance (:func:`lognormal_interval`):
+    asymmetric and never below the number observed. ``interval="profile"``
+    is the profile-likelihood interval (:func:`profile_interval`), slower but
+    honest when data are sparse: its upper end is ``inf``, with a
+    :class:`SparseDataWarning`, when the data cannot bound it. Either reflects
+    sampling error only, not the error of choosing the wrong model, which is
+    usually larger.
+
+    A model the data cannot identify (for example an interaction between two
+    lists that nobody is on together, or a fit that diverges) raises
+    :class:`ModelNotIdentifiableError` (a ``ValueError``).
 
     With two lists and no interaction, the model is saturated and the
     estimate equals Lincoln–Petersen's exactly.
     """
-    import warnings
-
-    import numpy as np
-    import statsmodels.api as sm
-
     lists = _list_names(lists)
     terms = _interaction_terms(interactions, lists)
-    table = capture_histories(df, lists)
-    histories = table[lists].to_numpy(dtype=float)
-    columns = [np.ones(len(table)), *histories.T]
-    for term in terms:
-        columns.append(np.prod(table[list(term)].to_numpy(dtype=float), axis=1))
-    design = np.column_stack(columns)
-    if np.linalg.matrix_rank(design) < design.shape[1]:
-        raise ValueError(f"the model with interactions {terms} has more parameters than the data can identify")
-    counts = table["count"].to_numpy(dtype=float)
-    observed = int(counts.sum())
-    if observed == 0:
-        raise ValueError("nobody is on any list: there is nothing to estimate from")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # perfect-fit models warn about zero residuals
-        fit = sm.GLM(counts, design, family=sm.families.Poisson()).fit()
-    intercept, se_intercept = float(fit.params[0]), float(fit.bse[0])
-    if not (math.isfinite(intercept) and math.isfinite(se_intercept)) or se_intercept > 20:
-        raise ValueError(
-            "the model cannot estimate the unobserved cell (a history it relies on has no one in it); "
-            "drop an interaction or merge lists"
+    return _estimate_from_histories(capture_histories(df, lists), lists, terms, level, interval)
+
+
+def loglinear_counts(
+    table,
+    lists: Sequence[str] | None = None,
+    interactions=(),
+    level: float = 0.95,
+    interval: str = "profile",
+    count: str = "count",
+) -> LoglinearEstimate:
+    """:func:`loglinear_mse` for a table of counts by capture history, as studies publish them.
+
+    ``table`` has one 0/1 column per list and a ``count`` column
+    (:func:`histories_from_counts` checks and completes it; ``lists`` default
+    to every other column). The interval defaults to the profile likelihood,
+    because published tables are often sparse. ``bic`` in the result is
+    ``-2 log L + p log n`` with ``p`` the number of parameters and ``n`` the
+    number of people observed; ``aic`` is statsmodels' ``-2 log L + 2p``.
+    """
+    histories = histories_from_counts(table, lists, count)
+    lists = [c for c in histories.columns if c != "count"]
+    terms = _interaction_terms(interactions, lists)
+    return _estimate_from_histories(histories, lists, terms, level, interval)
+
+
+def compare_models(table, models, lists: Sequence[str] | None = None, count: str = "count", level: float = 0.95):
+    """Fit several models to one table of counts and put them side by side.
+
+    ``models`` is a sequence of interaction sets (each as accepted by
+    :func:`loglinear_mse`, ``()`` for independence). Returns a data frame
+    sorted by BIC, one row per model: ``terms`` (``"a:b + c:d"``,
+    ``"(independence)"``), ``estimate``, ``lower``, ``upper`` (Chao's
+    log-normal interval, fast), ``deviance``, ``df_resid``, ``aic``, ``bic``,
+    and ``fitted`` (``False`` with ``note`` saying why when the model cannot
+    be identified; its figures are then missing, never made up). A model
+    with an interaction resting on fewer than :data:`SPARSE_OVERLAP` people
+    is fitted, and its ``note`` says "sparse" and names the interaction
+    (instead of a :class:`SparseDataWarning` per model).
+    """
+    import warnings
+
+    import pandas as pd
+
+    histories = histories_from_counts(table, lists, count)
+    names = [c for c in histories.columns if c != "count"]
+    rows = []
+    for model in models:
+        terms = _interaction_terms(model, names)
+        label = " + ".join(":".join(t) for t in terms) or "(independence)"
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SparseDataWarning)
+                result = _estimate_from_histories(histories, names, terms, level, "lognormal")
+        except ModelNotIdentifiableError as error:
+            rows.append({"terms": label, "fitted": False, "note": str(error)})
+            continue
+        for warning in caught:  # anything other than sparseness is passed on as it came
+            if not issubclass(warning.category, SparseDataWarning):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        sparse = "; ".join(
+            str(w.message).split(" on all of")[0] for w in caught if issubclass(w.category, SparseDataWarning)
         )
-    unobserved = math.exp(intercept)
-    standard_error = unobserved * se_intercept
-    lower, upper = lognormal_interval(observed, unobserved, standard_error**2, level)
-    return LoglinearEstimate(
-        estimate=observed + unobserved,
-        standard_error=standard_error,
-        lower=lower,
-        upper=upper,
-        level=level,
-        observed=observed,
-        unobserved=unobserved,
-        deviance=float(fit.deviance),
-        df_resid=int(round(fit.df_resid)),
-        aic=float(fit.aic),
-        terms=tuple(":".join(t) for t in terms),
-    )
+        rows.append(
+            {
+                "terms": label,
+                "estimate": result.estimate,
+                "lower": result.lower,
+                "upper": result.upper,
+                "deviance": result.deviance,
+                "df_resid": result.df_resid,
+                "aic": result.aic,
+                "bic": result.bic,
+                "fitted": True,
+                "note": f"sparse: {sparse}" if sparse else "",
+            }
+        )
+    columns = ["terms", "estimate", "lower", "upper", "deviance", "df_resid", "aic", "bic", "fitted", "note"]
+    return pd.DataFrame(rows, columns=columns).sort_values("bic", na_position="last", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class StepwiseResult:
+    """The model :func:`stepwise_mse` chose, its estimate, and every step it took."""
+
+    result: LoglinearEstimate
+    steps: object  # a pandas DataFrame: step, added, aic, p_value, kept
+    threshold: float
+
+
+def stepwise_mse(
+    table,
+    lists: Sequence[str] | None = None,
+    threshold: float = STEPWISE_THRESHOLD,
+    level: float = 0.95,
+    interval: str = "profile",
+    count: str = "count",
+) -> StepwiseResult:
+    """Choose two-list interactions stepwise, as Silverman's UK 2013 estimate did.
+
+    Start from the independence model. At each step, try adding each
+    two-list interaction not yet in the model and take the one that lowers
+    AIC most; keep it only if AIC went down *and* the new term's Wald p-value
+    is below ``threshold`` (default :data:`STEPWISE_THRESHOLD`), else stop.
+    This is the rule of ``MSEfit`` in Silverman's R package ``modslavmse``.
+    Interactions the data cannot identify (two lists that nobody is on
+    together) are never candidates; the steps table says which were skipped.
+
+    Returns a :class:`StepwiseResult`: the chosen model's estimate (with a
+    profile-likelihood interval by default), a table of the steps, and the
+    threshold used. The interval does not include the uncertainty of the
+    choice itself.
+    """
+    import itertools
+
+    import pandas as pd
+
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be a p-value between 0 and 1, got {threshold!r}")
+    histories = histories_from_counts(table, lists, count)
+    names = [c for c in histories.columns if c != "count"]
+    chosen: list[tuple[str, ...]] = []
+    current, _, _ = _fit_histories(histories, names, chosen)
+    steps = [{"step": 0, "added": "(independence)", "aic": float(current.aic), "p_value": math.nan, "kept": True}]
+    candidates = [pair for pair in itertools.combinations(names, 2)]
+    skipped = []
+    for step in itertools.count(1):
+        best = None
+        for pair in candidates:
+            if pair in chosen or pair in skipped:
+                continue
+            try:
+                fit, _, _ = _fit_histories(histories, names, [*chosen, pair])
+            except ModelNotIdentifiableError:
+                skipped.append(pair)
+                continue
+            if best is None or fit.aic < best[1].aic:
+                best = (pair, fit)
+        if best is None or best[1].aic >= current.aic:
+            break
+        pair, fit = best
+        p_value = float(fit.pvalues[-1])
+        kept = p_value < threshold
+        steps.append({"step": step, "added": ":".join(pair), "aic": float(fit.aic), "p_value": p_value, "kept": kept})
+        if not kept:
+            break
+        chosen.append(pair)
+        current = fit
+    for pair in skipped:
+        steps.append(
+            {
+                "step": math.nan,
+                "added": ":".join(pair) + " (not identifiable: skipped)",
+                "aic": math.nan,
+                "p_value": math.nan,
+                "kept": False,
+            }
+        )
+    result = _estimate_from_histories(histories, names, chosen, level, interval)
+    return StepwiseResult(result=result, steps=pd.DataFrame(steps), threshold=threshold)
 
 
 def stratified_estimate(df, lists: Sequence[str], by: str, interactions=(), level: float = 0.95):
@@ -410,6 +844,12 @@ def stratified_estimate(df, lists: Sequence[str], by: str, interactions=(), leve
     estimate = float(table["estimate"].sum())
     variance = float((table["standard_error"] ** 2).sum())
     lower, upper = lognormal_interval(observed, estimate - observed, variance, level)
-    total = {by: "total", "observed": observed, "estimate": estimate,
-             "standard_error": math.sqrt(variance), "lower": lower, "upper": upper}
+    total = {
+        by: "total",
+        "observed": observed,
+        "estimate": estimate,
+        "standard_error": math.sqrt(variance),
+        "lower": lower,
+        "upper": upper,
+    }
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)

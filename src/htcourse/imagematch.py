@@ -32,6 +32,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from htcourse.checks import check_hash_bits
+
 #: Match threshold (Hamming distance, out of 64 bits) used by the lab.
 THRESHOLD = 10
 #: Bits in a hash with the default ``hash_size`` of 8.
@@ -406,8 +408,17 @@ def hamming(a, b) -> int:
 
 
 def hash_codes(hashes) -> np.ndarray:
-    """Pack 64-bit hashes into a ``uint64`` array, one number per hash, for fast vectorised comparison."""
-    bits = np.array([_bits(h) for h in hashes], dtype=bool).reshape(-1, HASH_BITS)
+    """Pack 64-bit hashes into a ``uint64`` array, one number per hash, for fast vectorised comparison.
+
+    Raises :class:`htcourse.checks.BadValueError` for a hash of any other size (a ``hash_size=16`` hash has
+    256 bits and would otherwise be cut into four wrong hashes).
+    """
+    rows = []
+    for number, h in enumerate(hashes):
+        bits = _bits(h)
+        check_hash_bits(bits, HASH_BITS, f"number {number}")
+        rows.append(bits)
+    bits = np.array(rows, dtype=bool).reshape(-1, HASH_BITS)
     return np.packbits(bits, axis=1).view(">u8").ravel().astype(np.uint64)
 
 

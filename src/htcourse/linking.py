@@ -284,8 +284,9 @@ def size_distribution(clusterings: Mapping[str, object]) -> pd.DataFrame:
         band = pd.cut(sizes, bins=[*lower_bounds, math.inf], right=False, labels=[b for b, _ in SIZE_BANDS])
         for label, _ in SIZE_BANDS:
             in_band = sizes[band == label]
-            rows.append({"clustering": name, "size_band": label, "clusters": int(in_band.size),
-                         "listings": int(in_band.sum())})
+            rows.append(
+                {"clustering": name, "size_band": label, "clusters": int(in_band.size), "listings": int(in_band.sum())}
+            )
     return pd.DataFrame(rows)
 
 
@@ -305,8 +306,14 @@ def cross_cluster_edges(graph: nx.Graph, truth) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{len(missing)} nodes have no true cluster, e.g. {missing[0]!r}")
     rows = [
-        {"source": u, "target": v, "kinds": "+".join(d["kinds"]), "values": "+".join(map(str, d["values"])),
-         "source_cluster": truth[u], "target_cluster": truth[v]}
+        {
+            "source": u,
+            "target": v,
+            "kinds": "+".join(d["kinds"]),
+            "values": "+".join(map(str, d["values"])),
+            "source_cluster": truth[u],
+            "target_cluster": truth[v],
+        }
         for u, v, d in graph.edges(data=True)
         if truth[u] != truth[v]
     ]
@@ -346,29 +353,41 @@ def merge_report(graph: nx.Graph, truth) -> pd.DataFrame:
         members = networks.index[networks == network]
         subgraph = nx.Graph(graph.subgraph(members))
         keep = [
-            (u, v) for u, v, data in subgraph.edges(data=True)
+            (u, v)
+            for u, v, data in subgraph.edges(data=True)
             if any((k, x) != (kind, value) for k, x in zip(data["kinds"], data["values"], strict=True))
         ]
         pruned = nx.Graph()
         pruned.add_nodes_from(members)
         pruned.add_edges_from(keep)
-        rows.append({
-            "attribute": kind,
-            "value": value,
-            "listings": len(nodes),
-            "true_clusters": len(clusters),
-            "network": int(network),
-            "network_size": len(members),
-            "network_true_clusters": int(truth[members].nunique()),
-            "split_into": nx.number_connected_components(pruned),
-        })
-    columns = ["attribute", "value", "listings", "true_clusters", "network", "network_size",
-               "network_true_clusters", "split_into"]
+        rows.append(
+            {
+                "attribute": kind,
+                "value": value,
+                "listings": len(nodes),
+                "true_clusters": len(clusters),
+                "network": int(network),
+                "network_size": len(members),
+                "network_true_clusters": int(truth[members].nunique()),
+                "split_into": nx.number_connected_components(pruned),
+            }
+        )
+    columns = [
+        "attribute",
+        "value",
+        "listings",
+        "true_clusters",
+        "network",
+        "network_size",
+        "network_true_clusters",
+        "split_into",
+    ]
     report = pd.DataFrame(rows, columns=columns)
     if report.empty:
         return report
-    report = report.sort_values(["network_size", "split_into", "attribute", "value"],
-                                ascending=[False, False, True, True])
+    report = report.sort_values(
+        ["network_size", "split_into", "attribute", "value"], ascending=[False, False, True, True]
+    )
     return report.reset_index(drop=True)
 
 
@@ -402,19 +421,21 @@ def compare_attributes(
         scores = pairwise_scores(networks, truth)
         summary = network_summary(networks, truth)
         linked = summary[summary["listings"] >= 2]
-        rows.append({
-            "choice": label,
-            "attributes": "+".join(attributes),
-            "networks": len(linked),
-            "largest": int(summary["listings"].max()),
-            "mixed_networks": int(summary["mixed"].sum()),
-            "listings_in_mixed": int(summary.loc[summary["mixed"], "listings"].sum()),
-            "precision": scores.precision,
-            "recall": scores.recall,
-            "f1": scores.f1,
-            "wrong_pairs": scores.wrong_pairs,
-            "missed_pairs": scores.missed_pairs,
-        })
+        rows.append(
+            {
+                "choice": label,
+                "attributes": "+".join(attributes),
+                "networks": len(linked),
+                "largest": int(summary["listings"].max()),
+                "mixed_networks": int(summary["mixed"].sum()),
+                "listings_in_mixed": int(summary.loc[summary["mixed"], "listings"].sum()),
+                "precision": scores.precision,
+                "recall": scores.recall,
+                "f1": scores.f1,
+                "wrong_pairs": scores.wrong_pairs,
+                "missed_pairs": scores.missed_pairs,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -453,7 +474,9 @@ def scores_chart(comparison: pd.DataFrame):
 
     long = comparison.melt(
         id_vars=["choice", "wrong_pairs", "missed_pairs", "mixed_networks"],
-        value_vars=["precision", "recall"], var_name="measure", value_name="value",
+        value_vars=["precision", "recall"],
+        var_name="measure",
+        value_name="value",
     )
     long["measure"] = long["measure"].map({"precision": "Pairwise precision", "recall": "Pairwise recall"})
     return (

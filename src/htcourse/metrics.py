@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from htcourse.checks import BadValueError, check_categories, check_numbers
 # The ad_screening columns: score, true label (1 = exploitation), advertiser group.
 from htcourse.schema import GROUP, LABEL, SCORE
 
@@ -67,6 +68,19 @@ class Confusion(NamedTuple):
         return self.tp + self.fp + self.fn + self.tn
 
 
+def _check_screening(df: pd.DataFrame, group_col: str, score_col: str, label_col: str) -> None:
+    """Refuse a label other than 0/1, a missing group and a missing or non-numeric score, naming the column."""
+    for column in (group_col, score_col, label_col):
+        if column not in df.columns:
+            raise KeyError(f"the table has no column {column!r}; its columns are {list(df.columns)}")
+    check_categories(df[label_col], (0, 1), label_col)
+    missing_group = df[group_col].isna()
+    if missing_group.any():
+        raise BadValueError(f"column {group_col!r} has a missing value (row {missing_group.idxmax()}): every row "
+                            "needs a group, or its errors would be counted in no group")
+    check_numbers(df[score_col], score_col)
+
+
 def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else math.nan
 
@@ -80,10 +94,8 @@ def confusion_at(scores, labels, threshold: float) -> Confusion:
     labels = np.asarray(labels)
     if scores.shape != labels.shape:
         raise ValueError(f"scores and labels differ in length: {scores.shape} and {labels.shape}")
-    if not np.isin(labels, (0, 1)).all():
-        raise ValueError("labels must be 0 or 1")
-    if np.isnan(scores).any():
-        raise ValueError("scores contain missing values")
+    check_categories(pd.Series(labels), (0, 1), "labels")
+    check_numbers(pd.Series(scores), "scores")
     flagged = scores >= threshold
     positive = labels == 1
     return Confusion(
@@ -139,6 +151,7 @@ def rates_by_group(
     ``tn``), the rates (``precision``, ``recall``, ``false_positive_rate``),
     and each group's ``share_of_listings`` and ``share_of_false_positives``.
     """
+    _check_screening(df, group_col, score_col, label_col)
     rows = []
     for group, part in df.groupby(group_col, sort=True):
         rows.append({group_col: group, **_rates_row(confusion_at(part[score_col], part[label_col], threshold))})
@@ -178,6 +191,7 @@ def binned_counts(
     """
     if not isinstance(bins, (int, np.integer)) or bins < 1:
         raise ValueError(f"bins must be a positive whole number, got {bins!r}")
+    _check_screening(df, group_col, score_col, label_col)
     scores = df[score_col].to_numpy(dtype=float)
     if np.isnan(scores).any() or (scores < 0).any() or (scores > 1).any():
         raise ValueError("scores must lie between 0 and 1, with no missing values")
@@ -308,7 +322,10 @@ def threshold_chart(binned: pd.DataFrame, value: float = 0.5, group_title: str =
 
     bins = _bins_of(binned)
     digits = max(2, math.ceil(math.log10(bins)))
+    from htcourse.charts import human_label
+
     data = binned[["bin", "scoreFrom", "label", "group", "listings"]]
+    data = data.assign(group=data["group"].astype(str).map(human_label))  # words on the axis, not codes
     threshold = alt.param(
         name="threshold",
         value=value,

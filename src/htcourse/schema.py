@@ -184,6 +184,10 @@ ZERO_TOLERANCE = (
 TIERS = (1, 2, 3)
 NOTICES = ("announced", "unannounced")
 PAYERS = ("supplier", "buyer")
+#: The outcome of an audit, exactly as the audits table writes it.
+RESULTS = ("pass", "fail")
+#: Who made a worker-voice report.
+REPORTER_GROUPS = ("local", "migrant")
 SUPPLY_SITES_COLUMNS = ("siteId", "tier", "sector", "visibleToBuyer", "workers", "migrantShare", "workerVoice")
 SUPPLY_TRUTH_COLUMNS = ("siteId", *INDICATOR_COLUMNS, "forcedLabour")
 SUPPLY_AUDITS_COLUMNS = ("auditId", "siteId", "year", "notice", "payer", *INDICATOR_COLUMNS, "result")
@@ -195,6 +199,24 @@ SUPPLY_REPORTS_COLUMNS = ("reportId", "siteId", "year", "indicator", "reporterGr
 
 GLOBAL_ESTIMATES_COLUMNS = ("estimate_year", "published_year", "measure", "part_of", "people_millions", "source")
 IMAGES_LICENCES_COLUMNS = ("image", "source", "licence", "verified")
+
+# --------------------------------------------------------------------------
+# Published multiple-systems tables (real aggregate counts, not generated):
+# one 0/1 column per list, as the studies label them, then the count.
+# --------------------------------------------------------------------------
+
+MSE_COUNT = "count"
+MSE_TABLE_COLUMNS = {
+    "mse_uk_2013_6lists.csv": ("LA", "NG", "PF", "GO", "GP", "NCA", MSE_COUNT),
+    "mse_uk_2013_5lists.csv": ("LA", "NG", "PFNCA", "GO", "GP", MSE_COUNT),
+    "mse_netherlands_6lists.csv": ("I", "K", "O", "P", "R", "Z", MSE_COUNT),
+    "mse_us_western_5lists.csv": ("A", "B", "C", "D", "E", MSE_COUNT),
+    "mse_new_orleans_8lists.csv": ("A", "B", "C", "D", "E", "F", "G", "H", MSE_COUNT),
+    "mse_kosovo_4lists.csv": ("EXH", "ABA", "OSCE", "HRW", MSE_COUNT),
+}
+
+#: The UK National Referral Mechanism's quarterly referrals (official statistics, not generated).
+NRM_REFERRALS_COLUMNS = ("year", "quarter", "ageGroup", "location", "referrals")
 
 #: CSV file name -> its columns, in file order: every table in ``datasets/``.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -216,6 +238,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "supply_reports.csv": SUPPLY_REPORTS_COLUMNS,
     "global_estimates.csv": GLOBAL_ESTIMATES_COLUMNS,
     "images_licences.csv": IMAGES_LICENCES_COLUMNS,
+    **MSE_TABLE_COLUMNS,
+    "nrm_referrals_quarterly.csv": NRM_REFERRALS_COLUMNS,
 }
 
 

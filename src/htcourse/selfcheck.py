@@ -102,10 +102,18 @@ def _compare_series(got: pd.Series, expected: pd.Series, rtol: float, atol: floa
         g = aligned.to_numpy(dtype=float, na_value=np.nan)
         same = np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
     else:
-        same = np.array([_close(g, e, rtol, atol) for g, e in zip(aligned, expected, strict=True)], dtype=bool)
+        # Equal or both missing, vectorised; only the remaining cells are compared one by one.
+        try:
+            same = np.array(aligned.astype(object).eq(expected.astype(object)).to_numpy(), dtype=bool)
+        except (TypeError, ValueError):
+            same = np.zeros(len(expected), dtype=bool)
+        same |= np.asarray(aligned.isna() & expected.isna(), dtype=bool)
+        for position in np.flatnonzero(~same):
+            same[position] = _close(aligned.iloc[position], expected.iloc[position], rtol, atol)
     wrong = int((~same).sum())
     if wrong:
         first = expected.index[~same][0]
+        first = first.item() if isinstance(first, np.generic) else first  # 678, not np.int64(678)
         return f"{_plural(wrong, 'value')} of {len(expected):,} differ (the first at {first!r})."
     return None
 
@@ -145,8 +153,18 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_orde
     if isinstance(expected, Mapping):
         if not isinstance(got, Mapping):
             return f"The check expects a mapping (a dict); this is a {type(got).__name__}."
-        return _compare_series(pd.Series(dict(got), dtype=object), pd.Series(dict(expected), dtype=object),
-                               rtol, atol, check_order=False)
+        missing = [key for key in expected if key not in got]
+        extra = [key for key in got if key not in expected]
+        if missing or extra:  # the keys are named in the task, so naming them gives nothing away
+            parts = []
+            if missing:
+                parts.append(f"missing key(s) {', '.join(map(repr, missing[:5]))}")
+            if extra:
+                parts.append(f"unexpected key(s) {', '.join(map(repr, extra[:5]))}")
+            return "Its keys differ: " + "; ".join(parts) + "."
+        return _compare_series(
+            pd.Series(dict(got), dtype=object), pd.Series(dict(expected), dtype=object), rtol, atol, check_order=False
+        )
     if isinstance(expected, (set, frozenset)):
         try:
             got_set = set(got)
@@ -154,14 +172,14 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_orde
             return f"The check expects a collection; this is a {type(got).__name__}."
         missing, extra = len(expected - got_set), len(got_set - expected)
         if missing or extra:
-            return (f"{_plural(missing, 'expected item')} missing and {_plural(extra, 'item')} "
-                    "that should not be there.")
+            return f"{_plural(missing, 'expected item')} missing and {_plural(extra, 'item')} that should not be there."
         return None
     if isinstance(expected, (list, tuple, np.ndarray)):
         if isinstance(got, (str, bytes)) or not hasattr(got, "__len__"):
             return f"The check expects a sequence; this is a {type(got).__name__}."
-        return _compare_series(pd.Series(list(got), dtype=object), pd.Series(list(expected), dtype=object),
-                               rtol, atol, check_order=True)
+        return _compare_series(
+            pd.Series(list(got), dtype=object), pd.Series(list(expected), dtype=object), rtol, atol, check_order=True
+        )
     if isinstance(expected, Number) and not isinstance(expected, bool):
         if isinstance(got, (pd.Series, pd.DataFrame, np.ndarray)) and np.size(got) == 1:
             got = np.asarray(got).item()
@@ -176,8 +194,9 @@ def compare(got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_orde
     return "It is not the value the check expects."
 
 
-def check(label: str, got, expected, *, rtol: float = 1e-6, atol: float = 1e-9,
-          check_order: bool = False, hint: str = "") -> Verdict:
+def check(
+    label: str, got, expected, *, rtol: float = 1e-6, atol: float = 1e-9, check_order: bool = False, hint: str = ""
+) -> Verdict:
     """Compare a reader's answer with the lab's reference and say so in words.
 
     ``got`` is the reader's answer; if it is still ``None`` the verdict is "not attempted".
@@ -187,8 +206,7 @@ def check(label: str, got, expected, *, rtol: float = 1e-6, atol: float = 1e-9,
     if expected is None:
         raise ValueError(f"{label}: the reference value is None, so nothing can be checked")
     if got is NOT_ATTEMPTED:
-        return Verdict(label, False, "Write your code in the cell above, then run this cell again.",
-                       attempted=False)
+        return Verdict(label, False, "Write your code in the cell above, then run this cell again.", attempted=False)
     problem = compare(got, expected, rtol=rtol, atol=atol, check_order=check_order)
     if problem is None:
         return Verdict(label, True, "")

@@ -29,6 +29,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from htcourse.checks import check_numbers
+
 
 def to_period(values) -> pd.PeriodIndex:
     """Months (``"2019-01"``, ``Period`` or ``Timestamp``) as a monthly ``PeriodIndex``."""
@@ -67,6 +69,8 @@ def monthly_ratio(contacts: pd.DataFrame, truth: pd.DataFrame, column: str = "co
     merged = merged.drop(columns="_merge")
     merged["month"] = month_start(merged["month"])
     merged = merged.sort_values("month").reset_index(drop=True)
+    check_numbers(merged["contacts"], column, minimum=0)
+    check_numbers(merged["trueIncidence"], "trueIncidence", minimum=0)
     merged["ratio"] = merged["contacts"] / merged["trueIncidence"]
     return merged
 
@@ -262,6 +266,7 @@ def fit_trend(series: pd.Series, events: pd.DataFrame | None = None) -> TrendFit
     """
     import statsmodels.api as sm
 
+    check_numbers(series, series.name if series.name is not None else "the monthly counts", minimum=0)
     values = _monthly_series(series).astype(float)
     periods = values.index
     years = np.array([(p - periods[0]).n for p in periods], dtype=float) / 12
@@ -270,7 +275,12 @@ def fit_trend(series: pd.Series, events: pd.DataFrame | None = None) -> TrendFit
         indicators = event_indicators(periods, events)
         indicators = indicators.loc[:, indicators.nunique() > 1]  # an event outside the series explains nothing
         design = design.join(indicators)
+    if np.linalg.matrix_rank(design.to_numpy()) < design.shape[1]:
+        raise ValueError(f"the trend model cannot be fitted: its terms {list(design.columns)} are not identifiable "
+                         "(an event covers every month of the series, or two events cover the same months)")
     result = sm.GLM(values.to_numpy(), design, family=sm.families.Poisson()).fit(scale="X2")
+    if not result.converged:
+        raise ValueError("the trend model did not converge: its estimates and intervals cannot be trusted")
     low, high = result.conf_int().loc["years"]
     effects = {name: float(np.expm1(result.params[name]) * 100) for name in design.columns[2:]}
     return TrendFit(

@@ -8,10 +8,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from htcourse.bench import grading as grading_bench
 from htcourse.bench import lighthouse
 from htcourse.bench.build import BIN, _run, bench_build, bench_notebooks, bench_site_weight
-from htcourse.bench import grading as grading_bench
 from htcourse.paths import REPO_ROOT
+
 
 def table(results: dict) -> str:
     lines = ["", "Benchmark (this machine, one run)", "-" * 60]
@@ -44,8 +45,17 @@ def site_for_pages(out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m htcourse.bench", description="Benchmark the course: build, notebooks, grading, page weight, Lighthouse.")
-    parser.add_argument("--skip", action="append", default=[], choices=["build", "notebooks", "grading", "site", "lighthouse"], help="leave out a part")
+    parser = argparse.ArgumentParser(
+        prog="python -m htcourse.bench",
+        description="Benchmark the course: build, notebooks, grading, page weight, Lighthouse.",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["build", "notebooks", "grading", "site", "lighthouse"],
+        help="leave out a part",
+    )
     parser.add_argument("--students", type=int, default=100, help="synthetic submissions for the grading benchmark")
     args = parser.parse_args(argv)
 

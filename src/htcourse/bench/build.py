@@ -16,7 +16,9 @@ BIN = Path(sys.executable).parent
 def _run(cmd: list[str], **kwargs) -> float:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO_ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    subprocess.run(
+        cmd, cwd=REPO_ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs
+    )
     return time.perf_counter() - start
 
 
@@ -56,7 +58,9 @@ def bench_notebooks() -> dict:
     for path in notebooks():
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
-        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        ).execute()
         times[str(path.relative_to(REPO_ROOT))] = round(time.perf_counter() - start, 2)
     return times
 
@@ -111,4 +115,10 @@ def page_transfer(site: Path, page: str, chromium: str = "/usr/bin/chromium") ->
     return {"total": sum(sizes.values()), "by_url": sizes}
 
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

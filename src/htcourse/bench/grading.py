@@ -51,8 +51,13 @@ def make_course(root: Path, n: int) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
     shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
-    subprocess.run([sys.executable, "-m", "htcourse.grading", "--course", str(root), "generate", ASSIGNMENT],
-                   cwd=root, env=_env(), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "htcourse.grading", "--course", str(root), "generate", ASSIGNMENT],
+        cwd=root,
+        env=_env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     kinds = [
         lambda: submissions.correct(root, ASSIGNMENT),
         lambda: submissions.partial(root, ASSIGNMENT, ["q1-answer", "q2-answer"]),
@@ -100,9 +105,14 @@ def raw_execution(course: Path) -> float:
     for folder in sorted((course / "submitted").iterdir()):
         path = folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
-                       extra_arguments=["--IPKernelApp.log_level=ERROR"],  # as the graders run it
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=60,
+            kernel_name="python3",
+            allow_errors=True,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # as the graders run it
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     return time.perf_counter() - start
 
 
@@ -122,17 +132,33 @@ def run(n: int, workdir: Path) -> dict:
     # trusted-checker steps out of its copy of the config (everything else stays).
     with open(stock / "nbgrader_config.py", "a", encoding="utf-8") as fh:
         fh.write(STOCK_HIDDEN_TESTS)
-    stock_autograde_s = _run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force", "--BoundedExecute.sandbox=False"],
-                             stock)
+    stock_autograde_s = _run(
+        [str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force", "--BoundedExecute.sandbox=False"], stock
+    )
     # The course's grader also writes feedback, so stock nbgrader is timed doing the same.
     stock_feedback_s = _run([str(BIN / "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"], stock)
     stock_s = stock_autograde_s + stock_feedback_s
     ours = fresh("parallel")
-    ours_s = _run([sys.executable, "-m", "htcourse.grading", "--course", str(ours), "grade", ASSIGNMENT,
-                   "--jobs", str(jobs)], ours)
+    ours_s = _run(
+        [sys.executable, "-m", "htcourse.grading", "--course", str(ours), "grade", ASSIGNMENT, "--jobs", str(jobs)],
+        ours,
+    )
     unsandboxed = fresh("parallel-unsandboxed")
-    unsandboxed_s = _run([sys.executable, "-m", "htcourse.grading", "--course", str(unsandboxed), "grade", ASSIGNMENT,
-                          "--jobs", str(jobs), "--unsandboxed"], unsandboxed)
+    unsandboxed_s = _run(
+        [
+            sys.executable,
+            "-m",
+            "htcourse.grading",
+            "--course",
+            str(unsandboxed),
+            "grade",
+            ASSIGNMENT,
+            "--jobs",
+            str(jobs),
+            "--unsandboxed",
+        ],
+        unsandboxed,
+    )
     raw_s = raw_execution(template)
 
     stock_scores, our_scores = scores(stock), scores(ours)
@@ -166,6 +192,9 @@ def run(n: int, workdir: Path) -> dict:
         "trusted_checker_median_vs_raw_nbclient": round(checker_median / (raw_s / n), 3),
         "trusted_checker_cpu_per_notebook_s": round(checker_cpu_mean, 3),
         "trusted_checker_cpu_vs_raw_nbclient": round(checker_cpu_mean / (raw_s / n), 3),
-        "sandboxed_kernel_start": ("forked from a warm interpreter (htcourse.grading.sandbox.forkserver)" if os.geteuid() == 0
-                                   else "a fresh Python (fast start needs root)"),
+        "sandboxed_kernel_start": (
+            "forked from a warm interpreter (htcourse.grading.sandbox.forkserver)"
+            if os.geteuid() == 0
+            else "a fresh Python (fast start needs root)"
+        ),
     }

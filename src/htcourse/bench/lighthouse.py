@@ -23,7 +23,10 @@ from htcourse.sitebuild.serve import serve_gzip
 from htcourse.sitebuild.toc import toc_pages
 
 LIGHTHOUSE = REPO_ROOT / "node_modules" / ".bin" / "lighthouse"
-CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync"
+CHROME_FLAGS = (
+    "--headless=new --no-sandbox --disable-gpu "
+    "--disable-background-networking --disable-component-update --disable-sync"
+)
 CATEGORIES = ("performance", "accessibility", "best-practices")
 METRICS = {
     "first-contentful-paint": "fcp_ms",
@@ -66,9 +69,19 @@ def run_lighthouse(url: str) -> dict:
         raise FileNotFoundError(f"{LIGHTHOUSE} is missing: run `npm ci` (make setup does it).")
     chromium = os.environ.get("CHROME_PATH") or os.environ.get("CHROMIUM", "/usr/bin/chromium")
     proc = subprocess.run(
-        [str(LIGHTHOUSE), url, "--output=json", "--output-path=stdout", "--quiet",
-         f"--only-categories={','.join(CATEGORIES)}", f"--chrome-flags={CHROME_FLAGS}"],
-        capture_output=True, text=True, env={**os.environ, "CHROME_PATH": chromium}, timeout=600,
+        [
+            str(LIGHTHOUSE),
+            url,
+            "--output=json",
+            "--output-path=stdout",
+            "--quiet",
+            f"--only-categories={','.join(CATEGORIES)}",
+            f"--chrome-flags={CHROME_FLAGS}",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CHROME_PATH": chromium},
+        timeout=600,
     )
     if proc.returncode != 0 or not proc.stdout.strip():
         raise RuntimeError(f"Lighthouse failed on {url}: {proc.stderr.strip()[-2000:]}")
@@ -80,8 +93,12 @@ def run_lighthouse(url: str) -> dict:
         value = report["audits"][audit].get("numericValue")
         result[key] = round(value, 3 if key == "cls" else None) if value is not None else None
     failing = [
-        a for cat in ("accessibility", "best-practices") for a in report["categories"][cat]["auditRefs"]
-        if a["weight"] and (report["audits"][a["id"]].get("score") is not None) and report["audits"][a["id"]]["score"] < 1
+        a
+        for cat in ("accessibility", "best-practices")
+        for a in report["categories"][cat]["auditRefs"]
+        if a["weight"]
+        and (report["audits"][a["id"]].get("score") is not None)
+        and report["audits"][a["id"]]["score"] < 1
     ]
     result["failing_audits"] = sorted({a["id"] for a in failing})
     return result
@@ -97,7 +114,10 @@ def bench_lighthouse(site: Path) -> dict:
 
 
 def table_lines(results: dict) -> list[str]:
-    head = f"{'page type':<16} {'perf':>5} {'a11y':>5} {'bp':>5} {'FCP s':>6} {'LCP s':>6} {'TBT ms':>7} {'CLS':>6} {'transfer KB':>12}"
+    head = (
+        f"{'page type':<16} {'perf':>5} {'a11y':>5} {'bp':>5} "
+        f"{'FCP s':>6} {'LCP s':>6} {'TBT ms':>7} {'CLS':>6} {'transfer KB':>12}"
+    )
     lines = [head]
     for kind, r in results.items():
         lines.append(
@@ -106,7 +126,10 @@ def table_lines(results: dict) -> list[str]:
             f"{r['transfer_bytes'] / 1024:>12.1f}"
         )
     for kind, r in results.items():
-        lines.append(f"  {kind}: {r['page']}" + (f"  (audits below 1: {', '.join(r['failing_audits'])})" if r["failing_audits"] else ""))
+        lines.append(
+            f"  {kind}: {r['page']}"
+            + (f"  (audits below 1: {', '.join(r['failing_audits'])})" if r["failing_audits"] else "")
+        )
     return lines
 
 

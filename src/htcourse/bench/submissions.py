@@ -23,8 +23,8 @@ import nbformat
 WRONG = {
     "ps4-dirty-data": {
         "q1-answer": "n_namibia_lost = 0",
-        "q2-answer": "mean_months_naive = 1.0\nmean_months_fixed = 2.0",
-        "q3-answer": "deduped = raw.copy()\nn_people = deduped.shape[0]",
+        "q2-answer": "mean_months_naive = 1.0\nmean_months_without_code = 2.0",
+        "q3-answer": "n_links = 0\ndeduped = raw.copy()\nn_people = deduped.shape[0]",
         "q4-answer": 'fl_share_by_year = raw.groupby("yearOfRegistration")["isSexualExploit"].mean()',
         "q5-answer": "police_jump = 0.0",
     },
@@ -32,18 +32,23 @@ WRONG = {
         "q1-answer": "n_police, n_ngo, n_both = 1, 1, 1",
         "q2-answer": "lincoln_petersen = float(len(independent))\nchapman = float(len(independent))",
         "q3-answer": "chapman_dependent = 1.0\nshare_of_truth = 0.5",
+        "q7-answer": ('estimate_independence = estimate_best = float(len(dependent))\n'
+                      'best_interaction = "police:health"\nshare_of_truth_best = 0.5'),
     },
     "ps5-evaluation": {
         "q1-answer": "tp, fp, fn, tn = 0, 0, 0, len(listings)",
         "q2-answer": "precision = recall = false_positive_rate = 0.5",
         "q3-answer": 'fp_by_group = listings["advertiserGroup"].value_counts()\nshare_fp_independent = 0.5',
         "q4-answer": "base_rate = 0.5\nflags_per_true_case = 1.0",
+        "q9-answer": ("sample_precision = 0.5\nsample_low, sample_high = 0.4, 0.6\n"
+                      "pr_curve = pd.DataFrame({'precision': 0.5, 'recall': 0.5}, index=CURVE_THRESHOLDS)"),
     },
     "ps6-trends": {
         "q1-answer": 'contacts_by_year = contacts.groupby(contacts["month"].str[:4].astype(int))["contactsPhone"].sum()',
         "q2-answer": "contacts_growth = incidence_growth = 1.0",
         "q3-answer": "phone_before = phone_after = 10.0",
         "q4-answer": 'incidence_before = incidence_after = float(truth["trueIncidence"].min())',
+        "q5-answer": "rate_ratio = 1.1\nrate_ratio_low = 1.0\nrate_ratio_high = 1.2\ndispersion = 1.0",
     },
     "ps2-image-matching": {
         "q1-answer": "distance_ab = 0\nab_match = True",
@@ -56,12 +61,15 @@ WRONG = {
         "q2-answer": "precision_phone = recall_phone = 0.5",
         "q3-answer": "n_mixed = 1\nlargest_mixed = 2",
         "q4-answer": "independents_in_mixed = independents_with_operation = 0",
+        "q5-answer": "n_candidates = 10\nn_links = 1\nlink_precision = link_recall = 0.5",
     },
     "ps7-supply-chains": {
         "q1-answer": "detection_announced_supplier = detection_unannounced_buyer = 0.5",
         "q2-answer": "share_passing = share_free_all = 0.5\nforced_passing = 0",
         "q3-answer": "prevalence_by_tier = pd.Series({1: 0.5, 2: 0.5, 3: 0.5})\nshare_forced_invisible = 0.5",
         "q4-answer": "n_channel_only = 0\nmigrant_report_gap = 0.0",
+        "q5-answer": ("detection_low, detection_high = 0.1, 0.2\naudits_needed = 1\n"
+                      "n_audit_list = n_channel_list = n_both = 0\nchapman_sites = 0.0\ntrue_covered = 0"),
     },
 }
 

@@ -36,7 +36,16 @@ from types import ModuleType
 from htcourse.paths import datasets_dir
 from htcourse.schema import check_columns
 
-from . import ad_screening, case_records, handwritten_tables, hotline, list_overlap, listings, supply_chain
+from . import (
+    ad_screening,
+    case_records,
+    handwritten_tables,
+    hotline,
+    list_overlap,
+    listings,
+    published_tables,
+    supply_chain,
+)
 from .datapackage import LICENCE
 from .generated import DEFAULT_SEED, GeneratedDataset
 from .writing import write_files_atomically
@@ -113,17 +122,20 @@ def datapackage_text() -> str:
     """
     package = {
         "name": "htcourse-synthetic-datasets",
-        "title": "Synthetic datasets for the course 'Human Trafficking and Modern-Day "
-        "Slavery: Technology, Data and Power'",
+        "title": "Datasets for the course 'Human Trafficking and Modern-Day "
+        "Slavery: Technology, Data and Power': synthetic data, and published aggregate figures",
         "description": "Synthetic data: a program generated every value and no row is a "
         "real person. Each dataset has a datasheet (<name>.md) beside its files. "
         "Regenerate with 'make datasets' (python -m htcourse.datasets generate). "
         "Only an empty cell is a missing value: NA is Namibia's ISO code. "
         "Two tables are not generated but written by hand, and say so: the published "
-        "global estimates (global_estimates.csv) and the image licences (images_licences.csv).",
+        "global estimates (global_estimates.csv) and the image licences (images_licences.csv). "
+        "The mse_*.csv files are not synthetic either: published multiple-systems tables of real "
+        "aggregate counts, each with its source, licence and SHA-256 hash in its resource.",
         "licenses": [dict(LICENCE)],
         "resources": [resource for module in DATASETS.values() for resource in module.resources()]
-        + handwritten_tables.resources(),
+        + handwritten_tables.resources()
+        + published_tables.resources(),
     }
     return json.dumps(package, indent=2, ensure_ascii=False) + "\n"
 
@@ -139,13 +151,12 @@ def output_files(generated: dict[str, GeneratedDataset], source: Path | None = N
     for dataset in generated.values():
         files.update(dataset.files)
     files.update(handwritten_tables.files(datasets_dir() if source is None else source))
+    files.update(published_tables.files(datasets_dir() if source is None else source))
     files[DATAPACKAGE_FILE] = datapackage_text()
     return files
 
 
-def write_datasets(
-    out_dir: Path, seed: int = DEFAULT_SEED, names: Sequence[str] | None = None
-) -> list[Path]:
+def write_datasets(out_dir: Path, seed: int = DEFAULT_SEED, names: Sequence[str] | None = None) -> list[Path]:
     """Generate datasets and write them to ``out_dir``, all or nothing.
 
     Raises :class:`UnknownDatasetError` for an unknown name and

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from htcourse.paths import datasets_dir
 
-from . import DATASETS, DEFAULT_SEED, UnknownDatasetError, handwritten_tables, write_datasets
+from . import DATASETS, DEFAULT_SEED, UnknownDatasetError, handwritten_tables, published_tables, write_datasets
 from .writing import OutputError
 
 PROG = "python -m htcourse.datasets"
@@ -52,15 +52,22 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineErrorParser)
     generate = commands.add_parser("generate", help="write the datasets, datasheets and datapackage.json")
     generate.add_argument(
-        "--seed", type=_seed, default=DEFAULT_SEED,
+        "--seed",
+        type=_seed,
+        default=DEFAULT_SEED,
         help=f"random seed (default {DEFAULT_SEED}, which reproduces the committed files)",
     )
     generate.add_argument(
-        "--out", type=Path, default=None,
+        "--out",
+        type=Path,
+        default=None,
         help="output folder (default: the course's datasets folder)",
     )
     generate.add_argument(
-        "--only", nargs="+", metavar="NAME", default=None,
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        default=None,
         help=f"generate only these datasets ({', '.join(DATASETS)})",
     )
     commands.add_parser("list", help="list the datasets and their files")
@@ -72,6 +79,7 @@ def _list() -> None:
         files = ", ".join((*module.CSV_FILES, module.DATASHEET_FILE))
         print(f"{name}: {module.SUMMARY}. Files: {files}")
     print(f"Written by hand, not generated (copied as they are): {', '.join(handwritten_tables.FILES)}")
+    print(f"Published data, not generated (copied as they are, checksums checked): {', '.join(published_tables.FILES)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -223,31 +223,37 @@ def _figures(listings: pd.DataFrame) -> dict[str, str]:
 def resources() -> list[dict]:
     """Data Package resource descriptor for the listings file."""
     fields = [
-        schema_field("listingId", "string", "Listing identifier.", required=True, unique=True,
-                     pattern=r"L\d+"),
-        schema_field("platform", "string", "Fictional platform.", required=True,
-                     enum=list(PLATFORMS)),
-        schema_field("advertiserGroup", "string", "Who posted the listing.", required=True,
-                     enum=list(GROUPS)),
-        schema_field("postedHourBucket", "string", "Hour of posting (six-hour bucket).",
-                     required=True, enum=list(HOUR_BUCKETS)),
-        schema_field("priceBand", "string", "Price band relative to the platform.",
-                     required=True, enum=list(PRICE_BANDS)),
-        schema_field("phoneReuseCount", "integer",
-                     "Number of other listings with the same phone number.",
-                     required=True, minimum=0),
-        schema_field("daysActive", "integer", "Days the listing has been online.",
-                     required=True, minimum=1),
-        schema_field("score", "number", "Fictional screening model's score.", required=True,
-                     minimum=0, maximum=1),
-        schema_field("isExploitation", "integer", "True label: 1 if linked to exploitation.",
-                     required=True, enum=[0, 1]),
+        schema_field("listingId", "string", "Listing identifier.", required=True, unique=True, pattern=r"L\d+"),
+        schema_field("platform", "string", "Fictional platform.", required=True, enum=list(PLATFORMS)),
+        schema_field("advertiserGroup", "string", "Who posted the listing.", required=True, enum=list(GROUPS)),
+        schema_field(
+            "postedHourBucket", "string", "Hour of posting (six-hour bucket).", required=True, enum=list(HOUR_BUCKETS)
+        ),
+        schema_field(
+            "priceBand", "string", "Price band relative to the platform.", required=True, enum=list(PRICE_BANDS)
+        ),
+        schema_field(
+            "phoneReuseCount",
+            "integer",
+            "Number of other listings with the same phone number.",
+            required=True,
+            minimum=0,
+        ),
+        schema_field("daysActive", "integer", "Days the listing has been online.", required=True, minimum=1),
+        schema_field("score", "number", "Fictional screening model's score.", required=True, minimum=0, maximum=1),
+        schema_field(
+            "isExploitation", "integer", "True label: 1 if linked to exploitation.", required=True, enum=[0, 1]
+        ),
     ]
     return [
-        csv_resource(LISTINGS_FILE, "Listing screening",
-                     "Synthetic listings with neutral features, a fictional model's score, "
-                     "the true label and the advertiser group.",
-                     fields, primary_key=["listingId"]),
+        csv_resource(
+            LISTINGS_FILE,
+            "Listing screening",
+            "Synthetic listings with neutral features, a fictional model's score, "
+            "the true label and the advertiser group.",
+            fields,
+            primary_key=["listingId"],
+        ),
     ]
 
 

@@ -37,13 +37,25 @@ import pandas as pd
 
 from htcourse import schema
 from htcourse.schema import (
+    AGE_BROAD,
+    BIRTH_YEAR,
+    CASE_ID,
+    CITIZENSHIP,
+    COUNTRY_OF_EXPLOITATION,
+    FAMILY_NAME,
     FLAG_COLUMNS,
+    GENDER,
+    GIVEN_NAME,
     LABOUR_SECTOR_COLUMNS,
     MEANS_COLUMNS,
     RECRUITER_COLUMNS,
+    REGISTRATION_DATE,
+    REPORTING_SOURCE,
     SECTOR_COLUMNS,
     SEX_SECTOR_COLUMNS,
+    TRAFFICK_MONTHS,
     TYPE_COLUMNS,
+    YEAR_OF_REGISTRATION,
 )
 
 from .datapackage import csv_resource, schema_field
@@ -195,8 +207,8 @@ AGE_BAND_TYPO_RATE = 0.03
 IMPOSSIBLE_DATE_RATE = 0.015
 STRAY_WHITESPACE_RATE = 0.02
 CASING_RATE = 0.02
-WHITESPACE_COLUMNS = ("reportingSource", "gender", "citizenship", "CountryOfExploitation")
-CASING_COLUMNS = ("reportingSource", "gender")
+WHITESPACE_COLUMNS = (REPORTING_SOURCE, GENDER, CITIZENSHIP, COUNTRY_OF_EXPLOITATION)
+CASING_COLUMNS = (REPORTING_SOURCE, GENDER)
 
 #: Defect kinds in the manifest, with the columns they touch and what they are.
 DEFECT_KINDS = {
@@ -216,15 +228,15 @@ DEFECT_KINDS = {
         "flags every sexual exploitation case as forced labour.",
     ),
     "duration_in_weeks": (
-        "traffickMonths",
+        TRAFFICK_MONTHS,
         f"The `{WEEKS_SOURCE}` source records the duration in weeks, not months.",
     ),
     "missing_code_-99": (
-        "traffickMonths",
+        TRAFFICK_MONTHS,
         f"The `{MINUS_99_SOURCE}` source writes an unknown duration as `-99`.",
     ),
     "missing_code_00": (
-        "ageBroad",
+        AGE_BROAD,
         f"The `{AGE_00_SOURCE}` source writes an unknown age band as `00`.",
     ),
     "blank_for_no": (
@@ -233,15 +245,15 @@ DEFECT_KINDS = {
         "when the answer is no, so an empty cell means either no or unknown.",
     ),
     "date_day_month_year": (
-        "registrationDate",
+        REGISTRATION_DATE,
         f"The `{DAY_MONTH_YEAR_SOURCE}` source writes dates as day/month/year (`04/03/2019`).",
     ),
     "date_written_out": (
-        "registrationDate",
+        REGISTRATION_DATE,
         f"The `{WRITTEN_DATE_SOURCE}` source writes dates out in words (`4 March 2019`).",
     ),
     "date_impossible": (
-        "registrationDate",
+        REGISTRATION_DATE,
         "A date that cannot exist: month above 12 or day past the end of the month (`2019-13-04`, `2019-02-30`).",
     ),
     "country_name": (
@@ -257,7 +269,7 @@ DEFECT_KINDS = {
         "A misspelled country name.",
     ),
     "age_band_typo": (
-        "ageBroad",
+        AGE_BROAD,
         "An age band typed differently (`09--17`, `9-17`, `9\u201317`, `9 -- 17`, `48 +`).",
     ),
     "stray_whitespace": (
@@ -271,8 +283,18 @@ DEFECT_KINDS = {
 }
 
 MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 
 
@@ -340,23 +362,23 @@ def _draw_person(rng: np.random.Generator) -> dict[str, str]:
     gender = str(_pick(rng, GENDERS, GENDER_MIX_BY_TYPE[kind]))
 
     record: dict[str, str] = {
-        "caseId": "",
-        "reportingSource": source,
-        "registrationDate": date.isoformat(),
-        "yearOfRegistration": str(year),
-        "givenName": "",
-        "familyName": "",
-        "birthYear": "",
-        "gender": gender,
-        "ageBroad": "",
-        "citizenship": "",
-        "CountryOfExploitation": "",
-        "traffickMonths": "",
+        CASE_ID: "",
+        REPORTING_SOURCE: source,
+        REGISTRATION_DATE: date.isoformat(),
+        YEAR_OF_REGISTRATION: str(year),
+        GIVEN_NAME: "",
+        FAMILY_NAME: "",
+        BIRTH_YEAR: "",
+        GENDER: gender,
+        AGE_BROAD: "",
+        CITIZENSHIP: "",
+        COUNTRY_OF_EXPLOITATION: "",
+        TRAFFICK_MONTHS: "",
     }
     if rng.random() < AGE_RECORDED_SHARE:
         age = _draw_age(rng, bool(sexual))
-        record["birthYear"] = str(year - age)
-        record["ageBroad"] = _age_band(age)
+        record[BIRTH_YEAR] = str(year - age)
+        record[AGE_BROAD] = _age_band(age)
 
     citizenship = str(_pick(rng, ISO2_CODES, CITIZENSHIP_WEIGHTS))
     if rng.random() < SAME_COUNTRY_SHARE:
@@ -364,12 +386,12 @@ def _draw_person(rng: np.random.Generator) -> dict[str, str]:
     else:
         exploitation_country = str(_pick(rng, ISO2_CODES, EXPLOITATION_WEIGHTS))
     if rng.random() < CITIZENSHIP_RECORDED_SHARE:
-        record["citizenship"] = citizenship
+        record[CITIZENSHIP] = citizenship
     if rng.random() < EXPLOITATION_COUNTRY_RECORDED_SHARE:
-        record["CountryOfExploitation"] = exploitation_country
+        record[COUNTRY_OF_EXPLOITATION] = exploitation_country
     if rng.random() < DURATION_RECORDED_SHARE:
         months = int(np.clip(round(rng.lognormal(np.log(6.0), 1.0)), 1, 120))
-        record["traffickMonths"] = str(months)
+        record[TRAFFICK_MONTHS] = str(months)
 
     if rng.random() < MEANS_RECORDED_SHARE:
         for column, probability in MEANS_PROBABILITY.items():
@@ -379,9 +401,7 @@ def _draw_person(rng: np.random.Generator) -> dict[str, str]:
     else:
         record.update({column: "" for column in MEANS_COLUMNS})
 
-    record.update(
-        {"isForcedLabour": _flag(forced), "isSexualExploit": _flag(sexual), "isOtherExploit": _flag(other)}
-    )
+    record.update({"isForcedLabour": _flag(forced), "isSexualExploit": _flag(sexual), "isOtherExploit": _flag(other)})
 
     sectors = dict.fromkeys(SECTOR_COLUMNS, "0")
     if rng.random() < SECTOR_RECORDED_SHARE:
@@ -396,9 +416,7 @@ def _draw_person(rng: np.random.Generator) -> dict[str, str]:
     recruiters = dict.fromkeys(RECRUITER_COLUMNS, "")
     if rng.random() < RECRUITER_RECORDED_SHARE:
         partner_share = 0.25 if sexual else 0.05
-        recruiter = str(
-            _pick(rng, RECRUITER_COLUMNS, (partner_share, 0.30, 0.25, 0.45 - partner_share))
-        )
+        recruiter = str(_pick(rng, RECRUITER_COLUMNS, (partner_share, 0.30, 0.25, 0.45 - partner_share)))
         recruiters = {column: _flag(column == recruiter) for column in RECRUITER_COLUMNS}
     record.update(recruiters)
     return record
@@ -414,7 +432,7 @@ def _draw_people(rng: np.random.Generator, n_people: int) -> list[dict[str, str]
             if name not in used_names and all(_acceptable_name(part) for part in name):
                 break
         used_names.add(name)
-        person["givenName"], person["familyName"] = name
+        person[GIVEN_NAME], person[FAMILY_NAME] = name
     return people
 
 
@@ -423,9 +441,7 @@ def _duplicate_share(year: int) -> float:
     return DUPLICATE_SHARE_FIRST_YEAR + step * (year - YEARS[0])
 
 
-def _draw_second_reports(
-    rng: np.random.Generator, people: list[dict[str, str]]
-) -> list[tuple[int, dict[str, str]]]:
+def _draw_second_reports(rng: np.random.Generator, people: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]]:
     """Second reports: (index of the person, clean form of the second report).
 
     A second report comes from another source, later in the same year, and
@@ -434,17 +450,17 @@ def _draw_second_reports(
     """
     reports = []
     for index, person in enumerate(people):
-        year = int(person["yearOfRegistration"])
+        year = int(person[YEAR_OF_REGISTRATION])
         if rng.random() >= _duplicate_share(year):
             continue
-        others = [source for source in SOURCES if source != person["reportingSource"]]
+        others = [source for source in SOURCES if source != person[REPORTING_SOURCE]]
         source = str(_pick(rng, others, [SOURCE_SHARES[s] for s in others]))
-        first_date = dt.date.fromisoformat(person["registrationDate"])
+        first_date = dt.date.fromisoformat(person[REGISTRATION_DATE])
         days_left = (dt.date(year, 12, 31) - first_date).days
         delay = min(int(rng.integers(7, DUPLICATE_MAX_DELAY_DAYS + 1)), days_left)
         report = dict(person)
-        report["reportingSource"] = source
-        report["registrationDate"] = (first_date + dt.timedelta(days=delay)).isoformat()
+        report[REPORTING_SOURCE] = source
+        report[REGISTRATION_DATE] = (first_date + dt.timedelta(days=delay)).isoformat()
         reports.append((index, report))
     return reports
 
@@ -452,10 +468,10 @@ def _draw_second_reports(
 def _assign_case_ids(records: list[dict[str, str]]) -> None:
     """Number each source's records in date order: POL-00001, POL-00002, ..."""
     for source in SOURCES:
-        own = [i for i, record in enumerate(records) if record["reportingSource"] == source]
-        own.sort(key=lambda i: (records[i]["registrationDate"], i))
+        own = [i for i, record in enumerate(records) if record[REPORTING_SOURCE] == source]
+        own.sort(key=lambda i: (records[i][REGISTRATION_DATE], i))
         for number, i in enumerate(own, start=1):
-            records[i]["caseId"] = f"{CASE_ID_PREFIX[source]}-{number:05d}"
+            records[i][CASE_ID] = f"{CASE_ID_PREFIX[source]}-{number:05d}"
 
 
 # --------------------------------------------------------------------------
@@ -498,7 +514,7 @@ class DefectLog:
         self.entries.append(
             {
                 "rawRow": row,
-                "caseId": self.rows[row]["caseId"],
+                CASE_ID: self.rows[row][CASE_ID],
                 "column": column,
                 "defect": kind,
                 "cleanValue": clean,
@@ -566,9 +582,7 @@ def _with_other_casing(rng: np.random.Generator, value: str) -> str:
     return variants[int(rng.integers(len(variants)))]
 
 
-def _inject_defects(
-    rng: np.random.Generator, rows: list[dict[str, str]], first_report_of: dict[int, str]
-) -> DefectLog:
+def _inject_defects(rng: np.random.Generator, rows: list[dict[str, str]], first_report_of: dict[int, str]) -> DefectLog:
     """Apply every documented defect to ``rows`` (raw order) and log it.
 
     ``first_report_of`` maps the raw row of each second report to the caseId
@@ -580,16 +594,16 @@ def _inject_defects(
     for row in sorted(first_report_of):
         log.mark_duplicate(row, first_report_of[row])
         if rng.random() >= DUPLICATE_EXACT_NAME_SHARE:
-            changed = ("givenName", "familyName", "both")[int(rng.integers(3))]
-            for column in ("givenName", "familyName"):
+            changed = (GIVEN_NAME, FAMILY_NAME, "both")[int(rng.integers(3))]
+            for column in (GIVEN_NAME, FAMILY_NAME):
                 if changed in (column, "both"):
                     log.corrupt(row, column, _name_variant(rng, rows[row][column]), "name_variant")
 
     # Habits of one source each.
     for row, record in enumerate(rows):
-        source = record["reportingSource"]
-        year = int(record["yearOfRegistration"])
-        date = dt.date.fromisoformat(record["registrationDate"])
+        source = record[REPORTING_SOURCE]
+        year = int(record[YEAR_OF_REGISTRATION])
+        date = dt.date.fromisoformat(record[REGISTRATION_DATE])
         if (
             source == DEFINITION_CHANGE_SOURCE
             and year >= DEFINITION_CHANGE_YEAR
@@ -597,29 +611,29 @@ def _inject_defects(
             and record["isForcedLabour"] == "0"
         ):
             log.corrupt(row, "isForcedLabour", "1", "definition_change")
-        if source == WEEKS_SOURCE and record["traffickMonths"]:
-            weeks = round(int(record["traffickMonths"]) * 52 / 12)
-            log.corrupt(row, "traffickMonths", str(weeks), "duration_in_weeks")
-        if source == MINUS_99_SOURCE and not record["traffickMonths"]:
-            log.corrupt(row, "traffickMonths", "-99", "missing_code_-99")
-        if source == AGE_00_SOURCE and not record["ageBroad"]:
-            log.corrupt(row, "ageBroad", "00", "missing_code_00")
+        if source == WEEKS_SOURCE and record[TRAFFICK_MONTHS]:
+            weeks = round(int(record[TRAFFICK_MONTHS]) * 52 / 12)
+            log.corrupt(row, TRAFFICK_MONTHS, str(weeks), "duration_in_weeks")
+        if source == MINUS_99_SOURCE and not record[TRAFFICK_MONTHS]:
+            log.corrupt(row, TRAFFICK_MONTHS, "-99", "missing_code_-99")
+        if source == AGE_00_SOURCE and not record[AGE_BROAD]:
+            log.corrupt(row, AGE_BROAD, "00", "missing_code_00")
         if source == BLANK_FOR_NO_SOURCE:
             for column in MEANS_COLUMNS:
                 if record[column] == "0":
                     log.corrupt(row, column, "", "blank_for_no")
         if source == DAY_MONTH_YEAR_SOURCE:
-            log.corrupt(row, "registrationDate", date.strftime("%d/%m/%Y"), "date_day_month_year")
+            log.corrupt(row, REGISTRATION_DATE, date.strftime("%d/%m/%Y"), "date_day_month_year")
         if source == WRITTEN_DATE_SOURCE:
             written = f"{date.day} {MONTH_NAMES[date.month - 1]} {date.year}"
-            log.corrupt(row, "registrationDate", written, "date_written_out")
+            log.corrupt(row, REGISTRATION_DATE, written, "date_written_out")
 
     # Slips that can happen in any source, drawn cell by cell.
     for row, record in enumerate(rows):
-        if record["reportingSource"] in ISO_DATE_SOURCES and rng.random() < IMPOSSIBLE_DATE_RATE:
-            date = dt.date.fromisoformat(record["registrationDate"])
-            log.corrupt(row, "registrationDate", _impossible_date(rng, date), "date_impossible")
-        for column in ("citizenship", "CountryOfExploitation"):
+        if record[REPORTING_SOURCE] in ISO_DATE_SOURCES and rng.random() < IMPOSSIBLE_DATE_RATE:
+            date = dt.date.fromisoformat(record[REGISTRATION_DATE])
+            log.corrupt(row, REGISTRATION_DATE, _impossible_date(rng, date), "date_impossible")
+        for column in (CITIZENSHIP, COUNTRY_OF_EXPLOITATION):
             code, draw = record[column], rng.random()
             if not code or not log.is_untouched(row, column):
                 continue
@@ -631,8 +645,8 @@ def _inject_defects(
             elif draw < COUNTRY_NAME_RATE + COUNTRY_ISO3_RATE + COUNTRY_MISSPELLING_RATE:
                 log.corrupt(row, column, country.misspelling, "country_misspelling")
         draw = rng.random()
-        if record["ageBroad"] in AGE_BAND_LABELS and draw < AGE_BAND_TYPO_RATE:
-            log.corrupt(row, "ageBroad", _age_band_typo(rng, record["ageBroad"]), "age_band_typo")
+        if record[AGE_BROAD] in AGE_BAND_LABELS and draw < AGE_BAND_TYPO_RATE:
+            log.corrupt(row, AGE_BROAD, _age_band_typo(rng, record[AGE_BROAD]), "age_band_typo")
         for column in WHITESPACE_COLUMNS:
             draw = rng.random()
             if record[column] and log.is_untouched(row, column) and draw < STRAY_WHITESPACE_RATE:
@@ -673,7 +687,7 @@ def _defect_table(manifest: pd.DataFrame, n_raw: int) -> str:
 
 def _namibia_table(clean: pd.DataFrame, raw: pd.DataFrame) -> str:
     rows = []
-    for column in ("citizenship", "CountryOfExploitation"):
+    for column in (CITIZENSHIP, COUNTRY_OF_EXPLOITATION):
         in_clean, in_raw = int((clean[column] == "NA").sum()), int((raw[column] == "NA").sum())
         clean_share, raw_share = fmt_pct(in_clean / len(clean)), fmt_pct(in_raw / len(raw))
         rows.append([f"`{column}`", fmt_int(in_clean), clean_share, fmt_int(in_raw), raw_share])
@@ -688,8 +702,8 @@ def _headline_table(clean: pd.DataFrame, raw: pd.DataFrame) -> str:
     rows.append(
         [
             "Mean `traffickMonths`",
-            fmt_num(_naive_mean(clean["traffickMonths"])),
-            fmt_num(_naive_mean(raw["traffickMonths"])),
+            fmt_num(_naive_mean(clean[TRAFFICK_MONTHS])),
+            fmt_num(_naive_mean(raw[TRAFFICK_MONTHS])),
         ]
     )
     return markdown_table(["Figure", "Clean file", "Naive reading of the raw file"], rows)
@@ -698,8 +712,8 @@ def _headline_table(clean: pd.DataFrame, raw: pd.DataFrame) -> str:
 def _year_table(clean: pd.DataFrame, raw: pd.DataFrame) -> str:
     rows = []
     for year in YEARS:
-        clean_rows = clean[clean["yearOfRegistration"] == str(year)]
-        raw_rows = raw[raw["yearOfRegistration"] == str(year)]
+        clean_rows = clean[clean[YEAR_OF_REGISTRATION] == str(year)]
+        raw_rows = raw[raw[YEAR_OF_REGISTRATION] == str(year)]
         rows.append(
             [
                 str(year),
@@ -724,14 +738,14 @@ def _source_table(clean: pd.DataFrame, raw: pd.DataFrame) -> str:
         f"{DEFINITION_CHANGE_YEAR}–{YEARS[-1]}": lambda years: years >= DEFINITION_CHANGE_YEAR,
     }
     frames = {
-        "Clean": (clean, clean["reportingSource"]),
-        "Raw": (raw, raw["reportingSource"].str.strip().str.lower()),
+        "Clean": (clean, clean[REPORTING_SOURCE]),
+        "Raw": (raw, raw[REPORTING_SOURCE].str.strip().str.lower()),
     }
     rows = []
     for source in SOURCES:
         cells = [f"`{source}`"]
         for frame, sources in frames.values():
-            years = frame["yearOfRegistration"].astype(int)
+            years = frame[YEAR_OF_REGISTRATION].astype(int)
             for in_period in periods.values():
                 selected = (sources == source) & in_period(years)
                 cells.append(fmt_pct(_share(frame.loc[selected, "isForcedLabour"])))
@@ -775,15 +789,15 @@ def _figures(clean: pd.DataFrame, raw: pd.DataFrame, manifest: pd.DataFrame) -> 
 
 #: Columns whose raw values need not fit the clean file's type or constraints.
 RAW_LOOSE_COLUMNS = (
-    "reportingSource",
-    "registrationDate",
-    "givenName",
-    "familyName",
-    "gender",
-    "ageBroad",
-    "citizenship",
-    "CountryOfExploitation",
-    "traffickMonths",
+    REPORTING_SOURCE,
+    REGISTRATION_DATE,
+    GIVEN_NAME,
+    FAMILY_NAME,
+    GENDER,
+    AGE_BROAD,
+    CITIZENSHIP,
+    COUNTRY_OF_EXPLOITATION,
+    TRAFFICK_MONTHS,
 )
 
 _FLAG_DESCRIPTIONS = {
@@ -819,35 +833,49 @@ def _schema_fields(raw: bool) -> list[dict]:
     that the raw file validates with its defects.
     """
     fields = [
-        schema_field("caseId", "string", "Case identifier: source prefix and number.",
-                     required=True, unique=True, pattern=r"(POL|NGO|HTL|AST)-\d{5}"),
-        schema_field("reportingSource", "string", "Organisation that reported the case.",
-                     required=True, enum=list(SOURCES)),
-        schema_field("registrationDate", "date", "Date the case was registered (YYYY-MM-DD).",
-                     required=True),
-        schema_field("yearOfRegistration", "integer", "Year the case was registered.",
-                     required=True, minimum=YEARS[0], maximum=YEARS[-1]),
-        schema_field("givenName", "string", "Synthetic given name (random syllables).",
-                     required=True, pattern="[A-Z][a-z]+"),
-        schema_field("familyName", "string", "Synthetic family name (random syllables).",
-                     required=True, pattern="[A-Z][a-z]+"),
-        schema_field("birthYear", "integer", "Year of birth; empty if not recorded.",
-                     minimum=YEARS[0] - 80, maximum=YEARS[-1]),
-        schema_field("gender", "string", "Gender as recorded.", enum=list(GENDERS)),
-        schema_field("ageBroad", "string", "Age band at registration; empty if not recorded.",
-                     enum=list(AGE_BAND_LABELS)),
-        schema_field("citizenship", "string", "Citizenship, ISO 3166-1 alpha-2 (NA is Namibia).",
-                     enum=list(ISO2_CODES)),
-        schema_field("CountryOfExploitation", "string",
-                     "Country of exploitation, ISO 3166-1 alpha-2 (NA is Namibia).",
-                     enum=list(ISO2_CODES)),
-        schema_field("traffickMonths", "integer", "Duration of the exploitation in months.",
-                     minimum=1),
+        schema_field(
+            CASE_ID,
+            "string",
+            "Case identifier: source prefix and number.",
+            required=True,
+            unique=True,
+            pattern=r"(POL|NGO|HTL|AST)-\d{5}",
+        ),
+        schema_field(
+            REPORTING_SOURCE, "string", "Organisation that reported the case.", required=True, enum=list(SOURCES)
+        ),
+        schema_field(REGISTRATION_DATE, "date", "Date the case was registered (YYYY-MM-DD).", required=True),
+        schema_field(
+            YEAR_OF_REGISTRATION,
+            "integer",
+            "Year the case was registered.",
+            required=True,
+            minimum=YEARS[0],
+            maximum=YEARS[-1],
+        ),
+        schema_field(
+            GIVEN_NAME, "string", "Synthetic given name (random syllables).", required=True, pattern="[A-Z][a-z]+"
+        ),
+        schema_field(
+            FAMILY_NAME, "string", "Synthetic family name (random syllables).", required=True, pattern="[A-Z][a-z]+"
+        ),
+        schema_field(
+            BIRTH_YEAR, "integer", "Year of birth; empty if not recorded.", minimum=YEARS[0] - 80, maximum=YEARS[-1]
+        ),
+        schema_field(GENDER, "string", "Gender as recorded.", enum=list(GENDERS)),
+        schema_field(
+            AGE_BROAD, "string", "Age band at registration; empty if not recorded.", enum=list(AGE_BAND_LABELS)
+        ),
+        schema_field(CITIZENSHIP, "string", "Citizenship, ISO 3166-1 alpha-2 (NA is Namibia).", enum=list(ISO2_CODES)),
+        schema_field(
+            COUNTRY_OF_EXPLOITATION,
+            "string",
+            "Country of exploitation, ISO 3166-1 alpha-2 (NA is Namibia).",
+            enum=list(ISO2_CODES),
+        ),
+        schema_field(TRAFFICK_MONTHS, "integer", "Duration of the exploitation in months.", minimum=1),
     ]
-    fields += [
-        schema_field(column, "integer", _FLAG_DESCRIPTIONS[column], enum=[0, 1])
-        for column in FLAG_COLUMNS
-    ]
+    fields += [schema_field(column, "integer", _FLAG_DESCRIPTIONS[column], enum=[0, 1]) for column in FLAG_COLUMNS]
     if raw:
         for field in fields:
             if field["name"] in RAW_LOOSE_COLUMNS:
@@ -861,28 +889,35 @@ def _schema_fields(raw: bool) -> list[dict]:
 def resources() -> list[dict]:
     """Data Package resource descriptors for this dataset's CSV files."""
     manifest_fields = [
-        schema_field("rawRow", "integer", "0-based row number in case_records_raw.csv.",
-                     required=True, minimum=0),
-        schema_field("caseId", "string", "caseId of that raw row.", required=True),
-        schema_field("column", "string", "Changed column; empty for a duplicate row.",
-                     enum=list(COLUMNS)),
-        schema_field("defect", "string", "Kind of defect.", required=True,
-                     enum=list(DEFECT_KINDS)),
+        schema_field("rawRow", "integer", "0-based row number in case_records_raw.csv.", required=True, minimum=0),
+        schema_field(CASE_ID, "string", "caseId of that raw row.", required=True),
+        schema_field("column", "string", "Changed column; empty for a duplicate row.", enum=list(COLUMNS)),
+        schema_field("defect", "string", "Kind of defect.", required=True, enum=list(DEFECT_KINDS)),
         schema_field("cleanValue", "string", "The cell's text in clean form (empty: missing)."),
         schema_field("dirtyValue", "string", "The cell's text in the raw file (empty: blank)."),
         schema_field("duplicateOf", "string", "For a duplicate row, caseId of the first report."),
     ]
     return [
-        csv_resource(CLEAN_FILE, "Case records (clean ground truth)",
-                     "One row per synthetic person; the ground truth for the dirty-data lab.",
-                     _schema_fields(raw=False), primary_key=["caseId"]),
-        csv_resource(RAW_FILE, "Case records (raw merged export)",
-                     "The same synthetic people as a messy merged export with duplicates "
-                     "and injected defects.",
-                     _schema_fields(raw=True), primary_key=["caseId"]),
-        csv_resource(DEFECTS_FILE, "Case records: defect manifest",
-                     "Every defect injected into the raw file, with clean and dirty values.",
-                     manifest_fields),
+        csv_resource(
+            CLEAN_FILE,
+            "Case records (clean ground truth)",
+            "One row per synthetic person; the ground truth for the dirty-data lab.",
+            _schema_fields(raw=False),
+            primary_key=[CASE_ID],
+        ),
+        csv_resource(
+            RAW_FILE,
+            "Case records (raw merged export)",
+            "The same synthetic people as a messy merged export with duplicates and injected defects.",
+            _schema_fields(raw=True),
+            primary_key=[CASE_ID],
+        ),
+        csv_resource(
+            DEFECTS_FILE,
+            "Case records: defect manifest",
+            "Every defect injected into the raw file, with clean and dirty values.",
+            manifest_fields,
+        ),
     ]
 
 
@@ -900,17 +935,16 @@ def generate(seed: int) -> GeneratedDataset:
     records = [dict(person) for person in people] + [report for _, report in second_reports]
     _assign_case_ids(records)
     first_case_id = {
-        len(people) + k: records[person_index]["caseId"]
-        for k, (person_index, _) in enumerate(second_reports)
+        len(people) + k: records[person_index][CASE_ID] for k, (person_index, _) in enumerate(second_reports)
     }
 
-    raw_order = sorted(range(len(records)), key=lambda i: records[i]["caseId"])
+    raw_order = sorted(range(len(records)), key=lambda i: records[i][CASE_ID])
     raw_rows = [dict(records[i]) for i in raw_order]
     raw_row_of = {record_index: row for row, record_index in enumerate(raw_order)}
     first_report_of = {raw_row_of[i]: case_id for i, case_id in first_case_id.items()}
     log = _inject_defects(rng, raw_rows, first_report_of)
 
-    clean_rows = sorted(records[: len(people)], key=lambda record: record["caseId"])
+    clean_rows = sorted(records[: len(people)], key=lambda record: record[CASE_ID])
     clean = pd.DataFrame(clean_rows, columns=list(COLUMNS), dtype=object)
     raw = pd.DataFrame(raw_rows, columns=list(COLUMNS), dtype=object)
     manifest = log.manifest()

@@ -58,8 +58,7 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
 
 
 SYNTHETIC_NOTICE = (
-    "**This dataset is synthetic: a computer program generated every value, "
-    "and no row is a real person.**"
+    "**This dataset is synthetic: a computer program generated every value, and no row is a real person.**"
 )
 
 

@@ -53,14 +53,21 @@ def resources() -> list[dict]:
             schema_field("published_year", "integer", "Year the report was published.", required=True),
             schema_field("measure", "string", "What was estimated.", required=True),
             schema_field("part_of", "string", "The measure this one is part of; empty for the total."),
-            schema_field("people_millions", "number", "The published figure, in millions of people, as printed "
-                         "(rounded).", required=True, minimum=0),
+            schema_field(
+                "people_millions",
+                "number",
+                "The published figure, in millions of people, as printed (rounded).",
+                required=True,
+                minimum=0,
+            ),
             schema_field("source", "string", "The report (see the course's references).", required=True),
         ],
         primary_key=["estimate_year", "measure"],
     )
-    estimates["sources"] = [{"title": "ILO and Walk Free Foundation with IOM (2017)"},
-                            {"title": "ILO, Walk Free and IOM (2022)"}]
+    estimates["sources"] = [
+        {"title": "ILO and Walk Free Foundation with IOM (2017)"},
+        {"title": "ILO, Walk Free and IOM (2022)"},
+    ]
     images = csv_resource(
         IMAGES_FILE,
         "Licences of the images in the image-matching lab",

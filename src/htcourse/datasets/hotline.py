@@ -47,9 +47,7 @@ MEAN_MONTHLY_INCIDENCE = 400
 #: channel -> share of incidence that reaches the hotline this way
 CHANNEL_SHARES = {"phone": 0.12, "webForm": 0.05, "platformTip": 0.06}
 #: channel -> (CSV column, share); the columns are declared in htcourse.schema.
-CHANNELS = {
-    channel: (column, CHANNEL_SHARES[channel]) for channel, column in schema.HOTLINE_CHANNEL_COLUMNS.items()
-}
+CHANNELS = {channel: (column, CHANNEL_SHARES[channel]) for channel, column in schema.HOTLINE_CHANNEL_COLUMNS.items()}
 CONTACT_COLUMNS = schema.HOTLINE_CONTACTS_COLUMNS
 #: Months before and from an event that the datasheet compares.
 COMPARISON_MONTHS = 12
@@ -75,22 +73,41 @@ class Event:
 
 EVENTS = (
     Event(
-        "awareness_campaign", "2014-03", "2014-05", "bump", ("phone", "webForm"), 1.8,
+        "awareness_campaign",
+        "2014-03",
+        "2014-05",
+        "bump",
+        ("phone", "webForm"),
+        1.8,
         f"A three-month national awareness campaign advertises the {HOTLINE_NAME}; "
         "contacts rise during it and fade back within months.",
     ),
     Event(
-        "short_number", "2016-07", "", "step", ("phone",), 1.6,
-        "A three-digit short number replaces the ten-digit phone number, which is "
-        "easier to remember.",
+        "short_number",
+        "2016-07",
+        "",
+        "step",
+        ("phone",),
+        1.6,
+        "A three-digit short number replaces the ten-digit phone number, which is easier to remember.",
     ),
     Event(
-        "definition_change", "2019-01", "", "step", tuple(CHANNELS), 1.3,
+        "definition_change",
+        "2019-01",
+        "",
+        "step",
+        tuple(CHANNELS),
+        1.3,
         "The hotline widens what it counts as a trafficking contact: contacts about "
         "a situation with some but not all indicators of trafficking now count too.",
     ),
     Event(
-        "platforms_offshore", "2021-04", "", "step", ("platformTip",), 0.25,
+        "platforms_offshore",
+        "2021-04",
+        "",
+        "step",
+        ("platformTip",),
+        0.25,
         f"A new law on online platforms comes into force in {COUNTRY_NAME}; most "
         "platforms that sent tips move their services offshore and stop sending them.",
     ),
@@ -231,9 +248,7 @@ def _figures(contacts: pd.DataFrame, truth: pd.DataFrame, events: pd.DataFrame) 
         "year_table": markdown_table(
             ["Year", "True incidence", "Phone", "Web form", "Platform tips", "All contacts"], year_rows
         ),
-        "channel_shares": ", ".join(
-            f"`{column}` {share:.2f}" for column, share in CHANNELS.values()
-        ),
+        "channel_shares": ", ".join(f"`{column}` {share:.2f}" for column, share in CHANNELS.values()),
     }
 
 
@@ -242,40 +257,54 @@ def resources() -> list[dict]:
     month = dict(required=True, pattern=r"\d{4}-(0[1-9]|1[0-2])")
     contact_fields = [schema_field("month", "string", "Month (YYYY-MM).", unique=True, **month)]
     contact_fields += [
-        schema_field(column, "integer", f"Contacts recorded as trafficking-related: {channel}.",
-                     required=True, minimum=0)
+        schema_field(
+            column, "integer", f"Contacts recorded as trafficking-related: {channel}.", required=True, minimum=0
+        )
         for channel, (column, _) in CHANNELS.items()
     ]
     contact_fields.append(
-        schema_field("contactsTotal", "integer", "All recorded trafficking-related contacts.",
-                     required=True, minimum=0)
+        schema_field("contactsTotal", "integer", "All recorded trafficking-related contacts.", required=True, minimum=0)
     )
     truth_fields = [
         schema_field("month", "string", "Month (YYYY-MM).", unique=True, **month),
-        schema_field("trueIncidence", "integer", "True number of new trafficking situations.",
-                     required=True, minimum=0),
+        schema_field(
+            "trueIncidence", "integer", "True number of new trafficking situations.", required=True, minimum=0
+        ),
     ]
     event_fields = [
         schema_field("eventId", "string", "Short name of the event.", required=True, unique=True),
         schema_field("startMonth", "string", "First month affected (YYYY-MM).", **month),
-        schema_field("endMonth", "string", "Last month of a temporary event; empty for a lasting one.",
-                     pattern=month["pattern"]),
-        schema_field("effect", "string", "bump (temporary) or step (lasting).", required=True,
-                     enum=["bump", "step"]),
-        schema_field("channels", "string",
-                     "Columns of hotline_contacts.csv affected, separated by ';'.", required=True),
+        schema_field(
+            "endMonth", "string", "Last month of a temporary event; empty for a lasting one.", pattern=month["pattern"]
+        ),
+        schema_field("effect", "string", "bump (temporary) or step (lasting).", required=True, enum=["bump", "step"]),
+        schema_field(
+            "channels", "string", "Columns of hotline_contacts.csv affected, separated by ';'.", required=True
+        ),
         schema_field("description", "string", "What happened.", required=True),
     ]
     return [
-        csv_resource(CONTACTS_FILE, f"{HOTLINE_NAME} (fictional): monthly contacts",
-                     "Recorded trafficking-related contacts per month and channel.",
-                     contact_fields, primary_key=["month"]),
-        csv_resource(TRUTH_FILE, f"{HOTLINE_NAME} (fictional): true incidence",
-                     "True number of new trafficking situations per month (flat).",
-                     truth_fields, primary_key=["month"]),
-        csv_resource(EVENTS_FILE, f"{HOTLINE_NAME} (fictional): events",
-                     "Dated events that changed reporting.",
-                     event_fields, primary_key=["eventId"]),
+        csv_resource(
+            CONTACTS_FILE,
+            f"{HOTLINE_NAME} (fictional): monthly contacts",
+            "Recorded trafficking-related contacts per month and channel.",
+            contact_fields,
+            primary_key=["month"],
+        ),
+        csv_resource(
+            TRUTH_FILE,
+            f"{HOTLINE_NAME} (fictional): true incidence",
+            "True number of new trafficking situations per month (flat).",
+            truth_fields,
+            primary_key=["month"],
+        ),
+        csv_resource(
+            EVENTS_FILE,
+            f"{HOTLINE_NAME} (fictional): events",
+            "Dated events that changed reporting.",
+            event_fields,
+            primary_key=["eventId"],
+        ),
     ]
 
 
@@ -285,7 +314,5 @@ def generate(seed: int) -> GeneratedDataset:
     events = events_table()
     tables = {CONTACTS_FILE: contacts, TRUTH_FILE: truth, EVENTS_FILE: events}
     files = {name: csv_text(table) for name, table in tables.items()}
-    files[DATASHEET_FILE] = render_datasheet(
-        _figures(contacts, truth, events), name=NAME, module=__name__, seed=seed
-    )
+    files[DATASHEET_FILE] = render_datasheet(_figures(contacts, truth, events), name=NAME, module=__name__, seed=seed)
     return GeneratedDataset(name=NAME, seed=seed, files=files, tables=tables)

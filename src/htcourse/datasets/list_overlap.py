@@ -244,12 +244,19 @@ def _figures(observed: dict[str, pd.DataFrame], truth: pd.DataFrame) -> dict[str
 def _observed_fields(scenario: Scenario) -> list[dict]:
     width = len(str(scenario.population_size))
     return [
-        schema_field("personId", "string", "Random identifier of an observed person.",
-                     required=True, unique=True, pattern=rf"{scenario.id_prefix}\d{{{width}}}"),
-        *[schema_field(name, "integer", f"1 if the person is on the {name} list, else 0.",
-                       required=True, enum=[0, 1]) for name in LISTS],
-        schema_field("sector", "string", "Sector of exploitation.", required=True,
-                     enum=list(SECTORS)),
+        schema_field(
+            "personId",
+            "string",
+            "Random identifier of an observed person.",
+            required=True,
+            unique=True,
+            pattern=rf"{scenario.id_prefix}\d{{{width}}}",
+        ),
+        *[
+            schema_field(name, "integer", f"1 if the person is on the {name} list, else 0.", required=True, enum=[0, 1])
+            for name in LISTS
+        ],
+        schema_field("sector", "string", "Sector of exploitation.", required=True, enum=list(SECTORS)),
         schema_field("region", "string", "Region.", required=True, enum=list(REGIONS)),
     ]
 
@@ -257,27 +264,40 @@ def _observed_fields(scenario: Scenario) -> list[dict]:
 def resources() -> list[dict]:
     """Data Package resource descriptors for this dataset's CSV files."""
     truth_fields = [
-        schema_field("scenario", "string", "Scenario.", required=True,
-                     enum=[s.name for s in SCENARIOS]),
-        schema_field("sector", "string", "Sector, or 'all' for the whole population.",
-                     required=True, enum=[ALL_SECTORS, *SECTORS]),
-        schema_field("trueTotal", "integer", "True size of the hidden population.",
-                     required=True, minimum=0),
-        schema_field("observedTotal", "integer", "People on at least one list.",
-                     required=True, minimum=0),
+        schema_field("scenario", "string", "Scenario.", required=True, enum=[s.name for s in SCENARIOS]),
+        schema_field(
+            "sector",
+            "string",
+            "Sector, or 'all' for the whole population.",
+            required=True,
+            enum=[ALL_SECTORS, *SECTORS],
+        ),
+        schema_field("trueTotal", "integer", "True size of the hidden population.", required=True, minimum=0),
+        schema_field("observedTotal", "integer", "People on at least one list.", required=True, minimum=0),
     ]
     return [
-        csv_resource(DEPENDENT_FILE, "List overlap: dependent, heterogeneous lists",
-                     "Capture histories of the observed people; lists are positively "
-                     "dependent and capture probabilities differ by sector and region.",
-                     _observed_fields(DEPENDENT), primary_key=["personId"]),
-        csv_resource(INDEPENDENT_FILE, "List overlap: independent, homogeneous lists",
-                     "Capture histories of the observed people; lists are independent "
-                     "and everyone is equally catchable.",
-                     _observed_fields(INDEPENDENT), primary_key=["personId"]),
-        csv_resource(TRUTH_FILE, "List overlap: true totals",
-                     "True population size per scenario and sector (the answer key).",
-                     truth_fields, primary_key=["scenario", "sector"]),
+        csv_resource(
+            DEPENDENT_FILE,
+            "List overlap: dependent, heterogeneous lists",
+            "Capture histories of the observed people; lists are positively "
+            "dependent and capture probabilities differ by sector and region.",
+            _observed_fields(DEPENDENT),
+            primary_key=["personId"],
+        ),
+        csv_resource(
+            INDEPENDENT_FILE,
+            "List overlap: independent, homogeneous lists",
+            "Capture histories of the observed people; lists are independent and everyone is equally catchable.",
+            _observed_fields(INDEPENDENT),
+            primary_key=["personId"],
+        ),
+        csv_resource(
+            TRUTH_FILE,
+            "List overlap: true totals",
+            "True population size per scenario and sector (the answer key).",
+            truth_fields,
+            primary_key=["scenario", "sector"],
+        ),
     ]
 
 
@@ -292,6 +312,4 @@ def generate(seed: int) -> GeneratedDataset:
     tables[TRUTH_FILE] = truth
     files = {name: csv_text(table) for name, table in tables.items()}
     files[DATASHEET_FILE] = render_datasheet(_figures(observed, truth), name=NAME, module=__name__, seed=seed)
-    return GeneratedDataset(
-        name=NAME, seed=seed, files=files, tables=tables, hidden={"population": populations}
-    )
+    return GeneratedDataset(name=NAME, seed=seed, files=files, tables=tables, hidden={"population": populations})

@@ -161,20 +161,30 @@ def _draw_operations(rng, tokens) -> tuple[pd.DataFrame, list[dict]]:
         photos = [tokens["photoHash"].new() for _ in range(max(3, round(n * OPERATION_PHOTO_POOL)))]
         cities = rng.choice(len(CITIES), size=_between(rng, OPERATION_CITIES), replace=False)
         first, last = _window(rng, OPERATION_WEEKS)
-        advertisers.append({"operationId": operation_id, "advertiserType": OPERATION, "listings": n,
-                            "homeCity": CITIES[cities[0]], "firstWeek": first, "lastWeek": last})
+        advertisers.append(
+            {
+                "operationId": operation_id,
+                "advertiserType": OPERATION,
+                "listings": n,
+                "homeCity": CITIES[cities[0]],
+                "firstWeek": first,
+                "lastWeek": last,
+            }
+        )
         for _ in range(n):
             burner = rng.random() < BURNER_PHONE
             fresh = rng.random() < FRESH_PHOTO
-            rows.append({
-                "operationId": operation_id,
-                "platform": PLATFORMS[rng.choice(len(PLATFORMS), p=PLATFORM_SHARES)],
-                "city": CITIES[rng.choice(cities)],
-                "postedWeek": int(rng.integers(first, last + 1)),
-                "phone": tokens["phone"].new() if burner else phones[rng.integers(len(phones))],
-                "email": emails[rng.integers(len(emails))] if rng.random() < OPERATION_EMAIL_SHOWN else "",
-                "photoHash": tokens["photoHash"].new() if fresh else photos[rng.integers(len(photos))],
-            })
+            rows.append(
+                {
+                    "operationId": operation_id,
+                    "platform": PLATFORMS[rng.choice(len(PLATFORMS), p=PLATFORM_SHARES)],
+                    "city": CITIES[rng.choice(cities)],
+                    "postedWeek": int(rng.integers(first, last + 1)),
+                    "phone": tokens["phone"].new() if burner else phones[rng.integers(len(phones))],
+                    "email": emails[rng.integers(len(emails))] if rng.random() < OPERATION_EMAIL_SHOWN else "",
+                    "photoHash": tokens["photoHash"].new() if fresh else photos[rng.integers(len(photos))],
+                }
+            )
     return pd.DataFrame(advertisers), rows
 
 
@@ -190,19 +200,29 @@ def _draw_independents(rng, tokens) -> tuple[pd.DataFrame, list[dict]]:
         second = int(rng.integers(len(CITIES))) if rng.random() < SECOND_CITY else home
         usual_platform = int(rng.choice(len(PLATFORMS), p=PLATFORM_SHARES))
         first, last = _window(rng, INDEPENDENT_WEEKS)
-        advertisers.append({"operationId": operation_id, "advertiserType": INDEPENDENT, "listings": n,
-                            "homeCity": CITIES[home], "firstWeek": first, "lastWeek": last})
+        advertisers.append(
+            {
+                "operationId": operation_id,
+                "advertiserType": INDEPENDENT,
+                "listings": n,
+                "homeCity": CITIES[home],
+                "firstWeek": first,
+                "lastWeek": last,
+            }
+        )
         for _ in range(n):
             platform = usual_platform if rng.random() < OWN_PLATFORM else int(rng.integers(len(PLATFORMS)))
-            rows.append({
-                "operationId": operation_id,
-                "platform": PLATFORMS[platform],
-                "city": CITIES[home if rng.random() < 0.8 else second],
-                "postedWeek": int(rng.integers(first, last + 1)),
-                "phone": phone,
-                "email": email,
-                "photoHash": photos[rng.integers(len(photos))],
-            })
+            rows.append(
+                {
+                    "operationId": operation_id,
+                    "platform": PLATFORMS[platform],
+                    "city": CITIES[home if rng.random() < 0.8 else second],
+                    "postedWeek": int(rng.integers(first, last + 1)),
+                    "phone": phone,
+                    "email": email,
+                    "photoHash": photos[rng.integers(len(photos))],
+                }
+            )
     return pd.DataFrame(advertisers), rows
 
 
@@ -309,30 +329,47 @@ def _figures(listings: pd.DataFrame, truth: pd.DataFrame, false_links: list[Fals
     for kind in ADVERTISER_TYPES:
         part = merged[merged["advertiserType"] == kind]
         per_advertiser = part.groupby("operationId").size()
-        type_rows.append([
-            f"`{kind}`", fmt_int(per_advertiser.size), fmt_int(len(part)), fmt_pct(len(part) / len(merged)),
-            fmt_int(per_advertiser.min()), fmt_int(per_advertiser.max()),
-        ])
+        type_rows.append(
+            [
+                f"`{kind}`",
+                fmt_int(per_advertiser.size),
+                fmt_int(len(part)),
+                fmt_pct(len(part) / len(merged)),
+                fmt_int(per_advertiser.min()),
+                fmt_int(per_advertiser.max()),
+            ]
+        )
 
     attribute_rows = []
     for attribute in LINK_ATTRIBUTES:
         shown = merged[merged[attribute] != ""]
         per_token = shown.groupby(attribute).agg(listings=("listingId", "size"), groups=("operationId", "nunique"))
-        attribute_rows.append([
-            f"`{attribute}`", fmt_int(len(shown)), fmt_int(len(per_token)),
-            fmt_int((per_token["listings"] >= 2).sum()), fmt_int((per_token["groups"] >= 2).sum()),
-        ])
+        attribute_rows.append(
+            [
+                f"`{attribute}`",
+                fmt_int(len(shown)),
+                fmt_int(len(per_token)),
+                fmt_int((per_token["listings"] >= 2).sum()),
+                fmt_int((per_token["groups"] >= 2).sum()),
+            ]
+        )
 
     type_of = truth.drop_duplicates("operationId").set_index("operationId")["advertiserType"]
     link_rows = []
     for link in false_links:
         carrying = merged[merged[link.attribute] == link.token]
         groups = carrying["operationId"].unique()
-        link_rows.append([
-            f"`{link.kind}`", f"`{link.attribute}`", f"`{link.token}`", fmt_int(len(carrying)),
-            fmt_int(len(groups)), fmt_int((type_of[groups] == OPERATION).sum()),
-            fmt_int((type_of[groups] == INDEPENDENT).sum()),
-        ])
+        link_rows.append(
+            [
+                f"`{link.kind}`",
+                f"`{link.attribute}`",
+                f"`{link.token}`",
+                fmt_int(len(carrying)),
+                fmt_int(len(groups)),
+                fmt_int((type_of[groups] == OPERATION).sum()),
+                fmt_int((type_of[groups] == INDEPENDENT).sum()),
+            ]
+        )
 
     # Operation listings that share no value with another listing of their operation.
     operations = merged[merged["advertiserType"] == OPERATION]
@@ -352,8 +389,13 @@ def _figures(listings: pd.DataFrame, truth: pd.DataFrame, false_links: list[Fals
             type_rows,
         ),
         "attribute_table": markdown_table(
-            ["Attribute", "Listings with a value", "Distinct values", "Values on 2+ listings",
-             "Values on 2+ true advertisers"],
+            [
+                "Attribute",
+                "Listings with a value",
+                "Distinct values",
+                "Values on 2+ listings",
+                "Values on 2+ true advertisers",
+            ],
             attribute_rows,
         ),
         "false_link_table": markdown_table(
@@ -380,36 +422,55 @@ def _figures(listings: pd.DataFrame, truth: pd.DataFrame, false_links: list[Fals
 def resources() -> list[dict]:
     """Data Package resource descriptors for the listings and the answer key."""
     listing_fields = [
-        schema_field("listingId", "string", "Listing identifier, in order of posting.", required=True,
-                     unique=True, pattern=r"L\d+"),
+        schema_field(
+            "listingId",
+            "string",
+            "Listing identifier, in order of posting.",
+            required=True,
+            unique=True,
+            pattern=r"L\d+",
+        ),
         schema_field("platform", "string", "Fictional platform.", required=True, enum=list(PLATFORMS)),
         schema_field("city", "string", "Fictional city.", required=True, enum=list(CITIES)),
-        schema_field("postedWeek", "integer", "Week of posting in a fictional year.", required=True,
-                     minimum=1, maximum=WEEKS),
-        schema_field("phone", "string", "Token standing for a phone number.", required=True,
-                     pattern=r"P\d{4}"),
-        schema_field("email", "string", "Token standing for an email address; empty if none is shown.",
-                     pattern=r"E\d{4}"),
-        schema_field("photoHash", "string", "Token standing for a photo's perceptual hash.", required=True,
-                     pattern=r"H\d{5}"),
+        schema_field(
+            "postedWeek", "integer", "Week of posting in a fictional year.", required=True, minimum=1, maximum=WEEKS
+        ),
+        schema_field("phone", "string", "Token standing for a phone number.", required=True, pattern=r"P\d{4}"),
+        schema_field(
+            "email", "string", "Token standing for an email address; empty if none is shown.", pattern=r"E\d{4}"
+        ),
+        schema_field(
+            "photoHash", "string", "Token standing for a photo's perceptual hash.", required=True, pattern=r"H\d{5}"
+        ),
     ]
     truth_fields = [
-        schema_field("listingId", "string", "Listing identifier.", required=True, unique=True,
-                     pattern=r"L\d+"),
-        schema_field("operationId", "string",
-                     "True advertiser: an operation, or one independent adult.", required=True,
-                     pattern=r"operation-\d{2}|independent-\d{4}"),
-        schema_field("advertiserType", "string", "Type of the true advertiser.", required=True,
-                     enum=list(ADVERTISER_TYPES)),
+        schema_field("listingId", "string", "Listing identifier.", required=True, unique=True, pattern=r"L\d+"),
+        schema_field(
+            "operationId",
+            "string",
+            "True advertiser: an operation, or one independent adult.",
+            required=True,
+            pattern=r"operation-\d{2}|independent-\d{4}",
+        ),
+        schema_field(
+            "advertiserType", "string", "Type of the true advertiser.", required=True, enum=list(ADVERTISER_TYPES)
+        ),
     ]
     return [
-        csv_resource(LISTINGS_FILE, "Linked listings",
-                     "Synthetic listings with tokens standing for phone numbers, email addresses "
-                     "and photos, some shared.",
-                     listing_fields, primary_key=["listingId"]),
-        csv_resource(TRUTH_FILE, "Linked listings: true advertisers",
-                     "The true advertiser of each listing (the answer key).",
-                     truth_fields, primary_key=["listingId"]),
+        csv_resource(
+            LISTINGS_FILE,
+            "Linked listings",
+            "Synthetic listings with tokens standing for phone numbers, email addresses and photos, some shared.",
+            listing_fields,
+            primary_key=["listingId"],
+        ),
+        csv_resource(
+            TRUTH_FILE,
+            "Linked listings: true advertisers",
+            "The true advertiser of each listing (the answer key).",
+            truth_fields,
+            primary_key=["listingId"],
+        ),
     ]
 
 
@@ -422,6 +483,9 @@ def generate(seed: int) -> GeneratedDataset:
         _figures(listings, truth, false_links), name=NAME, module=__name__, seed=seed
     )
     return GeneratedDataset(
-        name=NAME, seed=seed, files=files, tables=tables,
+        name=NAME,
+        seed=seed,
+        files=files,
+        tables=tables,
         hidden={"advertisers": advertisers, "false_links": false_links},
     )

@@ -53,7 +53,6 @@ BUYER_NAME = "Larkfield Apparel"
 YEARS = (2020, 2021, 2022, 2023, 2024)
 
 
-
 #: tier -> (sector, number of sites, share visible to the buyer, mean workers, share of sites with the channel)
 TIER_SETUP = {
     1: ("garment_assembly", 150, 1.00, 420, 1.00),
@@ -124,7 +123,6 @@ MISTAKEN_REPORT_RATE = 0.01
 
 #: Migrant share at or above which a site counts as "high" in the datasheet.
 HIGH_MIGRANT_SHARE = 0.40
-
 
 
 # --------------------------------------------------------------------------
@@ -240,8 +238,9 @@ def draw_reports(rng: np.random.Generator, sites: pd.DataFrame, truth: pd.DataFr
                 rate = REPORT_RATE if truth.at[site, column] else MISTAKEN_REPORT_RATE
                 for _ in range(int(rng.poisson(rate * size * safety))):
                     group = "migrant" if rng.random() < share_migrant else "local"
-                    rows.append({"siteId": sites.at[site, "siteId"], "year": year,
-                                 "indicator": column, "reporterGroup": group})
+                    rows.append(
+                        {"siteId": sites.at[site, "siteId"], "year": year, "indicator": column, "reporterGroup": group}
+                    )
     reports = pd.DataFrame(rows, columns=["siteId", "year", "indicator", "reporterGroup"])
     reports.insert(0, "reportId", [f"R{i + 1:05d}" for i in range(len(reports))])
     return reports.astype({"year": np.int64})
@@ -252,8 +251,7 @@ def draw_reports(rng: np.random.Generator, sites: pd.DataFrame, truth: pd.DataFr
 # --------------------------------------------------------------------------
 
 
-def _site_flags(sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataFrame,
-                reports: pd.DataFrame) -> pd.DataFrame:
+def _site_flags(sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
     """Per site: tier, visibility, truth, any failed audit, latest result, any zero-tolerance report."""
     flags = sites.set_index("siteId")[["tier", "visibleToBuyer", "workerVoice", "migrantShare"]].copy()
     flags["forcedLabour"] = truth.set_index("siteId")["forcedLabour"]
@@ -274,11 +272,18 @@ def _figures(sites, truth, audits, reports) -> dict[str, str]:
     for tier in TIERS:
         in_tier = flags[flags["tier"] == tier]
         fl = in_tier[in_tier["forcedLabour"] == 1]
-        tier_rows.append([
-            str(tier), TIER_SETUP[tier][0].replace("_", " "), fmt_int(len(in_tier)),
-            fmt_int(in_tier["visibleToBuyer"].sum()), fmt_int(int(sites.loc[sites["tier"] == tier, "workers"].sum())),
-            fmt_int(len(fl)), fmt_pct(len(fl) / len(in_tier)), fmt_int(fl["visibleToBuyer"].sum()),
-        ])
+        tier_rows.append(
+            [
+                str(tier),
+                TIER_SETUP[tier][0].replace("_", " "),
+                fmt_int(len(in_tier)),
+                fmt_int(in_tier["visibleToBuyer"].sum()),
+                fmt_int(int(sites.loc[sites["tier"] == tier, "workers"].sum())),
+                fmt_int(len(fl)),
+                fmt_pct(len(fl) / len(in_tier)),
+                fmt_int(fl["visibleToBuyer"].sum()),
+            ]
+        )
 
     audited = flags[flags["visibleToBuyer"] == 1]
     at_forced = audits[audits["siteId"].map(forced) == 1]
@@ -288,11 +293,17 @@ def _figures(sites, truth, audits, reports) -> dict[str, str]:
         for payer in PAYERS:
             part = at_forced[(at_forced["notice"] == notice) & (at_forced["payer"] == payer)]
             other = at_other[(at_other["notice"] == notice) & (at_other["payer"] == payer)]
-            type_rows.append([
-                notice, payer, fmt_int(len(part)), fmt_int((part["result"] == "fail").sum()),
-                fmt_pct((part["result"] == "fail").mean() if len(part) else float("nan")),
-                fmt_int(len(other)), fmt_int((other["result"] == "fail").sum()),
-            ])
+            type_rows.append(
+                [
+                    notice,
+                    payer,
+                    fmt_int(len(part)),
+                    fmt_int((part["result"] == "fail").sum()),
+                    fmt_pct((part["result"] == "fail").mean() if len(part) else float("nan")),
+                    fmt_int(len(other)),
+                    fmt_int((other["result"] == "fail").sum()),
+                ]
+            )
 
     truth_by_site = truth.set_index("siteId")
     audit_site = audits["siteId"]
@@ -300,22 +311,33 @@ def _figures(sites, truth, audits, reports) -> dict[str, str]:
     for column, official in INDICATORS.items():
         present_sites = truth_by_site.index[truth_by_site[column] == 1]
         is_present = audit_site.isin(present_sites)
-        indicator_rows.append([
-            official, fmt_int(len(present_sites)), fmt_int(int(is_present.sum())),
-            fmt_int(int(audits.loc[is_present, column].sum())),
-            fmt_int(int(audits.loc[~is_present, column].sum())),
-            fmt_int(int((reports["indicator"] == column).sum())),
-        ])
+        indicator_rows.append(
+            [
+                official,
+                fmt_int(len(present_sites)),
+                fmt_int(int(is_present.sum())),
+                fmt_int(int(audits.loc[is_present, column].sum())),
+                fmt_int(int(audits.loc[~is_present, column].sum())),
+                fmt_int(int((reports["indicator"] == column).sum())),
+            ]
+        )
 
     voice = flags[flags["workerVoice"] == 1]
     voice_rows = []
-    for label, part in (("below", voice[voice["migrantShare"] < HIGH_MIGRANT_SHARE]),
-                        ("at or above", voice[voice["migrantShare"] >= HIGH_MIGRANT_SHARE])):
+    for label, part in (
+        ("below", voice[voice["migrantShare"] < HIGH_MIGRANT_SHARE]),
+        ("at or above", voice[voice["migrantShare"] >= HIGH_MIGRANT_SHARE]),
+    ):
         fl = part[part["forcedLabour"] == 1]
-        voice_rows.append([
-            f"{label} {HIGH_MIGRANT_SHARE:.2f}", fmt_int(len(part)), fmt_int(len(fl)),
-            fmt_int(fl["reported"].sum()), fmt_pct(fl["reported"].mean() if len(fl) else float("nan")),
-        ])
+        voice_rows.append(
+            [
+                f"{label} {HIGH_MIGRANT_SHARE:.2f}",
+                fmt_int(len(part)),
+                fmt_int(len(fl)),
+                fmt_int(fl["reported"].sum()),
+                fmt_pct(fl["reported"].mean() if len(fl) else float("nan")),
+            ]
+        )
 
     passing = audited["latestResult"] == "pass"
     channel_sites = sites[sites["workerVoice"] == 1]
@@ -344,17 +366,51 @@ def _figures(sites, truth, audits, reports) -> dict[str, str]:
         "forced_passing_latest": fmt_int(int((passing & (audited["forcedLabour"] == 1)).sum())),
         "forced_audited": fmt_int(int(audited["forcedLabour"].sum())),
         "tier_table": markdown_table(
-            ["Tier", "Sector", "Sites", "Visible to the buyer", "Workers", "Sites in forced labour",
-             "Share in forced labour", "Of them visible"], tier_rows),
+            [
+                "Tier",
+                "Sector",
+                "Sites",
+                "Visible to the buyer",
+                "Workers",
+                "Sites in forced labour",
+                "Share in forced labour",
+                "Of them visible",
+            ],
+            tier_rows,
+        ),
         "type_table": markdown_table(
-            ["Notice", "Paid by", "Audits at sites in forced labour", "Of them failed", "Detection rate",
-             "Audits at other sites", "Of them failed (false alarms)"], type_rows),
+            [
+                "Notice",
+                "Paid by",
+                "Audits at sites in forced labour",
+                "Of them failed",
+                "Detection rate",
+                "Audits at other sites",
+                "Of them failed (false alarms)",
+            ],
+            type_rows,
+        ),
         "indicator_table": markdown_table(
-            ["Indicator", "Sites where present", "Audits where present", "Recorded when present",
-             "Recorded when absent", "Worker reports"], indicator_rows),
+            [
+                "Indicator",
+                "Sites where present",
+                "Audits where present",
+                "Recorded when present",
+                "Recorded when absent",
+                "Worker reports",
+            ],
+            indicator_rows,
+        ),
         "voice_table": markdown_table(
-            ["Migrant share", "Sites with the channel", "Of them in forced labour",
-             "Reported (zero-tolerance indicator)", "Share reported"], voice_rows),
+            [
+                "Migrant share",
+                "Sites with the channel",
+                "Of them in forced labour",
+                "Reported (zero-tolerance indicator)",
+                "Share reported",
+            ],
+            voice_rows,
+        ),
         "unannounced": fmt_pct(SHARE_UNANNOUNCED, 0),
         "buyer_paid": fmt_pct(SHARE_BUYER_PAID, 0),
         "unannounced_factor": fmt_num(UNANNOUNCED_FACTOR),
@@ -380,12 +436,14 @@ def resources() -> list[dict]:
     site_fields = [
         schema_field("siteId", "string", "Supplier site identifier.", unique=True, **site_id),
         schema_field("tier", "integer", "Supply-chain tier (1 = direct supplier).", required=True, enum=list(TIERS)),
-        schema_field("sector", "string", "What the site does.", required=True,
-                     enum=[setup[0] for setup in TIER_SETUP.values()]),
+        schema_field(
+            "sector", "string", "What the site does.", required=True, enum=[setup[0] for setup in TIER_SETUP.values()]
+        ),
         schema_field("visibleToBuyer", "integer", "1 if the buyer knows the site (and audits it).", **flag),
         schema_field("workers", "integer", "Number of workers.", required=True, minimum=1),
-        schema_field("migrantShare", "number", "Share of the workers who are migrants.", required=True,
-                     minimum=0, maximum=1),
+        schema_field(
+            "migrantShare", "number", "Share of the workers who are migrants.", required=True, minimum=0, maximum=1
+        ),
         schema_field("workerVoice", "integer", "1 if the worker-voice channel runs at the site.", **flag),
     ]
     indicator_fields = [
@@ -403,33 +461,52 @@ def resources() -> list[dict]:
         schema_field("year", "integer", "Year of the audit.", required=True, enum=list(YEARS)),
         schema_field("notice", "string", "Whether the site knew the date.", required=True, enum=list(NOTICES)),
         schema_field("payer", "string", "Who paid for the audit.", required=True, enum=list(PAYERS)),
-        *[schema_field(column, "integer", f"Audit recorded: {official} (1 = recorded).", **flag)
-          for column, official in INDICATORS.items()],
-        schema_field("result", "string", "fail if a zero-tolerance indicator was recorded.", required=True,
-                     enum=["pass", "fail"]),
+        *[
+            schema_field(column, "integer", f"Audit recorded: {official} (1 = recorded).", **flag)
+            for column, official in INDICATORS.items()
+        ],
+        schema_field(
+            "result", "string", "fail if a zero-tolerance indicator was recorded.", required=True, enum=["pass", "fail"]
+        ),
     ]
     report_fields = [
         schema_field("reportId", "string", "Report identifier.", required=True, unique=True, pattern=r"R\d{5}"),
         schema_field("siteId", "string", "The site the report is about.", **site_id),
         schema_field("year", "integer", "Year of the report.", required=True, enum=list(YEARS)),
-        schema_field("indicator", "string", "The indicator the report describes.", required=True,
-                     enum=list(INDICATOR_COLUMNS)),
-        schema_field("reporterGroup", "string", "local or migrant worker.", required=True,
-                     enum=["local", "migrant"]),
+        schema_field(
+            "indicator", "string", "The indicator the report describes.", required=True, enum=list(INDICATOR_COLUMNS)
+        ),
+        schema_field("reporterGroup", "string", "local or migrant worker.", required=True, enum=["local", "migrant"]),
     ]
     return [
-        csv_resource(SITES_FILE, f"{BUYER_NAME} (fictional): supplier sites",
-                     "Supplier sites in three tiers, their size, migrant share and visibility.",
-                     site_fields, primary_key=["siteId"]),
-        csv_resource(TRUTH_FILE, f"{BUYER_NAME} (fictional): true conditions",
-                     "The ILO's eleven indicators of forced labour and the true status of every site.",
-                     truth_fields, primary_key=["siteId"]),
-        csv_resource(AUDITS_FILE, f"{BUYER_NAME} (fictional): social audits",
-                     "One audit a year of every known site: notice, payer, findings and result.",
-                     audit_fields, primary_key=["auditId"]),
-        csv_resource(REPORTS_FILE, f"{BUYER_NAME} (fictional): worker reports",
-                     "Reports made through the worker-voice channel.",
-                     report_fields, primary_key=["reportId"]),
+        csv_resource(
+            SITES_FILE,
+            f"{BUYER_NAME} (fictional): supplier sites",
+            "Supplier sites in three tiers, their size, migrant share and visibility.",
+            site_fields,
+            primary_key=["siteId"],
+        ),
+        csv_resource(
+            TRUTH_FILE,
+            f"{BUYER_NAME} (fictional): true conditions",
+            "The ILO's eleven indicators of forced labour and the true status of every site.",
+            truth_fields,
+            primary_key=["siteId"],
+        ),
+        csv_resource(
+            AUDITS_FILE,
+            f"{BUYER_NAME} (fictional): social audits",
+            "One audit a year of every known site: notice, payer, findings and result.",
+            audit_fields,
+            primary_key=["auditId"],
+        ),
+        csv_resource(
+            REPORTS_FILE,
+            f"{BUYER_NAME} (fictional): worker reports",
+            "Reports made through the worker-voice channel.",
+            report_fields,
+            primary_key=["reportId"],
+        ),
     ]
 
 
@@ -440,8 +517,12 @@ def generate(seed: int) -> GeneratedDataset:
     truth = draw_truth(rng, sites)
     audits = draw_audits(rng, sites, truth)
     reports = draw_reports(rng, sites, truth)
-    tables = {SITES_FILE: sites[list(SITE_COLUMNS)], TRUTH_FILE: truth[list(TRUTH_COLUMNS)],
-              AUDITS_FILE: audits, REPORTS_FILE: reports[list(REPORT_COLUMNS)]}
+    tables = {
+        SITES_FILE: sites[list(SITE_COLUMNS)],
+        TRUTH_FILE: truth[list(TRUTH_COLUMNS)],
+        AUDITS_FILE: audits,
+        REPORTS_FILE: reports[list(REPORT_COLUMNS)],
+    }
     files = {name: csv_text(table, float_decimals={"migrantShare": 2}) for name, table in tables.items()}
     files[DATASHEET_FILE] = render_datasheet(
         _figures(sites, truth, audits, reports), name=NAME, module=__name__, seed=seed

@@ -56,9 +56,7 @@ def csv_text(frame: pd.DataFrame, float_decimals: Mapping[str, int] | None = Non
             if name not in float_decimals:
                 raise ValueError(f"float column {name!r} needs an entry in float_decimals")
             decimals = float_decimals[name]
-            columns[name] = [
-                "" if is_missing(v) else format_float(float(v), decimals) for v in series
-            ]
+            columns[name] = ["" if is_missing(v) else format_float(float(v), decimals) for v in series]
         elif pd.api.types.is_integer_dtype(series):
             columns[name] = ["" if is_missing(v) else str(int(v)) for v in series]
         else:

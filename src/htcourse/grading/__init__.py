@@ -24,9 +24,15 @@ import importlib
 # Loaded on first use: a graded kernel imports htcourse.grading.wire, and must
 # not pay for nbgrader and the rest of the grader.
 _LAZY = {
-    "Course": "course", "CourseError": "course",
-    "EXIT_INTERRUPTED": "batch", "EXIT_OK": "batch", "EXIT_SOME_FAILED": "batch",
-    "EXIT_USAGE": "batch", "Result": "grader", "grade_all": "batch", "grade_one": "grader",
+    "Course": "course",
+    "CourseError": "course",
+    "EXIT_INTERRUPTED": "batch",
+    "EXIT_OK": "batch",
+    "EXIT_SOME_FAILED": "batch",
+    "EXIT_USAGE": "batch",
+    "Result": "grader",
+    "grade_all": "batch",
+    "grade_one": "grader",
 }
 
 

@@ -13,15 +13,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from htcourse.grading.course import Course, CourseError
-from htcourse.grading.batch import EXIT_USAGE, default_jobs, grade_all, regenerate_feedback
-from htcourse.grading.export import export_grades
 from htcourse.grading import prepare
+from htcourse.grading.batch import EXIT_USAGE, default_jobs, grade_all, regenerate_feedback
+from htcourse.grading.course import Course, CourseError
+from htcourse.grading.export import export_grades
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m htcourse.grading", description="Generate, validate and grade the course's nbgrader assignments.")
-    p.add_argument("--course", default=None, help="the nbgrader course folder (default: assignments/ in the repository, or $HTCOURSE_COURSE_DIR)")
+    p = argparse.ArgumentParser(
+        prog="python -m htcourse.grading", description="Generate, validate and grade the course's nbgrader assignments."
+    )
+    p.add_argument(
+        "--course",
+        default=None,
+        help="the nbgrader course folder (default: assignments/ in the repository, or $HTCOURSE_COURSE_DIR)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="nbgrader generate_assignment for every assignment (or the ones named)")
     g.add_argument("assignments", nargs="*")
@@ -30,11 +36,20 @@ def _parser() -> argparse.ArgumentParser:
     gr = sub.add_parser("grade", help="autograde every submission, write feedback, export grades to CSV")
     gr.add_argument("assignment")
     gr.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
-    gr.add_argument("--force", action="store_true", help="grade again even submissions that are unchanged since the last run")
-    gr.add_argument("--jobs", type=int, default=default_jobs(),
-                    help="grade this many submissions at once in worker processes (default: one more than the CPUs)")
-    gr.add_argument("--unsandboxed", action="store_true",
-                    help="run student code WITHOUT the bubblewrap sandbox (only for submissions you trust)")
+    gr.add_argument(
+        "--force", action="store_true", help="grade again even submissions that are unchanged since the last run"
+    )
+    gr.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help="grade this many submissions at once in worker processes (default: one more than the CPUs)",
+    )
+    gr.add_argument(
+        "--unsandboxed",
+        action="store_true",
+        help="run student code WITHOUT the bubblewrap sandbox (only for submissions you trust)",
+    )
     f = sub.add_parser("feedback", help="write the feedback again (after hand grading) and re-export the grades")
     f.add_argument("assignment")
     e = sub.add_parser("export", help="export the grades of one assignment to grades/<assignment>.csv")
@@ -47,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {}
     if getattr(args, "unsandboxed", False):
         overrides["BoundedExecute"] = {"sandbox": False}
-        print("warning: grading WITHOUT the sandbox: student code runs as you, beside the solutions and the gradebook.",
-              file=sys.stderr)
+        print(
+            "warning: grading WITHOUT the sandbox: student code runs as you, beside the solutions and the gradebook.",
+            file=sys.stderr,
+        )
     if getattr(args, "jobs", 1) < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE

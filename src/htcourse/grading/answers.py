@@ -32,9 +32,8 @@ import json
 import re
 
 from nbformat.notebooknode import NotebookNode
-from traitlets import Float, Integer
-
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Integer
 
 from htcourse.grading import wire
 from htcourse.grading.feedback import BEGIN_HIDDEN, has_hidden_tests, split_hidden
@@ -51,6 +50,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # --- reading a hidden-test cell --------------------------------------------------------
+
 
 def declared_names(source: str) -> list[str] | None:
     """The names on the cell's visible ``# ANSWERS CHECKED:`` line, or None if it has none."""
@@ -127,35 +127,45 @@ def declaration_problems(grade_id: str, source: str, setup_sources: list[str]) -
         return [f"{grade_id}: the hidden test is not valid Python ({exc.msg}, line {exc.lineno})"]
     declared = declared_names(source)
     if declared is None:
-        return [f"{grade_id}: declare the answers the hidden test checks on a visible comment line, "
-                f"e.g. '# ANSWERS CHECKED: {', '.join(sorted(free - setup_names(setup_sources))) or 'name'}'"]
+        return [
+            f"{grade_id}: declare the answers the hidden test checks on a visible comment line, "
+            f"e.g. '# ANSWERS CHECKED: {', '.join(sorted(free - setup_names(setup_sources))) or 'name'}'"
+        ]
     out = []
     bad = [n for n in declared if not _IDENTIFIER.match(n)]
     if bad:
         out.append(f"{grade_id}: not a Python name on its ANSWERS CHECKED line: {', '.join(bad)}")
     undeclared = sorted(free - set(declared) - setup_names(setup_sources))
     if undeclared:
-        out.append(f"{grade_id}: the hidden test reads {', '.join(undeclared)}, which is neither declared on its "
-                   "ANSWERS CHECKED line nor defined by a read-only setup cell")
+        out.append(
+            f"{grade_id}: the hidden test reads {', '.join(undeclared)}, which is neither declared on its "
+            "ANSWERS CHECKED line nor defined by a read-only setup cell"
+        )
     unused = sorted(set(declared) - free - set(bad))
     if unused:
         out.append(f"{grade_id}: ANSWERS CHECKED names {', '.join(unused)}, which the hidden test never reads")
     for node in _hidden_asserts(source):
         if node.msg is not None and not (isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str)):
-            out.append(f"{grade_id}: the message of the assert on line {node.lineno} must be a plain string "
-                       "(it is shown to students; a computed message could reveal an expected value)")
+            out.append(
+                f"{grade_id}: the message of the assert on line {node.lineno} must be a plain string "
+                "(it is shown to students; a computed message could reveal an expected value)"
+            )
     return out
 
 
 # --- the report cell (runs in the student's kernel) ----------------------------------------
 
+
 def report_source(source: str, grade_id: str, names: list[str], max_bytes: int = wire.MAX_REPORT_BYTES) -> str:
     """What runs in the kernel instead of a hidden-test cell: its visible comments and a report."""
     visible = "\n".join(line for line in split_hidden(source)[0].splitlines() if line.strip())
-    call = (f"__import__('htcourse.grading.wire', fromlist=['report']).report("
-            f"{grade_id!r}, {list(names)!r}, globals(), {int(max_bytes)})")
+    call = (
+        f"__import__('htcourse.grading.wire', fromlist=['report']).report("
+        f"{grade_id!r}, {list(names)!r}, globals(), {int(max_bytes)})"
+    )
     return (visible + "\n" if visible else "") + (
-        "# When graded, this cell only reports your answers; the hidden test runs outside your notebook.\n" + call)
+        "# When graded, this cell only reports your answers; the hidden test runs outside your notebook.\n" + call
+    )
 
 
 def take_reports(cell: NotebookNode) -> list:
@@ -187,6 +197,7 @@ def pick_report(payloads: list, grade_id: str, max_bytes: int) -> str:
 
 # --- the preprocessors ---------------------------------------------------------------------
 
+
 def failed_output(lines: list[str]) -> NotebookNode:
     text = "\n".join(lines)
     return NotebookNode(output_type="error", ename=CHECK_ENAME, evalue=text, traceback=list(lines))
@@ -204,8 +215,10 @@ class ReportAnswers(NbGraderPreprocessor):
         if cell.cell_type == "code" and meta.get("grade") and has_hidden_tests(cell.source):
             names = declared_names(cell.source)
             if names is None:
-                raise ValueError(f"the hidden-test cell {meta.get('grade_id')} declares no answers "
-                                 "(# ANSWERS CHECKED: ...): run make validate")
+                raise ValueError(
+                    f"the hidden-test cell {meta.get('grade_id')} declares no answers "
+                    "(# ANSWERS CHECKED: ...): run make validate"
+                )
             cell.source = report_source(cell.source, meta.get("grade_id", ""), names, self.max_report_bytes)
         return cell, resources
 
@@ -226,12 +239,20 @@ class ReportAnswers(NbGraderPreprocessor):
 
 def hidden_tests(hidden_sources: dict[str, str]) -> list[dict]:
     """The checker's description of each hidden-test cell: id, label, declared answers, source."""
-    return [{"id": gid, "label": question_label(gid), "names": declared_names(source) or [], "source": source}
-            for gid, source in hidden_sources.items()]
+    return [
+        {"id": gid, "label": question_label(gid), "names": declared_names(source) or [], "source": source}
+        for gid, source in hidden_sources.items()
+    ]
 
 
-def check_executed(nb: NotebookNode, hidden_sources: dict[str, str], setup: list[str], *,
-                   timeout: float, max_report_bytes: int = wire.MAX_REPORT_BYTES) -> dict[str, dict]:
+def check_executed(
+    nb: NotebookNode,
+    hidden_sources: dict[str, str],
+    setup: list[str],
+    *,
+    timeout: float,
+    max_report_bytes: int = wire.MAX_REPORT_BYTES,
+) -> dict[str, dict]:
     """Judge every hidden-test cell of an executed notebook in the trusted checker.
 
     ``hidden_sources`` maps the grade id of each hidden-test cell to its full
@@ -276,7 +297,9 @@ def check_executed(nb: NotebookNode, hidden_sources: dict[str, str], setup: list
 class CheckAnswers(ReportAnswers):
     """Run the hidden tests in the trusted checker and record pass or fail in each cell (autograde)."""
 
-    timeout = Float(120, help="Seconds the hidden tests of one notebook may run in the trusted checker.").tag(config=True)
+    timeout = Float(120, help="Seconds the hidden tests of one notebook may run in the trusted checker.").tag(
+        config=True
+    )
 
     def preprocess(self, nb, resources):
         setup, hidden = from_gradebook(nb, resources)
@@ -294,8 +317,11 @@ def from_gradebook(nb: NotebookNode, resources: dict) -> tuple[list[str], dict[s
         sources = {c.name: c for c in record.source_cells}
         grades = {c.name for c in record.grade_cells}
         solutions = {c.name for c in record.solution_cells}
-        hidden = {name: c.source for name, c in sources.items()
-                  if name in grades and c.cell_type == "code" and BEGIN_HIDDEN in c.source}
+        hidden = {
+            name: c.source
+            for name, c in sources.items()
+            if name in grades and c.cell_type == "code" and BEGIN_HIDDEN in c.source
+        }
         setup = []
         for cell in nb.cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")

@@ -50,8 +50,21 @@ from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Unicode
 
 IDENTITY_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-PLAIN_COLUMNS = ["student_id", "canvas_id", "sis_user_id", "sis_login_id", "name", "assignment", "timestamp",
-                 "raw_score", "late_submission_penalty", "score", "max_score", "needs_manual_grade", "matched"]
+PLAIN_COLUMNS = [
+    "student_id",
+    "canvas_id",
+    "sis_user_id",
+    "sis_login_id",
+    "name",
+    "assignment",
+    "timestamp",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+    "needs_manual_grade",
+    "matched",
+]
 #: Canvas adds these rows under the header of its export; they are not students.
 NON_STUDENT_ROWS = re.compile(r"^\s*(Points Possible|Student, Test)\s*$", re.I)
 #: "ps4-dirty-data (12345)": an assignment column as Canvas names it in an export.
@@ -83,11 +96,15 @@ class Match:
     def report(self) -> str:
         lines = [f"matched {len(self.rows)} student(s) between the roster and the gradebook"]
         if self.roster_only:
-            lines.append(f"{len(self.roster_only)} on the roster but not in the gradebook (left blank for Canvas): "
-                         + ", ".join(f"{r.values['Student']} [{'/'.join(r.keys) or 'no SIS ids'}]" for r in self.roster_only))
+            lines.append(
+                f"{len(self.roster_only)} on the roster but not in the gradebook (left blank for Canvas): "
+                + ", ".join(f"{r.values['Student']} [{'/'.join(r.keys) or 'no SIS ids'}]" for r in self.roster_only)
+            )
         if self.gradebook_only:
-            lines.append(f"{len(self.gradebook_only)} in the gradebook but not on the roster (not in canvas.csv): "
-                         + ", ".join(self.gradebook_only))
+            lines.append(
+                f"{len(self.gradebook_only)} in the gradebook but not on the roster (not in canvas.csv): "
+                + ", ".join(self.gradebook_only)
+            )
         return "\n".join(lines)
 
 
@@ -105,8 +122,10 @@ def read_roster(path: Path) -> tuple[list[str], list[RosterRow]]:
         header = [h.strip() for h in next(reader, [])]
         missing = [c for c in IDENTITY_COLUMNS if c not in header]
         if missing:
-            raise RosterError(f"{path}: not a Canvas gradebook export: missing column(s) {', '.join(missing)} "
-                              f"(expected {', '.join(IDENTITY_COLUMNS)})")
+            raise RosterError(
+                f"{path}: not a Canvas gradebook export: missing column(s) {', '.join(missing)} "
+                f"(expected {', '.join(IDENTITY_COLUMNS)})"
+            )
         rows = []
         for line, record in enumerate(reader, start=2):
             if not any(cell.strip() for cell in record):
@@ -118,15 +137,19 @@ def read_roster(path: Path) -> tuple[list[str], list[RosterRow]]:
     seen: dict[str, RosterRow] = {}
     for row in rows:
         if not row.keys:
-            raise RosterError(f"{path} line {row.line}: {row.values['Student'] or 'a student'} has neither a "
-                              "SIS Login ID nor a SIS User ID, so cannot be matched to a hub username")
+            raise RosterError(
+                f"{path} line {row.line}: {row.values['Student'] or 'a student'} has neither a "
+                "SIS Login ID nor a SIS User ID, so cannot be matched to a hub username"
+            )
         for column in ("ID", "SIS User ID", "SIS Login ID"):
             key = (column, _norm(row.values[column]))
             if not key[1]:
                 continue
             if key in seen:
-                raise RosterError(f"{path}: duplicate {column} {row.values[column]!r} on lines "
-                                  f"{seen[key].line} and {row.line}: fix the roster before exporting")
+                raise RosterError(
+                    f"{path}: duplicate {column} {row.values[column]!r} on lines "
+                    f"{seen[key].line} and {row.line}: fix the roster before exporting"
+                )
             seen[key] = row
     return header, rows
 
@@ -140,14 +163,18 @@ def match(rows: list[RosterRow], students: list[str]) -> Match:
     for student in sorted(students):
         login, sis = by_login.get(_norm(student)), by_sis.get(_norm(student))
         if login is not None and sis is not None and login is not sis:
-            raise RosterError(f"student {student!r} is the SIS Login ID of roster line {login.line} and the "
-                              f"SIS User ID of line {sis.line}: cannot tell which is theirs")
+            raise RosterError(
+                f"student {student!r} is the SIS Login ID of roster line {login.line} and the "
+                f"SIS User ID of line {sis.line}: cannot tell which is theirs"
+            )
         row = login or sis
         if row is None:
             result.gradebook_only.append(student)
             continue
         if row.line in used:
-            raise RosterError(f"roster line {row.line} matches two nbgrader students, {used[row.line]!r} and {student!r}")
+            raise RosterError(
+                f"roster line {row.line} matches two nbgrader students, {used[row.line]!r} and {student!r}"
+            )
         used[row.line] = student
         result.rows[student] = row
     result.roster_only = [r for r in rows if r.line not in used]
@@ -174,7 +201,9 @@ def grades(gradebook, assignments: list[str] | None = None) -> tuple[list[str], 
     if assignments:
         unknown = [a for a in assignments if a not in names]
         if unknown:
-            raise RosterError(f"assignment(s) {', '.join(unknown)} are not in the gradebook (known: {', '.join(names) or 'none'})")
+            raise RosterError(
+                f"assignment(s) {', '.join(unknown)} are not in the gradebook (known: {', '.join(names) or 'none'})"
+            )
         names = [n for n in names if n in assignments]
     students = sorted(s.id for s in gradebook.students)
     out = []
@@ -185,8 +214,18 @@ def grades(gradebook, assignments: list[str] | None = None) -> tuple[list[str], 
             if row is None:
                 out.append(Grade(student, name, "", 0.0, 0.0, 0.0, assignment.max_score, False))
                 continue
-            out.append(Grade(student, name, row.timestamp, row.raw_score, row.late_submission_penalty,
-                             row.score, assignment.max_score, row.hand_grading_needed > 0))
+            out.append(
+                Grade(
+                    student,
+                    name,
+                    row.timestamp,
+                    row.raw_score,
+                    row.late_submission_penalty,
+                    row.score,
+                    assignment.max_score,
+                    row.hand_grading_needed > 0,
+                )
+            )
     return names, students, out
 
 
@@ -194,8 +233,14 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def write_exports(gradebook, roster: Path, canvas_csv: Path, plain_csv: Path,
-                  assignments: list[str] | None = None, allow_unmatched: bool = False) -> Match:
+def write_exports(
+    gradebook,
+    roster: Path,
+    canvas_csv: Path,
+    plain_csv: Path,
+    assignments: list[str] | None = None,
+    allow_unmatched: bool = False,
+) -> Match:
     """Write the Canvas import and the plain CSV; raise :class:`RosterError` (writing nothing) on bad input."""
     header, rows = read_roster(roster)
     names, students, table = grades(gradebook, assignments)
@@ -203,8 +248,10 @@ def write_exports(gradebook, roster: Path, canvas_csv: Path, plain_csv: Path,
         raise RosterError("the gradebook has no assignments to export")
     result = match(rows, students)
     if result.gradebook_only and not allow_unmatched:
-        raise RosterError(result.report() + "\nadd them to the roster (or fix their SIS Login ID), or pass "
-                          "--allow-unmatched to export the others and list these in the plain CSV only")
+        raise RosterError(
+            result.report() + "\nadd them to the roster (or fix their SIS Login ID), or pass "
+            "--allow-unmatched to export the others and list these in the plain CSV only"
+        )
     existing = {}
     for column in header:
         found = CANVAS_COLUMN.match(column)
@@ -214,8 +261,10 @@ def write_exports(gradebook, roster: Path, canvas_csv: Path, plain_csv: Path,
     by_key = {(g.student, g.assignment): g for g in table}
     max_scores = {g.assignment: g.max_score for g in table}
 
-    canvas_rows = [IDENTITY_COLUMNS + columns,
-                   ["Points Possible", "", "", "", ""] + [_number(max_scores[n]) for n in names]]
+    canvas_rows = [
+        IDENTITY_COLUMNS + columns,
+        ["Points Possible", "", "", "", ""] + [_number(max_scores[n]) for n in names],
+    ]
     row_student = {r.line: s for s, r in result.rows.items()}
     for row in rows:  # roster order, every roster student
         student = row_student.get(row.line)
@@ -225,15 +274,44 @@ def write_exports(gradebook, roster: Path, canvas_csv: Path, plain_csv: Path,
     plain_rows = [PLAIN_COLUMNS]
     for g in table:
         row = result.rows.get(g.student)
-        ids = [row.values["ID"], row.values["SIS User ID"], row.values["SIS Login ID"], row.values["Student"]] if row else ["", "", "", ""]
-        plain_rows.append([g.student, *ids, g.assignment, g.timestamp, _number(g.raw_score), _number(g.penalty),
-                           _number(g.score), _number(g.max_score), str(g.needs_manual_grade).lower(),
-                           "yes" if row else "not on the roster"])
+        ids = (
+            [row.values["ID"], row.values["SIS User ID"], row.values["SIS Login ID"], row.values["Student"]]
+            if row
+            else ["", "", "", ""]
+        )
+        plain_rows.append(
+            [
+                g.student,
+                *ids,
+                g.assignment,
+                g.timestamp,
+                _number(g.raw_score),
+                _number(g.penalty),
+                _number(g.score),
+                _number(g.max_score),
+                str(g.needs_manual_grade).lower(),
+                "yes" if row else "not on the roster",
+            ]
+        )
     for row in result.roster_only:
         for name in names:
-            plain_rows.append(["", row.values["ID"], row.values["SIS User ID"], row.values["SIS Login ID"],
-                               row.values["Student"], name, "", "", "", "", _number(max_scores[name]), "",
-                               "not in the gradebook"])
+            plain_rows.append(
+                [
+                    "",
+                    row.values["ID"],
+                    row.values["SIS User ID"],
+                    row.values["SIS Login ID"],
+                    row.values["Student"],
+                    name,
+                    "",
+                    "",
+                    "",
+                    "",
+                    _number(max_scores[name]),
+                    "",
+                    "not in the gradebook",
+                ]
+            )
     for path, content in ((Path(canvas_csv), canvas_rows), (Path(plain_csv), plain_rows)):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
@@ -248,15 +326,23 @@ class CanvasExportPlugin(ExportPlugin):
 
     roster = Unicode("", help="Canvas gradebook export (CSV) listing the course's students").tag(config=True)
     plain = Unicode("", help="plain CSV to write as well (default: grades.csv beside --to)").tag(config=True)
-    allow_unmatched = Bool(False, help="export even if gradebook students are missing from the roster (they are reported)").tag(config=True)
+    allow_unmatched = Bool(
+        False, help="export even if gradebook students are missing from the roster (they are reported)"
+    ).tag(config=True)
 
     def export(self, gradebook) -> None:
         if not self.roster:
             raise RosterError("set --CanvasExportPlugin.roster=PATH to the Canvas gradebook export")
         canvas_csv = Path(self.to or "canvas.csv")
         plain_csv = Path(self.plain) if self.plain else canvas_csv.with_name("grades.csv")
-        result = write_exports(gradebook, Path(self.roster), canvas_csv, plain_csv,
-                               [str(a) for a in self.assignment] or None, self.allow_unmatched)
+        result = write_exports(
+            gradebook,
+            Path(self.roster),
+            canvas_csv,
+            plain_csv,
+            [str(a) for a in self.assignment] or None,
+            self.allow_unmatched,
+        )
         for line in result.report().splitlines():
             (self.log.warning if result.roster_only or result.gradebook_only else self.log.info)(line)
         self.log.info("Canvas import: %s; plain CSV: %s", canvas_csv, plain_csv)
@@ -268,8 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course", default=None, help="nbgrader course folder (default: assignments/)")
     parser.add_argument("--out", default=None, help="folder for canvas.csv and grades.csv (default: COURSE/grades/)")
     parser.add_argument("--assignment", action="append", default=None, help="export only this assignment (repeatable)")
-    parser.add_argument("--allow-unmatched", action="store_true",
-                        help="export even if some gradebook students are not on the roster (they are reported)")
+    parser.add_argument(
+        "--allow-unmatched",
+        action="store_true",
+        help="export even if some gradebook students are not on the roster (they are reported)",
+    )
     args = parser.parse_args(argv)
     from htcourse.grading.course import Course, CourseError
 
@@ -277,8 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         course = Course(args.course)
         out = Path(args.out) if args.out else course.root / "grades"
         with course.gradebook() as gb:
-            result = write_exports(gb, Path(args.roster), out / "canvas.csv", out / "grades.csv",
-                                   args.assignment, args.allow_unmatched)
+            result = write_exports(
+                gb, Path(args.roster), out / "canvas.csv", out / "grades.csv", args.assignment, args.allow_unmatched
+            )
     except (RosterError, CourseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, CourseError) else EXIT_MISMATCH

@@ -48,22 +48,28 @@ class CheckerError(RuntimeError):
 
 # --- words for the feedback (in the checker's children) ---------------------------------
 
+
 def problem_line(name: str, why: str, detail: str, label: str) -> str:
     if why == wire.UNDEFINED:
         return f"{name} was not defined when {label} was checked."
     if why == wire.TOO_LARGE:
-        return f"{name} was too large to be checked when {label} was checked (its answer must fit in {wire.MAX_REPORT_BYTES // 1_000_000} MB)."
+        limit = wire.MAX_REPORT_BYTES // 1_000_000
+        return f"{name} was too large to be checked when {label} was checked (its answer must fit in {limit} MB)."
     kind = re.sub(r"[^\w.\[\] ]", "", str(detail))[:60] or "unknown"
-    return (f"{name} could not be checked for {label}: it is a {kind}, and the grader reads only numbers, "
-            "text, lists, dicts, numpy values and pandas tables.")
+    return (
+        f"{name} could not be checked for {label}: it is a {kind}, and the grader reads only numbers, "
+        "text, lists, dicts, numpy values and pandas tables."
+    )
 
 
 def unpack_report(report, grade_id: str, names: list[str], label: str) -> tuple[list[str], dict]:
     """(feedback lines if the answers cannot be used, else [], the decoded answers)."""
     cap = label[:1].upper() + label[1:]
     if not isinstance(report, dict) or report.get("missing"):
-        return [f"{cap} could not be checked: the cell that reports your answers to the grader did not run "
-                "or did not report them (it may have been stopped by an earlier error or time limit)."], {}
+        return [
+            f"{cap} could not be checked: the cell that reports your answers to the grader did not run "
+            "or did not report them (it may have been stopped by an earlier error or time limit)."
+        ], {}
     if report.get("duplicate"):
         return [f"{cap} could not be checked: your answers were reported more than once."], {}
     if report.get("too_large"):
@@ -103,13 +109,18 @@ def failure_lines(source: str, lineno: int | None, exc: BaseException, names: li
     checked = sorted({n.id for n in ast.walk(statement) if isinstance(n, ast.Name)} & set(names)) if statement else []
     what = f"the hidden check of {', '.join(checked)}" if checked else "a hidden check"
     if isinstance(exc, AssertionError):
-        if isinstance(statement, ast.Assert) and isinstance(statement.msg, ast.Constant) and isinstance(statement.msg.value, str):
+        if (
+            isinstance(statement, ast.Assert)
+            and isinstance(statement.msg, ast.Constant)
+            and isinstance(statement.msg.value, str)
+        ):
             return [f"{cap}: {statement.msg.value}"]
         return [f"{cap}: {what} did not pass."]
     return [f"{cap}: {what} could not run on your answer ({type(exc).__name__})."]
 
 
 # --- in the checker process ---------------------------------------------------------
+
 
 def _run_tests(setup_ns: dict, request: dict) -> list[dict]:
     results = []
@@ -130,8 +141,9 @@ def _run_tests(setup_ns: dict, request: dict) -> list[dict]:
             for frame, line in traceback.walk_tb(exc.__traceback__):
                 if frame.f_code.co_filename == filename:
                     lineno = line
-            results.append({"id": cell_id, "passed": False,
-                            "lines": failure_lines(test["source"], lineno, exc, names, label)})
+            results.append(
+                {"id": cell_id, "passed": False, "lines": failure_lines(test["source"], lineno, exc, names, label)}
+            )
         else:
             results.append({"id": cell_id, "passed": True, "lines": []})
     return results
@@ -156,7 +168,7 @@ def _check_in_child(setup_ns: dict, request: dict, timeout: float) -> dict:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(write_end, view):]
+                view = view[os.write(write_end, view) :]
         finally:
             os._exit(code)
     os.close(write_end)
@@ -232,8 +244,9 @@ def _setup_namespace(setups: dict[str, dict], request: dict) -> dict:
             try:
                 exec(compile(source, f"<setup cell {i + 1}>", "exec"), namespace)  # noqa: S102
             except BaseException as exc:  # noqa: BLE001
-                raise CheckerError(f"the assignment's setup cell {i + 1} failed in the checker: "
-                                   f"{type(exc).__name__}: {exc}") from None
+                raise CheckerError(
+                    f"the assignment's setup cell {i + 1} failed in the checker: {type(exc).__name__}: {exc}"
+                ) from None
         _warm_up(namespace, request["tests"])
         setups[key] = namespace
     return setups[key]
@@ -268,7 +281,7 @@ def serve(requests, reply_fd: int) -> None:
         data = (json.dumps(reply) + "\n").encode()
         view = memoryview(data)
         while view:
-            view = view[os.write(reply_fd, view):]
+            view = view[os.write(reply_fd, view) :]
 
 
 def main() -> None:
@@ -286,6 +299,7 @@ def main() -> None:
 
 
 # --- in the grader ------------------------------------------------------------------
+
 
 class Checker:
     """The grader's handle on its checker process.
@@ -309,8 +323,12 @@ class Checker:
         env = dict(os.environ)
         env.pop("PYTHONSTARTUP", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "htcourse.grading.checker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env=env, cwd="/", preexec_fn=_die_with_parent,
+            [sys.executable, "-m", "htcourse.grading.checker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd="/",
+            preexec_fn=_die_with_parent,
         )
 
     def _read_line(self, timeout: float) -> bytes:
@@ -344,16 +362,19 @@ class Checker:
             self._send(line)
             self._pending += 1
 
-    def check(self, setup: list[str], tests: list[dict], reports: dict[str, str],
-              timeout: float = DEFAULT_TIMEOUT) -> dict:
+    def check(
+        self, setup: list[str], tests: list[dict], reports: dict[str, str], timeout: float = DEFAULT_TIMEOUT
+    ) -> dict:
         """``{cell id: {"passed", "lines"}}`` for ``tests`` (each ``{"id", "label", "names", "source"}``).
 
         ``reports`` maps a cell id to its report as JSON text (:func:`htcourse.grading.answers.pick_report`).
         """
         # ``reports`` are JSON texts already (answers.pick_report measured them): put them in as they are.
         body = ", ".join(f"{json.dumps(k)}: {v}" for k, v in reports.items())
-        line = (f'{{"setup": {json.dumps(setup)}, "tests": {json.dumps(tests)}, "timeout": {float(timeout)!r}, '
-                f'"reports": {{{body}}}}}\n')
+        line = (
+            f'{{"setup": {json.dumps(setup)}, "tests": {json.dumps(tests)}, "timeout": {float(timeout)!r}, '
+            f'"reports": {{{body}}}}}\n'
+        )
         with self._lock:
             # By now (after the notebook ran) the checker has long started; a check
             # can be large, so it is sent only to a checker that reads.
@@ -375,9 +396,16 @@ class Checker:
         if reply.get("error"):
             raise CheckerError(reply["error"])
         if reply.get("timeout"):
-            return {t["id"]: {"passed": False, "lines": [
-                f"{t['label'].capitalize()} could not be checked: its hidden test took longer than {timeout:g} s."]}
-                for t in tests}
+            return {
+                t["id"]: {
+                    "passed": False,
+                    "lines": [
+                        f"{t['label'].capitalize()} could not be checked: "
+                        f"its hidden test took longer than {timeout:g} s."
+                    ],
+                }
+                for t in tests
+            }
         return {r["id"]: r for r in reply["results"]}
 
     def close(self) -> None:

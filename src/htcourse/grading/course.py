@@ -106,7 +106,8 @@ class Course:
         self.max_dir_size_kb = int(probe.max_dir_size)
 
     def _load_config(self):
-        """Jupyter's config folders first (e.g. a JupyterHub's /etc/jupyter), then the course's own file, then the overrides."""
+        """Jupyter's config folders first (e.g. a JupyterHub's /etc/jupyter), then the course's own file,
+        then the overrides."""
         from jupyter_core.paths import jupyter_config_path
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
@@ -172,8 +173,7 @@ class Course:
         if not self.submitted_dir.is_dir():
             return []
         return sorted(
-            p.name for p in self.submitted_dir.iterdir()
-            if not p.name.startswith(".") and (p / assignment).is_dir()
+            p.name for p in self.submitted_dir.iterdir() if not p.name.startswith(".") and (p / assignment).is_dir()
         )
 
     def check_assignment(self, assignment: str) -> None:

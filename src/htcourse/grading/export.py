@@ -23,9 +23,23 @@ GRADES_FOLDER = "grades"
 
 
 CSV_FIELDS = [
-    "assignment", "student_id", "last_name", "first_name", "email", "timestamp", "status",
-    "auto_score", "max_auto_score", "hand_score", "max_hand_score", "hand_grading_needed",
-    "raw_score", "late_submission_penalty", "score", "max_score", "flags_or_reason",
+    "assignment",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "timestamp",
+    "status",
+    "auto_score",
+    "max_auto_score",
+    "hand_score",
+    "max_hand_score",
+    "hand_grading_needed",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+    "flags_or_reason",
 ]
 
 
@@ -56,10 +70,14 @@ def submission_grades(gradebook, assignment: str, student: str) -> SubmissionGra
     penalty = sub.late_submission_penalty or 0.0
     return SubmissionGrades(
         timestamp=str(sub.timestamp or ""),
-        auto_score=sub.code_score, max_auto_score=sub.max_code_score,
-        hand_score=sub.written_score, max_hand_score=sub.max_written_score,
+        auto_score=sub.code_score,
+        max_auto_score=sub.max_code_score,
+        hand_score=sub.written_score,
+        max_hand_score=sub.max_written_score,
         hand_grading_needed=sum(1 for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade),
-        raw_score=sub.score, late_submission_penalty=penalty, score=max(0.0, sub.score - penalty),
+        raw_score=sub.score,
+        late_submission_penalty=penalty,
+        score=max(0.0, sub.score - penalty),
         max_score=sub.max_score,
     )
 
@@ -101,13 +119,20 @@ def export_grades(course: Course, assignment: str, results: list[Result] | None 
             waiting = grades.hand_grading_needed
             flags = r.flags if r is not None else (marker or {}).get("flags", [])
             row.update(
-                last_name=student.last_name or "", first_name=student.first_name or "", email=student.email or "",
-                timestamp=grades.timestamp, status="graded" if not waiting else "waiting for hand grading",
-                auto_score=f"{grades.auto_score:g}", max_auto_score=f"{grades.max_auto_score:g}",
-                hand_score=f"{grades.hand_score:g}", max_hand_score=f"{grades.max_hand_score:g}",
-                hand_grading_needed=waiting, raw_score=f"{grades.raw_score:g}",
+                last_name=student.last_name or "",
+                first_name=student.first_name or "",
+                email=student.email or "",
+                timestamp=grades.timestamp,
+                status="graded" if not waiting else "waiting for hand grading",
+                auto_score=f"{grades.auto_score:g}",
+                max_auto_score=f"{grades.max_auto_score:g}",
+                hand_score=f"{grades.hand_score:g}",
+                max_hand_score=f"{grades.max_hand_score:g}",
+                hand_grading_needed=waiting,
+                raw_score=f"{grades.raw_score:g}",
                 late_submission_penalty=f"{grades.late_submission_penalty:g}",
-                score=f"{grades.score:g}", max_score=f"{grades.max_score:g}",
+                score=f"{grades.score:g}",
+                max_score=f"{grades.max_score:g}",
                 flags_or_reason="; ".join(flags),
             )
             writer.writerow(row)

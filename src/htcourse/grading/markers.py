@@ -55,11 +55,20 @@ def write_marker(course, result, fingerprint: str) -> None:
     """Mark ``result``'s submission as completely graded (atomically)."""
     path = marker_path(course, result.student_id, result.assignment)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"fingerprint": fingerprint, "flags": result.flags,
-                               "submitted_as": result.submitted_as,
-                               "checker_seconds": round(result.checker_seconds, 3),
-                               "checker_cpu_seconds": round(result.checker_cpu_seconds, 3),
-                               "graded_at": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1), encoding="utf-8")
+    tmp.write_text(
+        json.dumps(
+            {
+                "fingerprint": fingerprint,
+                "flags": result.flags,
+                "submitted_as": result.submitted_as,
+                "checker_seconds": round(result.checker_seconds, 3),
+                "checker_cpu_seconds": round(result.checker_cpu_seconds, 3),
+                "graded_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     os.replace(tmp, path)
 
 

@@ -34,9 +34,14 @@ class GradingError(Exception):
 def reason_from_log(text: str, default: str) -> str:
     """The most useful line of nbgrader's log of a failed step."""
     if "kernel became unresponsive" in text:
-        return "the kernel stopped responding and could not be interrupted (a cell may ignore interrupts or use too much memory)"
+        return (
+            "the kernel stopped responding and could not be interrupted "
+            "(a cell may ignore interrupts or use too much memory)"
+        )
     if "DeadKernelError" in text or "Kernel died" in text:
-        return "the Python kernel died while running the notebook (a cell may have used too much memory or exited Python)"
+        return (
+            "the Python kernel died while running the notebook (a cell may have used too much memory or exited Python)"
+        )
     found = []
     for line in text.splitlines():
         m = re.match(r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt)): (.+)$", line.strip())
@@ -44,7 +49,7 @@ def reason_from_log(text: str, default: str) -> str:
             found.append(f"{m.group(1).rsplit('.', 1)[-1]}: {m.group(3)}")
     if found:
         return f"nbgrader could not grade it ({found[-1]})"
-    errors = [line[len("[ERROR] "):] for line in text.splitlines() if line.startswith("[ERROR] ")]
+    errors = [line[len("[ERROR] ") :] for line in text.splitlines() if line.startswith("[ERROR] ")]
     return errors[0] if errors else default
 
 
@@ -60,8 +65,9 @@ def run(converter) -> str:
         raise
     except Exception:
         trace = traceback.format_exc()
-        raise GradingError(reason_from_log(buffer.getvalue() + "\n" + trace, "nbgrader failed"),
-                           log=buffer.getvalue() + trace) from None
+        raise GradingError(
+            reason_from_log(buffer.getvalue() + "\n" + trace, "nbgrader failed"), log=buffer.getvalue() + trace
+        ) from None
     finally:
         converter.log.removeHandler(handler)
     return buffer.getvalue()
@@ -79,7 +85,8 @@ def write_feedback(course, student_id: str, assignment: str, submitted_as: dict[
 
     feedback = GenerateFeedback(
         coursedir=course.coursedir(student_id=student_id, assignment_id=assignment, notebook_id="*"),
-        config=course.config, log=log,
+        config=course.config,
+        log=log,
     )
     feedback.force = True
     text = run(feedback)

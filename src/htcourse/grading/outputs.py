@@ -10,9 +10,8 @@ output to a number of characters, and every cell to a total.
 from __future__ import annotations
 
 from nbformat.notebooknode import NotebookNode
-from traitlets import Integer, Unicode
-
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer, Unicode
 
 #: Text that marks an output cut by :class:`LimitOutputSize` (the grader looks for it).
 TRUNCATION_MARK = "[output truncated by the grader:"
@@ -26,7 +25,9 @@ class LimitOutputSize(NbGraderPreprocessor):
     """Cut each output of a code cell to ``max_output_chars`` characters and
     each cell's outputs to ``max_cell_chars`` in all."""
 
-    max_output_chars = Integer(20_000, help="Largest size of one output (characters of text or of base64 data).").tag(config=True)
+    max_output_chars = Integer(20_000, help="Largest size of one output (characters of text or of base64 data).").tag(
+        config=True
+    )
     max_cell_chars = Integer(100_000, help="Largest size of all the outputs of one cell together.").tag(config=True)
     note = Unicode(
         TRUNCATION_MARK + " {size:,} characters in all]",
@@ -75,9 +76,13 @@ class LimitOutputSize(NbGraderPreprocessor):
         for output in cell.outputs:
             output, size = self._limit_output(output)
             if total + size > self.max_cell_chars:
-                full = total + size + sum(
-                    sum(len(_text(v)) for v in o.get("data", {}).values()) + len(_text(o.get("text", "")))
-                    for o in cell.outputs[len(kept) + 1:]
+                full = (
+                    total
+                    + size
+                    + sum(
+                        sum(len(_text(v)) for v in o.get("data", {}).values()) + len(_text(o.get("text", "")))
+                        for o in cell.outputs[len(kept) + 1 :]
+                    )
                 )
                 kept.append(NotebookNode(output_type="stream", name="stdout", text=self._note(full)))
                 break

@@ -68,7 +68,9 @@ def _read_notebook(path: Path, max_file_size_kb: int | None = None) -> NotebookN
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SubmissionError(f"{path.name} is not a text file (byte {exc.start} is not UTF-8): it is damaged") from None
+        raise SubmissionError(
+            f"{path.name} is not a text file (byte {exc.start} is not UTF-8): it is damaged"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -77,7 +79,9 @@ def _read_notebook(path: Path, max_file_size_kb: int | None = None) -> NotebookN
             "the file is damaged, perhaps cut off while saving or edited outside Jupyter"
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells", []), list) or "nbformat" not in data:
-        raise SubmissionError(f"{path.name} is valid JSON but not a Jupyter notebook (it has no 'nbformat' and 'cells')")
+        raise SubmissionError(
+            f"{path.name} is valid JSON but not a Jupyter notebook (it has no 'nbformat' and 'cells')"
+        )
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises many kinds of errors on odd input
@@ -95,8 +99,13 @@ def _read_notebook(path: Path, max_file_size_kb: int | None = None) -> NotebookN
     return nb
 
 
-def check_submission(folder: Path, notebooks: list[str], ignore: list[str],
-                     max_file_size_kb: int | None = None, max_dir_size_kb: int | None = None) -> Checked:
+def check_submission(
+    folder: Path,
+    notebooks: list[str],
+    ignore: list[str],
+    max_file_size_kb: int | None = None,
+    max_dir_size_kb: int | None = None,
+) -> Checked:
     """Check the submission in ``folder`` for the assignment's ``notebooks``.
 
     ``max_file_size_kb`` and ``max_dir_size_kb`` are the course's
@@ -132,8 +141,10 @@ def check_submission(folder: Path, notebooks: list[str], ignore: list[str],
 
     checked = Checked(folder=folder, notebooks={}, other_files=[])
     for rel in too_large:
-        checked.flags.append(f"{rel} is over the course's limit of {_mb(max_file_size_kb)} per file "
-                             f"({SETTING.format('max_file_size')}) and was left out")
+        checked.flags.append(
+            f"{rel} is over the course's limit of {_mb(max_file_size_kb)} per file "
+            f"({SETTING.format('max_file_size')}) and was left out"
+        )
     top_notebooks = sorted(str(f) for f in files if f.suffix == ".ipynb" and len(f.parts) == 1)
     expected = {f"{nb}.ipynb" for nb in notebooks}
     strays = [f for f in top_notebooks if f not in expected]

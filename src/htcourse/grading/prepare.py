@@ -24,7 +24,7 @@ course's own authoring rules:
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import nbformat
 
@@ -42,8 +42,11 @@ def generate(course: Course, assignments: list[str] | None = None, echo: Callabl
 
     status = 0
     for name in assignments or course.assignments():
-        app = GenerateAssignment(coursedir=course.coursedir(assignment_id=name, notebook_id="*"), config=course.config,
-                                 log=nbgrader_steps.log)
+        app = GenerateAssignment(
+            coursedir=course.coursedir(assignment_id=name, notebook_id="*"),
+            config=course.config,
+            log=nbgrader_steps.log,
+        )
         app.force = True
         app.create_assignment = True
         try:
@@ -97,8 +100,11 @@ def _authoring_problems(assignment: str, nb) -> list[str]:
     for gid, source in hidden.items():
         out += answers.declaration_problems(gid, source, setup)
     # points in the header table
-    total = sum(float(c.metadata.get("nbgrader", {}).get("points", 0) or 0) for c in nb.cells
-                if c.metadata.get("nbgrader", {}).get("grade"))
+    total = sum(
+        float(c.metadata.get("nbgrader", {}).get("points", 0) or 0)
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    )
     header = nb.cells[0].source if nb.cells else ""
     m = re.search(r"\*\*Points\*\*\s*\|\s*(\d+)", header)
     if not m:
@@ -126,17 +132,25 @@ def check_solutions(path, timeout: int = 120) -> list[str]:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in hidden:
             cell.source = answers.report_source(hidden[gid], gid, answers.declared_names(hidden[gid]) or [])
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                            kernel_manager_class=NoPauseKernelManager,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        kernel_manager_class=NoPauseKernelManager,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     client.execute()
     try:
         results = answers.check_executed(nb, hidden, setup, timeout=timeout)
     except CheckerError as exc:
         return [f"the trusted checker could not check the solutions: {exc}"]
-    return [f"{gid}: the solution fails its hidden test when graded outside the kernel: {' '.join(r['lines'])}"
-            for gid, r in results.items() if not r["passed"]]
+    return [
+        f"{gid}: the solution fails its hidden test when graded outside the kernel: {' '.join(r['lines'])}"
+        for gid, r in results.items()
+        if not r["passed"]
+    ]
 
 
 def validate(course: Course, assignments: list[str] | None = None, echo: Callable[[str], None] = print) -> int:
@@ -154,7 +168,9 @@ def validate(course: Course, assignments: list[str] | None = None, echo: Callabl
             problems = []
             for cell in results.get("failed", []):
                 first = cell["source"].splitlines()[0] if cell["source"] else ""
-                problems.append(f"a test fails on the solution: {first}\n      {cell['raw_error'].strip().splitlines()[-1] if cell['raw_error'].strip() else ''}")
+                error = cell["raw_error"].strip()
+                last_line = error.splitlines()[-1] if error else ""
+                problems.append(f"a test fails on the solution: {first}\n      {last_line}")
             for cell in results.get("type_changed", []):
                 problems.append(f"a cell changed type: {cell['source'][:60]}")
             problems += _authoring_problems(name, nbformat.read(str(path), as_version=4))
@@ -166,6 +182,8 @@ def validate(course: Course, assignments: list[str] | None = None, echo: Callabl
                 for p in problems:
                     echo(f"    {p}")
             else:
-                echo(f"{name}/{nb_name}.ipynb: valid (the solution passes every test, also with the hidden tests "
-                     "run outside the kernel; canaries and answer declarations in place)")
+                echo(
+                    f"{name}/{nb_name}.ipynb: valid (the solution passes every test, also with the hidden tests "
+                    "run outside the kernel; canaries and answer declarations in place)"
+                )
     return status

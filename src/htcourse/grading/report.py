@@ -58,8 +58,10 @@ def summary_lines(batch: Batch, course: Course) -> list[str]:
     out.append(f"  flagged for a look by hand: {len(flagged)}")
     for r in flagged:
         out.append(f"    {r.student_id}: {'; '.join(r.flags)}")
-    out.append(f"  answers waiting for hand grading in the formgrader: {hand}"
-               + (f" (in {sum(1 for r in graded if r.hand_grading_needed)} submissions)" if hand else ""))
+    out.append(
+        f"  answers waiting for hand grading in the formgrader: {hand}"
+        + (f" (in {sum(1 for r in graded if r.hand_grading_needed)} submissions)" if hand else "")
+    )
     if batch.csv_path:
         out.append(f"Grades: {batch.csv_path}")
     out.append(f"Feedback: {course.feedback_dir}/<student>/{batch.assignment}/")

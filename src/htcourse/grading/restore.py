@@ -105,16 +105,18 @@ def load_template(course, assignment: str, notebook: str) -> Template:
     for gid in names:
         cell_type, source, locked = source_cells[gid]
         grade, solution = gid in grade_points, gid in solutions
-        cells.append(TemplateCell(
-            grade_id=gid,
-            cell_type=cell_type,
-            source=source,
-            released=split_hidden(source)[0] if grade and not solution else source,
-            locked=locked and not solution,
-            solution=solution,
-            grade=grade,
-            points=grade_points.get(gid),
-        ))
+        cells.append(
+            TemplateCell(
+                grade_id=gid,
+                cell_type=cell_type,
+                source=source,
+                released=split_hidden(source)[0] if grade and not solution else source,
+                locked=locked and not solution,
+                solution=solution,
+                grade=grade,
+                points=grade_points.get(gid),
+            )
+        )
     return Template(assignment, notebook, cells, dict(source_nb.metadata))
 
 

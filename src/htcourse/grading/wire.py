@@ -43,8 +43,22 @@ MAX_DEPTH = 32
 
 #: dtypes a reported array, Series or DataFrame column may have.
 DTYPES = frozenset(
-    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-     "float16", "float32", "float64", "object", "str"]
+    [
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "object",
+        "str",
+    ]
 )
 
 #: Why a name could not be reported (the grader words them; see checker.problem_line).
@@ -56,6 +70,7 @@ class Unreportable(Exception):
 
 
 # --- in the student's kernel -------------------------------------------------------
+
 
 def _float(value: float):
     if math.isnan(value):
@@ -104,8 +119,13 @@ def encode(value, depth: int = 0):
             return {"$np": [_dtype_name(value.dtype), encode(value.item(), depth + 1)]}
         if kind is np.ndarray:
             name = _dtype_name(value.dtype)
-            return {"$ndarray": {"dtype": name, "shape": list(value.shape),
-                                 "data": _column(value.ravel().tolist(), value.dtype.kind)}}
+            return {
+                "$ndarray": {
+                    "dtype": name,
+                    "shape": list(value.shape),
+                    "data": _column(value.ravel().tolist(), value.dtype.kind),
+                }
+            }
     if module.startswith("pandas"):
         import pandas as pd
 
@@ -113,20 +133,33 @@ def encode(value, depth: int = 0):
             return {"$range": [value.start, value.stop, value.step, encode(value.name, depth + 1)]}
         if kind is pd.Index:
             name = _dtype_name(value.dtype)
-            return {"$index": {"dtype": name, "name": encode(value.name, depth + 1),
-                               "data": _column(value.tolist(), value.dtype.kind)}}
+            return {
+                "$index": {
+                    "dtype": name,
+                    "name": encode(value.name, depth + 1),
+                    "data": _column(value.tolist(), value.dtype.kind),
+                }
+            }
         if kind is pd.Series:
-            return {"$series": {"dtype": _dtype_name(value.dtype), "name": encode(value.name, depth + 1),
-                                "index": encode(value.index, depth + 1),
-                                "data": _column(value.tolist(), value.dtype.kind)}}
+            return {
+                "$series": {
+                    "dtype": _dtype_name(value.dtype),
+                    "name": encode(value.name, depth + 1),
+                    "index": encode(value.index, depth + 1),
+                    "data": _column(value.tolist(), value.dtype.kind),
+                }
+            }
         if kind is pd.DataFrame:
-            return {"$dataframe": {
-                "columns": encode(value.columns, depth + 1),
-                "index": encode(value.index, depth + 1),
-                "dtypes": [_dtype_name(t) for t in value.dtypes],
-                "data": [_column(value.iloc[:, i].tolist(), value.dtypes.iloc[i].kind)
-                         for i in range(value.shape[1])],
-            }}
+            return {
+                "$dataframe": {
+                    "columns": encode(value.columns, depth + 1),
+                    "index": encode(value.index, depth + 1),
+                    "dtypes": [_dtype_name(t) for t in value.dtypes],
+                    "data": [
+                        _column(value.iloc[:, i].tolist(), value.dtypes.iloc[i].kind) for i in range(value.shape[1])
+                    ],
+                }
+            }
     raise Unreportable(f"{module + '.' if module and module != 'builtins' else ''}{kind.__qualname__}")
 
 
@@ -165,6 +198,7 @@ def report(cell_id: str, names: list[str], namespace: dict, max_bytes: int = MAX
 
 # --- in the grader's trusted checker ---------------------------------------------------
 
+
 class BadReport(ValueError):
     """A report that does not follow the format (forged or damaged)."""
 
@@ -195,7 +229,7 @@ def decode(data, depth: int = 0):
         return [decode(v, depth + 1) for v in data]
     if kind is not dict or len(data) != 1:
         raise BadReport("unknown value")
-    (tag, body), = data.items()
+    ((tag, body),) = data.items()
     if tag == "$float":
         if body not in ("nan", "inf", "-inf"):
             raise BadReport("bad float")
@@ -229,15 +263,19 @@ def decode(data, depth: int = 0):
             raise BadReport("bad range")
         return pd.RangeIndex(body[0], body[1], body[2], name=decode(body[3], depth + 1))
     if tag == "$index":
-        return pd.Index(_plain_list(body.get("data"), depth), dtype=_check_dtype(body.get("dtype")),
-                        name=decode(body.get("name"), depth + 1))
+        return pd.Index(
+            _plain_list(body.get("data"), depth),
+            dtype=_check_dtype(body.get("dtype")),
+            name=decode(body.get("name"), depth + 1),
+        )
     if tag == "$series":
         index = _index(body.get("index"), depth)
         values = _plain_list(body.get("data"), depth)
         if len(values) != len(index):
             raise BadReport("a Series whose index and values differ in length")
-        return pd.Series(values, index=index, dtype=_check_dtype(body.get("dtype")),
-                         name=decode(body.get("name"), depth + 1))
+        return pd.Series(
+            values, index=index, dtype=_check_dtype(body.get("dtype")), name=decode(body.get("name"), depth + 1)
+        )
     if tag == "$dataframe":
         index = _index(body.get("index"), depth)
         columns = _index(body.get("columns"), depth)

@@ -27,6 +27,12 @@ import yaml
 from htcourse.paths import REPO_ROOT
 
 CONFIG = REPO_ROOT / "_config.yml"
+#: The address ``_config.yml`` ships with. While ``repository.url`` is this (or
+#: empty), no fork has said where it lives: the build leaves the launch and
+#: repository buttons out, and says so.
+PLACEHOLDER_URL = "https://github.com/example-org/ht-course"
+#: The visible name of each launch button, by the text sphinx-book-theme gives it.
+BUTTON_LABELS = {"Binder": "Open in Binder", "Colab": "Open in Colab", "JupyterHub": "Open on the course hub"}
 #: The tag Jupyter Book removes a cell by (input and output) from the page.
 HIDE_TAG = "remove-cell"
 #: Marks the Colab cell, so that ``sync`` finds and replaces it.
@@ -43,6 +49,11 @@ def repository(config: Path = CONFIG) -> tuple[str, str]:
     return url, str(repo.get("branch") or "main")
 
 
+def is_placeholder(url: str | None) -> bool:
+    """True while ``url`` is not a fork's own address (empty, or the shipped placeholder)."""
+    return not url or url.rstrip("/") == PLACEHOLDER_URL
+
+
 def repository_name(url: str) -> str:
     """The folder nbgitpuller clones ``url`` into: its last part (nbgitpuller keeps a ``.git`` ending)."""
     return url.rstrip("/").rsplit("/", 1)[-1]
@@ -53,16 +64,19 @@ def pip_requirement(url: str, branch: str) -> str:
 
 
 def colab_cell_source(url: str, branch: str) -> str:
-    return "\n".join([
-        f"{MARKER} install the course package and its datasets from the course repository.",
-        "# Elsewhere (the site build, Binder, a JupyterHub, a checkout) the package is already installed.",
-        "import sys",
-        "",
-        'if "google.colab" in sys.modules:',
-        "    import subprocess",
-        "",
-        f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{pip_requirement(url, branch)}"], check=True)',
-    ])
+    return "\n".join(
+        [
+            f"{MARKER} install the course package and its datasets from the course repository.",
+            "# Elsewhere (the site build, Binder, a JupyterHub, a checkout) the package is already installed.",
+            "import sys",
+            "",
+            'if "google.colab" in sys.modules:',
+            "    import subprocess",
+            "",
+            '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", '
+            f'"{pip_requirement(url, branch)}"], check=True)',
+        ]
+    )
 
 
 def colab_cell(url: str, branch: str) -> nbformat.NotebookNode:
@@ -105,8 +119,9 @@ def sync(paths: list[Path] | None = None, config: Path = CONFIG) -> list[Path]:
 
 def nbgitpuller_link(hub_url: str, repo_url: str, branch: str, path: str, interface: str = "lab/tree") -> str:
     """The link that makes a JupyterHub clone (or update) the repository and open ``path`` in it."""
-    query = urlencode({"repo": repo_url, "urlpath": f"{interface}/{repository_name(repo_url)}/{path}",
-                       "branch": branch}, safe="/")
+    query = urlencode(
+        {"repo": repo_url, "urlpath": f"{interface}/{repository_name(repo_url)}/{path}", "branch": branch}, safe="/"
+    )
     return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 

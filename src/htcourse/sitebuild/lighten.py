@@ -13,7 +13,8 @@ every page, whatever its content:
   block the first paint (inline ones after them become deferred ``data:``
   scripts so the order is kept);
 * icon elements are hidden from assistive technology (their buttons carry
-  the name), and two theme markup problems that axe reports are repaired.
+  the name), and two theme markup problems that axe reports are repaired;
+* the menu buttons work on phones (see :func:`fix_sidebar_toggles`).
 """
 
 from __future__ import annotations
@@ -36,20 +37,61 @@ ACCESSIBILITY_FIXES = [
     ('<div role="list" class="citation-list">', '<div class="citation-list">'),
 ]
 
-FONTAWESOME_JS = re.compile(r'\s*<!-- So that users can add custom icons -->\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
-SEARCH_SCRIPTS = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>')
+FONTAWESOME_JS = re.compile(
+    r"\s*<!-- So that users can add custom icons -->\s*"
+    r'<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>'
+)
+SEARCH_SCRIPTS = re.compile(
+    r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>'
+)
 ICON = re.compile(r'<i class="(?P<cls>(?:fa|fa-[a-z]+|fas|fab|far)\b[^"]*)"(?![^>]*aria-hidden)')
 # An inline script that only declares a setting (e.g. sphinx-togglebutton's
 # `var togglebuttonSelector = '...';`) reads nothing, so it runs in place: the
 # deferred scripts that read it then find it defined.
-DECLARATION = re.compile(r"""\s*(?:let|var|const)\s+[A-Za-z_$][\w$]*\s*=\s*(?:'[^'\\]*'|"[^"\\]*"|true|false|-?\d+(?:\.\d+)?)\s*;?\s*$""")
+DECLARATION = re.compile(
+    r"""\s*(?:let|var|const)\s+[A-Za-z_$][\w$]*\s*=\s*(?:'[^'\\]*'|"[^"\\]*"|true|false|-?\d+(?:\.\d+)?)\s*;?\s*$"""
+)
 HEAD = re.compile(r"<head>.*?</head>", re.S)
 SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S)
 ICON_RULE = re.compile(r'(?P<sels>(?:\.fa-[a-z0-9-]+:before,)*\.fa-[a-z0-9-]+:before)\{content:"(?:\\.|[^"\\])*"\}')
-ICON_CLASS = re.compile(r'\bfa-[a-z0-9-]+')
+ICON_CLASS = re.compile(r"\bfa-[a-z0-9-]+")
 THEME_CSS = "_static/styles/pydata-sphinx-theme.css"
 WEBFONTS = "_static/vendor/fontawesome/webfonts"
-PRIVATE_USE = re.compile(r'\\([ef][0-9a-f]{3})\b|([\ue000-\uf8ff])', re.I)
+PRIVATE_USE = re.compile(r"\\([ef][0-9a-f]{3})\b|([\ue000-\uf8ff])", re.I)
+
+
+# pydata-sphinx-theme 0.17 adds its own "Site navigation" and "On this page"
+# buttons to its top navbar, which sphinx-book-theme hides (it shows its own
+# buttons, with the same classes, in the article header). Both themes' scripts
+# bind only the first `.primary-toggle` / `.secondary-toggle` in the page, the
+# hidden ones, so on a phone the visible menu buttons do nothing and on a
+# desktop the sidebar toggle does not collapse the sidebar:
+# https://github.com/pydata/pydata-sphinx-theme/issues/2451 (open; the same
+# with sphinx-book-theme 1.3.0 on a bare site). Pinning does not help:
+# sphinx-book-theme 1.3.0 requires exactly pydata-sphinx-theme 0.17.1, and the
+# releases before it (on 0.16) open the sidebar as a pop-up instead of hiding it
+# on a desktop (pydata/pydata-sphinx-theme#2067). Dropping the hidden duplicates
+# makes the visible buttons the ones the scripts bind. Remove this, and
+# test_site's phone-menu test will say whether it is still needed, once the
+# theme is fixed.
+PST_HEADER = re.compile(r'<header id="pst-header".*?</header>', re.S)
+HIDDEN_TOGGLE = re.compile(
+    r'\s*<button class="pst-navbar-icon sidebar-toggle (?:primary|secondary)-toggle"[^>]*>.*?</button>', re.S
+)
+
+
+def fix_sidebar_toggles(html_text: str) -> str:
+    """Drop the theme's hidden duplicate sidebar buttons from the top navbar (idempotent)."""
+    return PST_HEADER.sub(lambda m: HIDDEN_TOGGLE.sub("", m[0]), html_text, count=1)
+
+
+# sphinx-book-theme shows the launch buttons behind a bare rocket icon: say what it is.
+LAUNCH_TOGGLE = re.compile(r'(aria-label="Run this notebook">\s*<i class="fas fa-rocket"[^>]*></i>)(\s*</button>)')
+
+
+def label_launch_menu(html_text: str) -> str:
+    """Give the launch-button menu a visible name (idempotent)."""
+    return LAUNCH_TOGGLE.sub(r'\1<span class="htc-launch-label">Run</span>\2', html_text)
 
 
 def fix_page_accessibility(html_text: str) -> str:
@@ -85,12 +127,14 @@ def defer_head_scripts(html_text: str) -> str:
         return m[0]
 
     new_head = SCRIPT.sub(change, head[0])
-    return html_text[: head.start()] + new_head + html_text[head.end():]
+    return html_text[: head.start()] + new_head + html_text[head.end() :]
 
 
 def lighten_page(html_text: str, *, is_search_page: bool) -> str:
     """Every per-page change of this module (idempotent)."""
     html_text = fix_page_accessibility(html_text)
+    html_text = fix_sidebar_toggles(html_text)
+    html_text = label_launch_menu(html_text)
     html_text = FONTAWESOME_JS.sub("", html_text)
     if not is_search_page:
         html_text = SEARCH_SCRIPTS.sub("", html_text)
@@ -116,7 +160,7 @@ def trim_icon_rules(css: str, used: set[str]) -> str:
         selectors = [s for s in m["sels"].split(",") if s[1:].split(":")[0] in used]
         if not selectors:
             return ""
-        return ",".join(selectors) + m[0][len(m["sels"]):]
+        return ",".join(selectors) + m[0][len(m["sels"]) :]
 
     return ICON_RULE.sub(keep, css)
 
@@ -164,7 +208,9 @@ def _restore_theme_files(outdir: Path) -> None:
 
     static = _theme_static()
     pairs = [(static / "styles" / "pydata-sphinx-theme.css", outdir / THEME_CSS)]
-    pairs += [(font, outdir / WEBFONTS / font.name) for font in (static / "vendor" / "fontawesome" / "webfonts").glob("fa-*")]
+    pairs += [
+        (font, outdir / WEBFONTS / font.name) for font in (static / "vendor" / "fontawesome" / "webfonts").glob("fa-*")
+    ]
     for source, target in pairs:
         if source.exists() and target.parent.is_dir():
             shutil.copyfile(source, target)
@@ -186,8 +232,11 @@ def lighten_site(outdir: Path) -> None:
     from htcourse.sitebuild.vendor import VENDOR_DIR
 
     shipped = {p.name for p in VENDOR_DIR.iterdir()} if VENDOR_DIR.is_dir() else set()
-    scripts = [p.read_text(encoding="utf-8", errors="replace") for p in (outdir / "_static").rglob("*.js")
-               if p.name not in shipped and not p.name.startswith("fontawesome")]
+    scripts = [
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in (outdir / "_static").rglob("*.js")
+        if p.name not in shipped and not p.name.startswith("fontawesome")
+    ]
     used = used_icon_classes(list(texts.values()), scripts)
     theme_css = outdir / THEME_CSS
     if theme_css.exists():

@@ -94,7 +94,8 @@ def fallback_social_metadata(app: Sphinx, context: dict) -> str:
         ("property", "og:site_name"): site,
     }
     return "".join(
-        f'<meta {attr}="{key}" content="{html_lib.escape(value, quote=True)}" />\n' for (attr, key), value in tags.items()
+        f'<meta {attr}="{key}" content="{html_lib.escape(value, quote=True)}" />\n'
+        for (attr, key), value in tags.items()
     )
 
 

@@ -38,11 +38,21 @@ from htcourse.sitebuild.toc import TocPage, toc_pages
 SITE = REPO_ROOT / "_build" / "html"
 READER_NAME = "course-reader.pdf"
 ZIP_PATH = REPO_ROOT / "_build" / "course-site.zip"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 #: Placeholder links in the contents page, turned into links to PDF pages after merging.
 TOC_LINK = "https://reader.invalid/page/"
 LINK_MARK = "htc-reader-link"
-PDF_OPTIONS = {"format": "A4", "margin": {"top": "18mm", "bottom": "20mm", "left": "16mm", "right": "16mm"}, "tagged": True}
+PDF_OPTIONS = {
+    "format": "A4",
+    "margin": {"top": "18mm", "bottom": "20mm", "left": "16mm", "right": "16mm"},
+    "tagged": True,
+}
 
 
 class ReaderError(RuntimeError):
@@ -61,7 +71,9 @@ class PrintedPage:
 def _chromium() -> str:
     path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not Path(path).exists():
-        raise ReaderError(f"The reader needs Debian's chromium at {path} (`apt-get install chromium`, or set CHROMIUM).")
+        raise ReaderError(
+            f"The reader needs Debian's chromium at {path} (`apt-get install chromium`, or set CHROMIUM)."
+        )
     return path
 
 
@@ -76,7 +88,12 @@ def _print_pages(site: Path, pages: list[TocPage]) -> tuple[list[PrintedPage], s
             context = browser.new_context()
             # The reader is the static site: no other host, and no chart or
             # widget library (the build-time SVG is what gets printed).
-            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) and "vega-" not in r.request.url else r.abort())
+            context.route(
+                "**/*",
+                lambda r: (
+                    r.continue_() if r.request.url.startswith(base) and "vega-" not in r.request.url else r.abort()
+                ),
+            )
             tab = context.new_page()
             for toc in pages:
                 tab.goto(f"{base}/{toc.html}", wait_until="load")
@@ -128,7 +145,7 @@ a {{ color: inherit; text-decoration: none; display: flex; gap: .5em; }}
 a .t {{ flex: 1; border-bottom: 1px dotted #999; }}
 </style></head><body><h1>{html.escape(book_title)}</h1>
 <p class="sub">Course reader: every page of the course site, in order. Contents:</p>
-<ol>{''.join(rows)}</ol></body></html>"""
+<ol>{"".join(rows)}</ol></body></html>"""
 
 
 def _numbers_pdf(count: int) -> bytes:
@@ -138,7 +155,8 @@ def _numbers_pdf(count: int) -> bytes:
         "<!doctype html><html><head><meta charset='utf-8'><style>"
         "@page { size: A4; margin: 0; } html, body { margin: 0; }"
         ".p { height: 296.9mm; position: relative; break-after: page; }"
-        ".p span { position: absolute; bottom: 9mm; width: 100%; text-align: center; font: 9pt sans-serif; color: #444; }"
+        ".p span { position: absolute; bottom: 9mm; width: 100%; text-align: center; "
+        "font: 9pt sans-serif; color: #444; }"
         f"</style></head><body>{pages}</body></html>",
         margin=False,
     )
@@ -153,7 +171,9 @@ def build_reader(site: Path = SITE, out: Path | None = None) -> Path:
     pages = toc_pages()
     missing = [p.html for p in pages if not (site / p.html).exists()]
     if missing:
-        raise ReaderError(f"The site in {site} lacks pages of _toc.yml ({', '.join(missing[:5])}): run `make book` first.")
+        raise ReaderError(
+            f"The site in {site} lacks pages of _toc.yml ({', '.join(missing[:5])}): run `make book` first."
+        )
     out = out or site / READER_NAME
     printed, base = _print_pages(site, pages)
     start = 0
@@ -193,7 +213,7 @@ def build_reader(site: Path = SITE, out: Path | None = None) -> Path:
             uri = (annot.get("/A") or {}).get("/URI")
             target = None
             if uri and str(uri).startswith(TOC_LINK):
-                target = offset + printed[int(str(uri)[len(TOC_LINK):])].first_page
+                target = offset + printed[int(str(uri)[len(TOC_LINK) :])].first_page
             elif uri and str(uri).startswith(base):
                 path = urlparse(str(uri)).path.lstrip("/")
                 target = by_path.get(path)
@@ -210,7 +230,9 @@ def build_reader(site: Path = SITE, out: Path | None = None) -> Path:
     parents = {}
     for page in printed:
         parent = parents.get(page.toc.depth - 1) if page.toc.depth else None
-        parents[page.toc.depth] = writer.add_outline_item(title=page.title, page_number=offset + page.first_page, parent=parent)
+        parents[page.toc.depth] = writer.add_outline_item(
+            title=page.title, page_number=offset + page.first_page, parent=parent
+        )
     writer.add_metadata({"/Title": f"{book_title}: course reader", "/Author": "The course authors (CC BY 4.0)"})
     writer.page_mode = "/UseOutlines"
     writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
@@ -237,7 +259,7 @@ def link_from_landing_page(site: Path, pdf: Path) -> None:
     heading = re.search(r"</h1>\s*", text)
     if not heading:
         raise ReaderError(f"{landing} has no <h1> to put the reader link under.")
-    landing.write_text(text[: heading.end()] + link + text[heading.end():], encoding="utf-8")
+    landing.write_text(text[: heading.end()] + link + text[heading.end() :], encoding="utf-8")
 
 
 def zip_site(site: Path = SITE, out: Path = ZIP_PATH) -> Path:
@@ -255,9 +277,13 @@ def zip_site(site: Path = SITE, out: Path = ZIP_PATH) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m htcourse.sitebuild.reader", description="Write the course reader PDF, or the offline zip.")
+    parser = argparse.ArgumentParser(
+        prog="python -m htcourse.sitebuild.reader", description="Write the course reader PDF, or the offline zip."
+    )
     parser.add_argument("--site", type=Path, default=SITE, help="the built site (default: _build/html)")
-    parser.add_argument("--out", type=Path, help=f"where to write the PDF (default: SITE/{READER_NAME}, linked from the landing page)")
+    parser.add_argument(
+        "--out", type=Path, help=f"where to write the PDF (default: SITE/{READER_NAME}, linked from the landing page)"
+    )
     parser.add_argument("--zip", action="store_true", help="write the offline zip of the site instead")
     args = parser.parse_args(argv)
     try:

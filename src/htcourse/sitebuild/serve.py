@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 import gzip
-import io
 import http.server
+import io
 import threading
 from pathlib import Path
 
@@ -23,7 +23,11 @@ COMPRESSED = ("text/", "application/javascript", "application/json", "image/svg+
 class GzipHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files from ``directory``, gzip-compressed when the client accepts it."""
 
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "application/javascript", ".svg": "image/svg+xml"}
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "application/javascript",
+        ".svg": "image/svg+xml",
+    }
 
     def log_message(self, *args):  # quiet
         pass

@@ -49,13 +49,10 @@ def _vega_versions() -> dict[str, str]:
             f"but vl-convert-python only bundles {', '.join(available)}"
         )
     if vlc.get_vega_version().split(".")[0] != alt.VEGA_VERSION.split(".")[0]:
-        problems.append(
-            f"Altair expects Vega {alt.VEGA_VERSION}, vl-convert bundles {vlc.get_vega_version()}"
-        )
+        problems.append(f"Altair expects Vega {alt.VEGA_VERSION}, vl-convert bundles {vlc.get_vega_version()}")
     if vlc.get_vega_embed_version().split(".")[0] != alt.VEGAEMBED_VERSION.split(".")[0]:
         problems.append(
-            f"Altair expects vega-embed {alt.VEGAEMBED_VERSION}, "
-            f"vl-convert bundles {vlc.get_vega_embed_version()}"
+            f"Altair expects vega-embed {alt.VEGAEMBED_VERSION}, vl-convert bundles {vlc.get_vega_embed_version()}"
         )
     if problems:
         raise ExtensionError(
