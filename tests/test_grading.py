@@ -445,15 +445,16 @@ def hostile_markdown(port: int) -> str:
 
 def hostile_code(port: int) -> str:
     js = lambda kind: payload(port, kind)  # noqa: E731
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js("out-svg")}"><rect width="5" height="5"/></svg>'
+    width = {"image/png": {"width": "1 onerror=" + js("out-width")}}  # nbconvert writes an image's width unquoted
     return "\n".join([
         "from IPython.display import display, HTML, SVG, Javascript, Markdown",
         f"display(HTML({'<b>bold output</b><script>' + js('out-script') + '</script>'!r}))",
         f"display(HTML({'<img src=x onerror=' + chr(34) + js('out-onerror') + chr(34) + '>'!r}))",
-        f"display(SVG({'<svg xmlns=' + chr(34) + 'http://www.w3.org/2000/svg' + chr(34) + ' onload=' + chr(34) + js('out-svg') + chr(34) + '><rect width=' + chr(34) + '5' + chr(34) + ' height=' + chr(34) + '5' + chr(34) + '/></svg>'!r}))",
+        f"display(SVG({svg!r}))",
         f"display(Javascript({js('out-js')!r}))",
         f"display(Markdown({'<img src=x onerror=' + chr(34) + js('out-md') + chr(34) + '>'!r}))",
-        # nbconvert writes an image's width unquoted
-        f"display({{'image/png': 'AAAA'}}, raw=True, metadata={{'image/png': {{'width': {'1 onerror=' + js('out-width').replace(' ', '')!r}}}}})",
+        f"display({{'image/png': 'AAAA'}}, raw=True, metadata={width!r})",
     ])
 
 
@@ -465,7 +466,8 @@ def hostile(tmp_path_factory):
     listener = _Listener()
     outside = base / "root-only"
     outside.mkdir(mode=0o700)
-    targets = {"secret": outside / "secret.txt", "chmod": outside / "keep-mode.txt", "overwrite": outside / "keep-content.txt"}
+    targets = {"secret": outside / "secret.txt", "chmod": outside / "keep-mode.txt",
+               "overwrite": outside / "keep-content.txt"}
     for name, path in targets.items():
         path.write_text(f"ROOT-ONLY-{name.upper()}-" + "7f3a9c" * 8)
         path.chmod(0o600)
@@ -537,7 +539,8 @@ def test_hostile_markup_is_removed_and_reported(hostile):
     shown += [json.dumps(o.get("data", {})) + json.dumps(o.get("metadata", {}))
               for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     for text in shown:
-        assert "__pwned" not in text or not any(bad in text.lower() for bad in ("<script", "onerror", "onload", "javascript:", "srcdoc")), text[:500]
+        bad = ("<script", "onerror", "onload", "javascript:", "srcdoc")
+        assert "__pwned" not in text or not any(b in text.lower() for b in bad), text[:500]
     page = _feedback(course, "markup")
     assert 'http-equiv="Content-Security-Policy"' in page[: page.index("<script") if "<script" in page else len(page)]
 

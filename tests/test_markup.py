@@ -13,9 +13,12 @@ import pytest
 
 from htcourse.grading import markup
 
-PNG = base64.b64encode(bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")).decode()
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+    )
+).decode()
 
 HOSTILE = [
     ("<script>alert(1)</script>", "<script>"),
@@ -27,7 +30,7 @@ HOSTILE = [
     ('<details open ontoggle="alert(1)">x</details>', "ontoggle= handler"),
     ('<form action="http://127.0.0.1/"><button>go</button></form>', "<form>"),
     ('<object data="x.swf"></object>', "<object>"),
-    ("<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\"></noscript>", "<noscript>"),
+    ('<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>', "<noscript>"),
 ]
 
 
@@ -36,7 +39,18 @@ def test_active_html_is_removed_and_named(html, reported):
     cleaned, removed = markup.clean_html(html)
     assert reported in removed, removed
     low = cleaned.lower()
-    for bad in ("<script", "onerror", "onload", "ontoggle", "javascript:", "srcdoc", "<iframe", "<svg", "<form", "<object"):
+    for bad in (
+        "<script",
+        "onerror",
+        "onload",
+        "ontoggle",
+        "javascript:",
+        "srcdoc",
+        "<iframe",
+        "<svg",
+        "<form",
+        "<object",
+    ):
         assert bad not in low, cleaned
 
 
@@ -50,10 +64,12 @@ def test_active_markdown_is_removed_and_the_result_renders_clean(html, reported)
 
 
 def test_legitimate_formatting_is_left_as_written():
-    source = ("**Bold** and *emphasis*, `code`, a [link](https://example.org/a?b=1&c=2) and a list:\n\n"
-              "1. one\n2. two\n\n> a quote\n\n| year | cases |\n|:---|---:|\n| 2020 | 12 |\n\n"
-              "![drawing](attachment:d.png) and ![inline](data:image/png;base64," + PNG + ")\n\n"
-              "Less than: 3 < 4 & 5 > 2.\n\n<details><summary>More</summary>Hidden <em>detail</em></details>\n")
+    source = (
+        "**Bold** and *emphasis*, `code`, a [link](https://example.org/a?b=1&c=2) and a list:\n\n"
+        "1. one\n2. two\n\n> a quote\n\n| year | cases |\n|:---|---:|\n| 2020 | 12 |\n\n"
+        "![drawing](attachment:d.png) and ![inline](data:image/png;base64," + PNG + ")\n\n"
+        "Less than: 3 < 4 & 5 > 2.\n\n<details><summary>More</summary>Hidden <em>detail</em></details>\n"
+    )
     cleaned, removed = markup.clean_markdown(source, {"d.png": {"image/png": PNG}})
     assert removed == [] and cleaned == source
 
@@ -73,7 +89,9 @@ def test_script_outputs_are_dropped_and_pictures_kept_as_pictures():
         nbformat.v4.new_output("display_data", data={"application/javascript": "alert(1)", "text/plain": "<JS>"}),
         nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "x"}}),
         nbformat.v4.new_output("display_data", data={"image/svg+xml": svg}),
-        nbformat.v4.new_output("display_data", data={"image/png": PNG}, metadata={"image/png": {"width": "1 onerror=alert(1)"}}),
+        nbformat.v4.new_output(
+            "display_data", data={"image/png": PNG}, metadata={"image/png": {"width": "1 onerror=alert(1)"}}
+        ),
         nbformat.v4.new_output("display_data", data={"image/png": '" onerror="alert(1)'}),
         nbformat.v4.new_output("display_data", data={"text/markdown": "<img src=x onerror=alert(1)> *fine*"}),
     ]
@@ -90,9 +108,11 @@ def test_script_outputs_are_dropped_and_pictures_kept_as_pictures():
 def test_the_preprocessor_records_per_cell_and_drops_widget_state():
     nb = nbformat.v4.new_notebook()
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
-    nb.cells = [nbformat.v4.new_markdown_cell("<script>alert(1)</script> hi"),
-                nbformat.v4.new_markdown_cell("plain"),
-                nbformat.v4.new_raw_cell('<img src=x onerror="alert(1)">')]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("<script>alert(1)</script> hi"),
+        nbformat.v4.new_markdown_cell("plain"),
+        nbformat.v4.new_raw_cell('<img src=x onerror="alert(1)">'),
+    ]
     nb, _ = markup.SanitizeMarkup().preprocess(nb, {})
     assert "widgets" not in nb.metadata
     assert markup.removed_in(nb.cells[0]) == ["<script>"] and "<script" not in nb.cells[0].source

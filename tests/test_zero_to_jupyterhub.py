@@ -172,7 +172,9 @@ def test_an_instructors_pod_gets_the_course_volume_and_the_formgrader_config(mer
     container = spec.containers[0]
     mounts = {(m["mountPath"] if isinstance(m, dict) else m.mount_path) for m in container.volume_mounts}
     assert {"/srv/nbgrader/exchange", "/home/jovyan/course"} <= mounts
-    env = {(e["name"] if isinstance(e, dict) else e.name): (e["value"] if isinstance(e, dict) else e.value)
-           for e in container.env}
+    env = {
+        (e["name"] if isinstance(e, dict) else e.name): (e["value"] if isinstance(e, dict) else e.value)
+        for e in container.env
+    }
     assert env["JUPYTER_CONFIG_PATH"] == "/etc/jupyter/instructors"
     assert _get(container.security_context, "run_as_user", "runAsUser") == merged["singleuser"]["uid"]

@@ -40,7 +40,7 @@ SUBMISSION_FILE_MODE = 0o644
 
 
 def _chmod_tree(root: str, dir_mode: int, file_mode: int | None = None, clear: int = 0) -> None:
-    for dirname, dirnames, filenames in os.walk(root):
+    for dirname, _dirnames, filenames in os.walk(root):
         for name in filenames:
             path = os.path.join(dirname, name)
             if os.path.islink(path):
@@ -64,8 +64,9 @@ class Submit(ExchangeSubmit):
 
     def copy_files(self):
         super().copy_files()
-        _chmod_tree(os.path.join(self.inbound_path, self.assignment_filename), SUBMISSION_DIR_MODE,
-                    SUBMISSION_FILE_MODE)
+        _chmod_tree(
+            os.path.join(self.inbound_path, self.assignment_filename), SUBMISSION_DIR_MODE, SUBMISSION_FILE_MODE
+        )
 
 
 class Collect(ExchangeCollect):

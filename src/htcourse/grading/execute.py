@@ -19,9 +19,8 @@ import time
 
 from nbclient.exceptions import CellTimeoutError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Bool, Integer
-
 from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer
 
 from htcourse.grading.outputs import TRUNCATION_MARK
 from htcourse.grading.wire import MAX_REPORT_BYTES, MIME

@@ -31,11 +31,11 @@ import nbformat
 
 from htcourse.grading import markers, nbgrader_steps, preflight
 from htcourse.grading.course import Course
-from htcourse.grading.nbgrader_steps import GradingError, write_feedback
 from htcourse.grading.markup import inline_uploaded_images, removed_in
+from htcourse.grading.nbgrader_steps import GradingError, write_feedback
 from htcourse.grading.outputs import was_truncated
-from htcourse.grading.sandbox import bounds, workdir
 from htcourse.grading.restore import load_template, restore
+from htcourse.grading.sandbox import bounds, workdir
 
 STAGING_PREFIX = "htcourse-grading-"  # then the grading process's id (see batch._remove_stale_staging)
 

@@ -42,19 +42,66 @@ from pathlib import Path
 
 import nh3
 from nbformat.notebooknode import NotebookNode
-from traitlets import Bool
-
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool
 
 #: Where the grader records, per cell, what it removed.
 METADATA_KEY = "htcourse"
 REMOVED_KEY = "removed_markup"
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details", "div",
-    "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
-    "li", "mark", "ol", "p", "pre", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+    "var",
 }
 ALLOWED_ATTRIBUTES = {
     "*": {"class", "title", "lang", "dir", "id"},
@@ -69,12 +116,27 @@ ALLOWED_ATTRIBUTES = {
 #: Links may go to the web, to an e-mail address or within the page.
 LINK_SCHEMES = ("http:", "https:", "mailto:", "#")
 #: Pictures only from the notebook itself.
-IMAGE_PREFIXES = ("data:image/png;", "data:image/jpeg;", "data:image/gif;", "data:image/webp;",
-                  "data:image/svg+xml;", "attachment:")
+IMAGE_PREFIXES = (
+    "data:image/png;",
+    "data:image/jpeg;",
+    "data:image/gif;",
+    "data:image/webp;",
+    "data:image/svg+xml;",
+    "attachment:",
+)
 
 #: Output kinds kept (each cleaned where it is markup); every other kind is dropped.
-KEPT_MIMETYPES = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg",
-                  "image/gif", "image/webp", "image/svg+xml")
+KEPT_MIMETYPES = (
+    "text/plain",
+    "text/html",
+    "text/markdown",
+    "text/latex",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/svg+xml",
+)
 _BASE64_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 #: Recorded (in the cell's metadata, not in the grading summary) for markup that was only formatting
@@ -82,14 +144,43 @@ _BASE64_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 QUIET = "formatting outside the course's policy"
 
 #: What the instructor is told about: markup that can run or load something.
-ACTIVE_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math", "form",
-               "input", "button", "textarea", "select", "link", "meta", "base", "template", "noscript",
-               "style", "portal", "video", "audio", "source", "track"}
+ACTIVE_TAGS = {
+    "script",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "form",
+    "input",
+    "button",
+    "textarea",
+    "select",
+    "link",
+    "meta",
+    "base",
+    "template",
+    "noscript",
+    "style",
+    "portal",
+    "video",
+    "audio",
+    "source",
+    "track",
+}
 
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
 _ATTACHMENT_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(\s*<?([^)\s>]+)>?(\s+\"[^\"\n]*\")?\s*\)")
-_IMAGE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-                   ".webp": "image/webp"}
+_IMAGE_SUFFIXES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 
 
 def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
@@ -108,9 +199,16 @@ def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
 
 def clean(markup: str) -> str:
     """``markup`` with only the tags, attributes and addresses of the course's policy."""
-    return nh3.clean(markup, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, attribute_filter=_attribute_filter,
-                     url_schemes={"http", "https", "mailto", "data", "attachment"}, link_rel="noopener noreferrer nofollow",
-                     strip_comments=True, filter_style_properties={"text-align"})
+    return nh3.clean(
+        markup,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_attribute_filter,
+        url_schemes={"http", "https", "mailto", "data", "attachment"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+        filter_style_properties={"text-align"},
+    )
 
 
 class _Tokens(HTMLParser):
@@ -138,8 +236,11 @@ class _Tokens(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self._note(tag, attrs)
-        rel = [(n, re.sub(r"\s+", "", v or "").rstrip(";").lower() if n == "style" else v or "")
-               for n, v in attrs if n != "rel"]
+        rel = [
+            (n, re.sub(r"\s+", "", v or "").rstrip(";").lower() if n == "style" else v or "")
+            for n, v in attrs
+            if n != "rel"
+        ]
         self.tokens.append(("start", tag, tuple(sorted(rel))))
 
     def handle_startendtag(self, tag, attrs):
@@ -231,9 +332,13 @@ def _clean_metadata(metadata: dict) -> dict:
         if key in ("width", "height") and isinstance(value, int) and not isinstance(value, bool):
             kept[key] = value
         elif key in KEPT_MIMETYPES and isinstance(value, dict):
-            inner = {k: v for k, v in value.items()
-                     if (k in ("width", "height") and isinstance(v, int) and not isinstance(v, bool))
-                     or (k == "unconfined" and isinstance(v, bool)) or (k == "alt" and isinstance(v, str))}
+            inner = {
+                k: v
+                for k, v in value.items()
+                if (k in ("width", "height") and isinstance(v, int) and not isinstance(v, bool))
+                or (k == "unconfined" and isinstance(v, bool))
+                or (k == "alt" and isinstance(v, str))
+            }
             if inner:
                 kept[key] = inner
     return kept
@@ -324,7 +429,9 @@ def removed_in(cell: NotebookNode, quiet: bool = False) -> list[str]:
 class SanitizeMarkup(NbGraderPreprocessor):
     """Clean every cell's markup and outputs (see the module's docstring); record what was removed."""
 
-    enabled = Bool(True, help="Clean students' Markdown, HTML and other rich outputs while autograding.").tag(config=True)
+    enabled = Bool(True, help="Clean students' Markdown, HTML and other rich outputs while autograding.").tag(
+        config=True
+    )
 
     def preprocess(self, nb, resources):
         if not self.enabled:
@@ -336,6 +443,7 @@ class SanitizeMarkup(NbGraderPreprocessor):
 
 
 # --- pictures the student saved beside the notebook ---------------------------------
+
 
 def inline_uploaded_images(nb: NotebookNode, folder: Path, files, max_bytes: int | None) -> list[str]:
     """Turn ``![text](my-piece.png)`` of a picture submitted beside the notebook into an attachment.
@@ -356,7 +464,7 @@ def inline_uploaded_images(nb: NotebookNode, folder: Path, files, max_bytes: int
         if cell.cell_type != "markdown" or cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
             continue  # the instructions are the course's own
 
-        def replace(match: re.Match) -> str:
+        def replace(match: re.Match, cell: NotebookNode = cell) -> str:
             alt, target, title = match.group(1), match.group(2), match.group(3) or ""
             rel = str(Path(target))
             mime = _IMAGE_SUFFIXES.get(Path(target).suffix.lower())
@@ -381,4 +489,3 @@ def inline_uploaded_images(nb: NotebookNode, folder: Path, files, max_bytes: int
 
         cell.source = _ATTACHMENT_IMAGE.sub(replace, cell.source)
     return problems
-

@@ -128,7 +128,8 @@ def bwrap_command(
             cmd += ["--symlink", os.readlink(root), str(root)]
         else:
             cmd += ["--ro-bind", str(root), str(root)]
-    cmd += ["--bind", str(rundir), str(rundir), "--bind", str(scratch or workdir), str(workdir), "--chdir", str(workdir)]
+    cmd += ["--bind", str(rundir), str(rundir)]
+    cmd += ["--bind", str(scratch or workdir), str(workdir), "--chdir", str(workdir)]
     for key, value in sandbox_env().items():
         cmd += ["--setenv", key, value]
     cmd += [

@@ -139,7 +139,7 @@ def remove_scratch(work: Path) -> None:
 
 def owner_gone(name: str, prefix: str) -> bool:
     """Whether the process whose id follows ``prefix`` in ``name`` (``<prefix><pid>-...``) has ended."""
-    rest = name[len(prefix):].split("-", 1)[0]
+    rest = name[len(prefix) :].split("-", 1)[0]
     if not rest.isdigit():
         return False
     try:
