@@ -66,6 +66,17 @@ c.BoundedExecute.sandbox = True
 c.SandboxKernelManager.cpu_seconds = 300
 c.SandboxKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxKernelManager.max_processes = 64
+# Bounds for a whole sandbox (src/htcourse/grading/sandbox/bounds.py): the memory of all
+# its processes together (a memory cgroup), and the size of its working folder and
+# /tmp (memory-backed, so they count towards that memory too). A submission that
+# reaches one is flagged with the reason.
+c.SandboxKernelManager.sandbox_memory_bytes = 2 * 1024**3
+c.SandboxKernelManager.workdir_bytes = 512 * 1024**2
+c.SandboxKernelManager.tmp_bytes = 512 * 1024**2
+# What the grader keeps of one cell's output while it runs (the rest is dropped as
+# it arrives, so an endless print cannot grow the grader's memory).
+c.BoundedExecute.max_output_chars_read = 400_000
+c.BoundedExecute.max_outputs_read = 2_000
 # Each kernel starts as a fork of a Python that has already imported ipykernel
 # and pandas (src/htcourse/grading/sandbox/forkserver.py), moved into the same sandbox: most of
 # the start-up time of a fresh Python is saved. Needs root (as the sandbox does to
@@ -99,21 +110,33 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbgrader.preprocessors.LimitOutput",
     "htcourse.grading.outputs.LimitOutputSize",
+    "htcourse.grading.markup.SanitizeMarkup",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+# No student markup runs where the instructor or a student looks (formgrader,
+# feedback, autograded notebook): SanitizeMarkup (src/htcourse/grading/markup.py)
+# cleans every Markdown cell and rich output with nh3 while autograding, drops
+# JavaScript and widget outputs, and records what it removed (the grading
+# summary flags it). nbconvert's own sanitiser is on too wherever the course's
+# config reaches an HTML exporter (the feedback, and the formgrader when it
+# runs with this config).
+c.HTMLExporter.sanitize_html = True
+
 # Feedback never shows hidden tests: their source is removed and the output of
 # every cell that held them (including a failing test's traceback, which would
 # quote its assert lines) is replaced by a plain message. Pictures that students
-# upload for the prose-or-art questions are embedded in the feedback page.
+# upload for the prose-or-art questions are embedded in the feedback page: the
+# grader makes them attachments of the notebook before any student code runs,
+# so the exporter never reads a file from the working folder (embed_images off).
 c.GenerateFeedback.preprocessors = [
     "htcourse.grading.feedback.SanitizeHiddenTests",
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-c.HTMLExporter.embed_images = True
+c.HTMLExporter.embed_images = False
 # The same HTML exporter, with its templates compiled once per grading process.
 c.GenerateFeedback.exporter_class = "htcourse.grading.feedback.FeedbackHTMLExporter"
 

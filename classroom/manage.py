@@ -197,6 +197,10 @@ def write_env_config(env: Path, exchange: Path) -> None:
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
         f"c.Exchange.root = {str(exchange)!r}\n"
+        # Permissions that keep each student's submission their own (htcourse.grading.exchange).
+        "c.ExchangeFactory.release_assignment = 'htcourse.grading.exchange.ReleaseAssignment'\n"
+        "c.ExchangeFactory.submit = 'htcourse.grading.exchange.Submit'\n"
+        "c.ExchangeFactory.collect = 'htcourse.grading.exchange.Collect'\n"
     )
 
 
@@ -256,6 +260,32 @@ def set_up_homes(students: list[str]) -> Path:
         _write_as(student, home / ".jupyter" / "labconfig" / "page_config.json", json.dumps(
             {"disabledExtensions": {name: True for name in STUDENT_DISABLED_LAB}}, indent=2))
     return course
+
+
+def secure_files(course: Path, exchange: Path, users: list[str]) -> None:
+    """Each user's files their own: homes 0700; the course folder the instructors' group's only; a safe exchange.
+
+    The exchange's root is sticky (``chmod +t``: nobody renames or removes
+    what another user made there) and its course folder is the instructor's
+    from the start, so no student can make or replace it; the exchange
+    classes of :mod:`htcourse.grading.exchange` do the rest. The
+    single-user environment and the hub's files are root's (0755 and 0700).
+    """
+    for name in users:
+        os.chmod(pwd.getpwnam(name).pw_dir, 0o700)
+    teacher = pwd.getpwnam(INSTRUCTOR)
+    group = grp.getgrnam(INSTRUCTORS_GROUP).gr_gid
+    for root, dirs, files in os.walk(course):
+        os.chown(root, teacher.pw_uid, group)
+        os.chmod(root, 0o2750)
+        for name in files:
+            os.chown(os.path.join(root, name), teacher.pw_uid, group)
+            os.chmod(os.path.join(root, name), 0o640)
+    os.chmod(exchange, os.stat(exchange).st_mode & 0o7777 | 0o1000)
+    course_exchange = exchange / COURSE_ID
+    course_exchange.mkdir(exist_ok=True)
+    os.chown(course_exchange, teacher.pw_uid, teacher.pw_gid)
+    os.chmod(course_exchange, 0o755)
 
 
 # --- the first minute: what a student and the instructor see when they log in ---------------
@@ -406,6 +436,7 @@ def up(state: Path, port: int, students: int, exchange: Path | None, log=print, 
         course = set_up_homes(names)
         first_minute(env, names, log)
         record["course"] = str(course)
+        secure_files(course, exchange, [INSTRUCTOR, *names])
         hub_dir = state / "hub"
         hub_dir.mkdir(exist_ok=True)
         os.chmod(hub_dir, 0o700)

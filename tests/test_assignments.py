@@ -576,6 +576,12 @@ def test_interrupted_run_loses_nothing(course_template, tmp_path):
         time.sleep(1.0)  # s2 is being graded now
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    # the next run removes what the killed one left in flight: staging, the kernel's working copy (unmounted)
+    from htcourse.grading import batch
+
+    removed = batch._remove_stale_staging(tmpdir=scratch)
+    assert any(p.name.startswith("htcourse-grading-") for p in removed), removed
+    assert not list(scratch.glob("htcourse-grading-*")) and not list(scratch.glob("htc-work-*"))
     first = out.read_text()
     assert "[1/3] s1" in first and "Summary" not in first, first
     con = sqlite3.connect(course / "gradebook.db")

@@ -222,6 +222,7 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
     collected = hub.api(teacher, "POST", f"/user/{teacher}/formgrader/api/assignment/{ASSIGNMENT}/collect").json()
     assert collected["success"], collected.get("error", "")[-2000:]
     assert sorted(p.name for p in (course / "submitted").iterdir()) == sorted(students)
+    a_student_reaches_nothing_of_others(hub, course, attacker=students[1], victim=students[0])
     env = dict(os.environ, HTCOURSE_EXCHANGE=hub.record["exchange"])
     grade = subprocess.run([sys.executable, "-m", "htcourse.grading", "--course", str(course), "grade", ASSIGNMENT,
                             "--jobs", "2"], env=env, capture_output=True, text=True, timeout=600)
@@ -266,6 +267,57 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
         "the feedback shows the total: 10 autograded + 4 by hand, out of 23"
     assert "Written response</a> (Score: 4.0 / 5.0)" in page["content"], "and the hand grade"
     print(f"\nassignment cycle through the hub: {time.monotonic() - started:.0f} s")
+
+
+#: Each attempt, run as a student: Python that succeeds only if the student got through.
+ATTEMPTS = {
+    "read the instructor's source": "open({source!r}).read()",
+    "read the gradebook": "open({gradebook!r}, 'rb').read()",
+    "list another student's home": "os.listdir({victim_home!r})",
+    "read another student's notebook at home": "open({victim_notebook!r}).read()",
+    "list the exchange's submissions": "os.listdir({inbound!r})",
+    "read another's submission": "open({submission!r}).read()",
+    "replace another's submission": "open({submission!r}, 'w').write('{{}}')",
+    "move another's submission aside": "os.rename({submission_dir!r}, {submission_dir!r} + '-aside')",
+    "rename the exchange's course folder": "os.rename({course_exchange!r}, {course_exchange!r} + '-old')",
+    "alter a released notebook": "open({released!r}, 'a').write('x')",
+    "replace a collected submission": "open({collected!r}, 'a').write('x')",
+    "write in the single-user environment": "open({env_file!r}, 'w').write('x')",
+    "read the hub's secrets": "open({cookie_secret!r}, 'rb').read()",
+}
+
+
+def a_student_reaches_nothing_of_others(hub: Hub, course: Path, attacker: str, victim: str) -> None:
+    """From a student's own process: every attempt on the instructor's files, a classmate's or the exchange fails."""
+    exchange = Path(hub.record["exchange"])
+    inbound = exchange / "htcourse" / "inbound"
+    submission_dir = next(inbound.glob(f"{victim}+{ASSIGNMENT}+*"))
+    env = Path(hub.record["env"])
+    paths = {
+        "source": str(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+        "gradebook": str(course / "gradebook.db"),
+        "victim_home": pwd.getpwnam(victim).pw_dir,
+        "victim_notebook": str(Path(pwd.getpwnam(victim).pw_dir) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+        "inbound": str(inbound),
+        "submission": str(submission_dir / f"{ASSIGNMENT}.ipynb"),
+        "submission_dir": str(submission_dir),
+        "course_exchange": str(exchange / "htcourse"),
+        "released": str(exchange / "htcourse" / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+        "collected": str(course / "submitted" / victim / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+        "env_file": str(next(env.glob("lib/python3*/site-packages")) / "htcourse-planted.py"),
+        "cookie_secret": str(hub.state / "hub" / "cookie_secret"),
+    }
+    for path in ("source", "gradebook", "victim_notebook", "submission", "released", "collected"):
+        assert Path(paths[path]).is_file(), f"{path} should exist for this check: {paths[path]}"
+    user = pwd.getpwnam(attacker)
+    for what, code in ATTEMPTS.items():
+        tried = subprocess.run(
+            ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups", "--",
+             "/usr/bin/python3", "-c", "import os\n" + code.format(**paths)],
+            capture_output=True, text=True, timeout=60, cwd="/")
+        assert tried.returncode != 0 and "PermissionError" in tried.stderr, \
+            f"a student could {what}: {tried.stderr[-500:]}"
+    assert submission_dir.is_dir() and (exchange / "htcourse").is_dir()
 
 
 def launch_button_pulls_the_repository(hub: Hub, student: str) -> None:

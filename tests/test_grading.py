@@ -386,3 +386,327 @@ def test_submission_size_limits_are_the_course_config(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x" * 3000)]), str(folder / "ps.ipynb"))
     with pytest.raises(SubmissionError, match=r"ps.ipynb is .* over the course's limit of 0.002 MB per file"):
         check_submission(folder, ["ps"], [], max_file_size_kb=2)
+
+
+# --- hostile submissions: links out of the sandbox, script for the instructor -------------
+
+class _Listener:
+    """A loopback HTTP listener that records every request a payload makes."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                hits.append(self.path)
+                self.send_response(204)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.end_headers()
+
+            do_POST = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def payload(port: int, kind: str) -> str:
+    """JavaScript that marks the page it runs in and calls the loopback listener (no double quotes)."""
+    return f"top.__pwned=(top.__pwned||[]).concat(['{kind}']);fetch('http://127.0.0.1:{port}/{kind}')"
+
+
+#: What a prose answer legitimately needs (checked to still show after cleaning).
+LEGIT_MARKDOWN = (
+    "**Bold words** and *emphasis*, a [real link](https://example.org/report), and a list:\n\n"
+    "- first point\n- second point\n\n"
+    "| year | cases |\n|---|---|\n| 2020 | 12 |\n\n"
+    "![my drawing](attachment:drawing.png)\n\n"
+)
+
+
+def hostile_markdown(port: int) -> str:
+    js = lambda kind: payload(port, kind)  # noqa: E731
+    return LEGIT_MARKDOWN + "\n\n".join([
+        f"<script>{js('md-script')}</script>",
+        f'<img src="x" onerror="{js("md-onerror")}">',
+        f'<svg onload="{js("md-svg")}"></svg>',
+        f'<iframe srcdoc="&lt;script&gt;{js("md-iframe")}&lt;/script&gt;"></iframe>',
+        f'<details open ontoggle="{js("md-toggle")}"><summary>more</summary>x</details>',
+        f"[click me](javascript:{js('md-link')})",
+        f'<a href="javascript:{js("md-a")}">also click</a>',
+    ]) + "\n\n" + fake.STUDENT_PROSE
+
+
+def hostile_code(port: int) -> str:
+    js = lambda kind: payload(port, kind)  # noqa: E731
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js("out-svg")}"><rect width="5" height="5"/></svg>'
+    width = {"image/png": {"width": "1 onerror=" + js("out-width")}}  # nbconvert writes an image's width unquoted
+    return "\n".join([
+        "from IPython.display import display, HTML, SVG, Javascript, Markdown",
+        f"display(HTML({'<b>bold output</b><script>' + js('out-script') + '</script>'!r}))",
+        f"display(HTML({'<img src=x onerror=' + chr(34) + js('out-onerror') + chr(34) + '>'!r}))",
+        f"display(SVG({svg!r}))",
+        f"display(Javascript({js('out-js')!r}))",
+        f"display(Markdown({'<img src=x onerror=' + chr(34) + js('out-md') + chr(34) + '>'!r}))",
+        f"display({{'image/png': 'AAAA'}}, raw=True, metadata={width!r})",
+    ])
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """A class with an honest student, one whose code leaves links, and one whose answers carry script."""
+    base = tmp_path_factory.mktemp("hostile")
+    course = new_course(base / "course")
+    listener = _Listener()
+    outside = base / "root-only"
+    outside.mkdir(mode=0o700)
+    targets = {"secret": outside / "secret.txt", "chmod": outside / "keep-mode.txt",
+               "overwrite": outside / "keep-content.txt"}
+    for name, path in targets.items():
+        path.write_text(f"ROOT-ONLY-{name.upper()}-" + "7f3a9c" * 8)
+        path.chmod(0o600)
+    before = {name: (digest(p), p.stat().st_mode) for name, p in targets.items()}
+
+    fake.write_submission(course, "honest", ASSIGNMENT, fake.correct(course, ASSIGNMENT))
+
+    nb = fake.correct(course, ASSIGNMENT)
+    fake.set_answer(nb, "q7-answer", "![my piece](picture.png)\n\n" + fake.STUDENT_PROSE)
+    nb.cells.append(nbformat.v4.new_code_cell("\n".join([
+        "import os",
+        f"os.symlink({str(targets['secret'])!r}, 'picture.png')",
+        f"os.symlink({str(targets['chmod'])!r}, 'notes.txt')",
+        f"os.remove({ASSIGNMENT + '.ipynb'!r})",
+        f"os.symlink({str(targets['overwrite'])!r}, {ASSIGNMENT + '.ipynb'!r})",
+        f"os.symlink({str(outside)!r}, 'outside')",
+    ])))
+    fake.write_submission(course, "links", ASSIGNMENT, nb)
+
+    nb = fake.correct(course, ASSIGNMENT)
+    answer = fake.cell(nb, "q7-answer")
+    answer.source = hostile_markdown(listener.port)
+    answer["attachments"] = {"drawing.png": {"image/png": __import__("base64").b64encode(fake.tiny_png(6, 6)).decode()}}
+    nb.cells.append(nbformat.v4.new_code_cell(hostile_code(listener.port)))
+    fake.write_submission(course, "markup", ASSIGNMENT, nb)
+
+    result = run_cli(course, "grade", ASSIGNMENT, "--jobs", "2")
+    yield course, result, targets, before, listener
+    listener.server.shutdown()
+
+
+def _feedback(course: Path, student: str) -> str:
+    return (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+
+
+def test_links_left_by_student_code_reach_nothing(hostile):
+    """Links to a root-only file, to a file to chmod and in place of the notebook: all untouched, none followed."""
+    import base64
+
+    course, result, targets, before, _ = hostile
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {name: (digest(p), p.stat().st_mode) for name, p in targets.items()} == before
+    assert auto_scores(course) == {"honest": 10, "links": 10, "markup": 10}
+    graded = course / "autograded" / "links" / ASSIGNMENT
+    assert not any(p.is_symlink() for p in graded.rglob("*")), list(graded.rglob("*"))
+    assert (graded / f"{ASSIGNMENT}.ipynb").is_file()
+    nbformat.read(graded / f"{ASSIGNMENT}.ipynb", 4)  # the graded notebook itself, not a link's target
+    feedback_dir = course / "feedback" / "links" / ASSIGNMENT
+    assert not any(p.is_symlink() for p in feedback_dir.rglob("*"))
+    secret = targets["secret"].read_bytes()
+    for page in feedback_dir.rglob("*"):
+        if page.is_file():
+            data = page.read_bytes()
+            assert b"ROOT-ONLY" not in data and base64.b64encode(secret)[:40] not in data, page
+    # and the instructor is told
+    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("links:"))
+    assert "left links" in line and "picture.png" in line and f"{ASSIGNMENT}.ipynb" in line, line
+
+
+def test_hostile_markup_is_removed_and_reported(hostile):
+    course, result, _, _, _ = hostile
+    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("markup:"))
+    for what in ("<script>", "onerror= handler", "<svg>", "<iframe>", "javascript: address",
+                 "application/javascript"):
+        assert what in line, (what, line)
+    assert not any(line.strip().startswith("honest:") for line in result.stdout.splitlines()), result.stdout
+    graded = nbformat.read(course / "autograded" / "markup" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    shown = [c.source for c in graded.cells if c.cell_type == "markdown"]
+    shown += [json.dumps(o.get("data", {})) + json.dumps(o.get("metadata", {}))
+              for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    for text in shown:
+        bad = ("<script", "onerror", "onload", "javascript:", "srcdoc")
+        assert "__pwned" not in text or not any(b in text.lower() for b in bad), text[:500]
+    page = _feedback(course, "markup")
+    assert 'http-equiv="Content-Security-Policy"' in page[: page.index("<script") if "<script" in page else len(page)]
+
+
+def _students_payloads_ran(page, listener) -> list:
+    page.wait_for_timeout(1500)
+    marked = page.evaluate("() => window.__pwned || []")
+    return list(marked) + list(listener.hits)
+
+
+def _legit_formatting_shows(page) -> None:
+    assert page.locator("strong", has_text="Bold words").count() >= 1
+    assert page.locator("em", has_text="emphasis").count() >= 1
+    assert page.locator('a[href="https://example.org/report"]').count() >= 1
+    assert page.locator("li", has_text="second point").count() >= 1
+    assert page.locator("td", has_text="2020").count() >= 1
+    drawn = page.locator('img[src^="data:image/png"]')
+    assert drawn.count() >= 1
+    assert page.locator('a[href^="javascript:"]').count() == 0
+
+
+def test_no_payload_runs_in_the_formgrader_or_the_feedback(hostile, browser):
+    """The instructor opens the hostile submission in the formgrader, and the feedback page: nothing runs."""
+    import socket
+    import urllib.request
+
+    from nbgrader.api import Gradebook
+
+    course, _, _, _, listener = hostile
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "htcourse") as gb:
+        submission_id = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "markup").id
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               JUPYTER_CONFIG_DIR=str(course / ".jupyter-config"))
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "jupyter"), "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         "--allow-root", "--ServerApp.token=instructor-token", f"--ServerApp.root_dir={course}"],
+        cwd=course, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token=instructor-token", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{base}/formgrader/submissions/{submission_id}/?index=0&token=instructor-token",
+                  wait_until="load")
+        assert page.locator("#notebook-container").count() >= 1, page.content()[:2000]
+        assert _students_payloads_ran(page, listener) == []
+        _legit_formatting_shows(page)
+        assert page.locator("b", has_text="bold output").count() >= 1
+        page.goto((course / "feedback" / "markup" / ASSIGNMENT / f"{ASSIGNMENT}.html").as_uri(), wait_until="load")
+        assert _students_payloads_ran(page, listener) == []
+        _legit_formatting_shows(page)
+        context.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# --- bounded per submission: memory of all processes, working folder, /tmp, output -------
+
+#: Small bounds for the test, so that each hostile submission reaches its bound in seconds.
+SMALL_BOUNDS = """
+c.SandboxKernelManager.sandbox_memory_bytes = 400 * 1024**2
+c.SandboxKernelManager.workdir_bytes = 16 * 1024**2
+c.SandboxKernelManager.tmp_bytes = 16 * 1024**2
+c.BoundedExecute.max_output_chars_read = 50_000
+"""
+
+RESOURCE_ATTACKS = {
+    # four children of 150 MB each: under the per-process limit, over the sandbox's 400 MB together
+    "memory": ("import os, time\n"
+               "children = []\n"
+               "for _ in range(4):\n"
+               "    pid = os.fork()\n"
+               "    if pid == 0:\n"
+               "        hog = bytearray(150 * 1024**2)\n"
+               "        for i in range(0, len(hog), 4096): hog[i] = 1\n"
+               "        time.sleep(2); os._exit(0)\n"
+               "    children.append(pid)\n"
+               "for pid in children: os.waitpid(pid, 0)"),
+    # a file larger than the working folder, the error caught so that nothing shows in the output
+    "disk": ("try:\n"
+             "    with open('big.bin', 'wb') as f:\n"
+             "        for _ in range(40): f.write(b'0' * 1024**2)\n"
+             "except OSError:\n"
+             "    pass"),
+    "tmp": ("with open('/tmp/fill', 'wb') as f:\n"
+            "    for _ in range(40): f.write(b'0' * 1024**2)"),
+    "print": "while True:\n    print('x' * 1000)",
+}
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory):
+    course = new_course(tmp_path_factory.mktemp("bounded") / "course")
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(SMALL_BOUNDS)
+    fake.write_submission(course, "honest", ASSIGNMENT, fake.correct(course, ASSIGNMENT))
+    for name, code in RESOURCE_ATTACKS.items():
+        nb = fake.correct(course, ASSIGNMENT)
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+        fake.write_submission(course, name, ASSIGNMENT, nb)
+    result = run_cli(course, "grade", ASSIGNMENT, "--jobs", "2")
+    return course, result
+
+
+def _summary_line(result, student: str) -> str:
+    lines = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith(f"{student}:")]
+    return lines[-1] if lines else ""
+
+
+def test_each_bound_is_flagged_with_its_reason_and_honest_scores_stay(bounded):
+    from htcourse.grading.sandbox import bounds
+
+    course, result = bounded
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert auto_scores(course) == {"honest": 10, **{name: 10 for name in RESOURCE_ATTACKS}}, result.stdout
+    assert not _summary_line(result, "honest"), result.stdout
+    if bounds._own_cgroup() is not None:
+        assert "memory bound of the sandbox" in _summary_line(result, "memory"), result.stdout
+    else:  # the documented bound, said once
+        assert "No memory cgroup" in result.stdout + result.stderr
+    assert "filled its working folder" in _summary_line(result, "disk"), result.stdout
+    assert "ran out of disk space" in _summary_line(result, "tmp"), result.stdout
+    assert "was cut" in _summary_line(result, "print"), result.stdout
+    graded = nbformat.read(course / "autograded" / "print" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    kept = sum(len(o.get("text", "")) for o in graded.cells[-1].outputs)
+    assert kept < 60_000 and "the rest was not kept" in json.dumps(graded.cells[-1].outputs), kept
+
+
+def test_no_large_file_reaches_the_feedback_or_the_disk(bounded):
+    course, _ = bounded
+    for folder in ("autograded", "feedback"):
+        sizes = {p: p.stat().st_size for p in (course / folder).rglob("*") if p.is_file()}
+        assert not [p for p in sizes if p.name in ("big.bin", "fill")], sizes
+        assert max(sizes.values()) < 5 * 1024**2, max(sizes.items(), key=lambda kv: kv[1])
+
+
+def test_an_interrupted_run_leaves_nothing_the_next_run_keeps(tmp_path):
+    """Folders named for a grading process that has ended are removed by the next run."""
+    import tempfile
+
+    from htcourse.grading import batch
+    from htcourse.grading.grader import STAGING_PREFIX
+    from htcourse.grading.sandbox import workdir
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    tmp = Path(tempfile.gettempdir())
+    left = [tmp / f"{STAGING_PREFIX}{dead.pid}-abc", tmp / f"{workdir.SCRATCH_PREFIX}{dead.pid}-abc",
+            tmp / f"{workdir.RUNDIR_PREFIX}{dead.pid}-abc"]
+    alive = tmp / f"{STAGING_PREFIX}{os.getpid()}-abc"
+    for folder in [*left, alive]:
+        (folder / "student" / "ps").mkdir(parents=True)
+        (folder / "student" / "ps" / "in-flight.ipynb").write_text("{}")
+    try:
+        removed = batch._remove_stale_staging()
+        assert set(left) <= set(removed) and not any(p.exists() for p in left)
+        assert alive.exists()
+    finally:
+        for folder in [*left, alive]:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -331,3 +331,27 @@ def test_fork_server_child_is_quiet_when_the_grader_stops_listening():
     proc.wait(timeout=30)
     err = proc.stderr.read()
     assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
+
+
+def test_the_working_copy_takes_regular_files_only_and_reports_what_was_left(tmp_path):
+    """workdir.py: the kernel's copy never carries a link in, and what it leaves is listed without following it."""
+    from htcourse.grading.sandbox import workdir
+
+    source = tmp_path / "autograded"
+    (source / "data").mkdir(parents=True)
+    (source / "nb.ipynb").write_text("{}")
+    (source / "data" / "x.csv").write_text("a\n1\n")
+    secret = tmp_path / "secret"
+    secret.write_text("root only")
+    (source / "link.png").symlink_to(secret)
+    work = workdir.make_scratch(source)
+    try:
+        assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == ["data", "data/x.csv", "nb.ipynb"]
+        (work / "nb.ipynb").unlink()
+        (work / "nb.ipynb").symlink_to(secret)
+        os.mkfifo(work / "pipe")
+        left = workdir.scan_left_behind(work, "/shown/as")
+        assert sorted(left) == sorted([f"a link nb.ipynb -> {secret}", "a special file pipe"])
+    finally:
+        workdir.remove_scratch(work)
+    assert not work.parent.exists() and secret.read_text() == "root only"

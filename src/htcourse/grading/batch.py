@@ -68,15 +68,29 @@ def _append_log(course: Course, results: list[Result]) -> None:
         pass
 
 
-def _remove_stale_staging(max_age_hours: float = 12) -> None:
-    """Staging folders left behind by a killed run (a finished run removes its own)."""
+def _remove_stale_staging(max_age_hours: float = 12, tmpdir: Path | None = None) -> list[Path]:
+    """Folders left behind by a killed run (a finished run removes its own); returns them.
+
+    A staging folder, a kernel's working copy and run folder, and a sandbox's
+    cgroup carry the id of the grading process that made them: those whose
+    process has ended are removed at once. Folders of the older naming
+    (no process id) are removed after ``max_age_hours``.
+    """
+    from htcourse.grading.sandbox import workdir
+
     cutoff = time.time() - max_age_hours * 3600
-    for path in Path(tempfile.gettempdir()).glob(STAGING_PREFIX + "*"):
+    removed = []
+    tmpdir = Path(tmpdir or tempfile.gettempdir())
+    for path in tmpdir.glob(STAGING_PREFIX + "*"):
         try:
-            if path.is_dir() and path.stat().st_mtime < cutoff:
+            named = path.name[len(STAGING_PREFIX):].split("-", 1)[0].isdigit()
+            if path.is_dir() and (workdir.owner_gone(path.name, STAGING_PREFIX) if named
+                                  else path.stat().st_mtime < cutoff):
                 shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
         except OSError:
             pass
+    return removed + workdir.remove_stale(tmpdir)
 
 
 def grade_all(assignment: str, course: Course | None = None, *, students: list[str] | None = None,

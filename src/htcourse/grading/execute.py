@@ -19,9 +19,11 @@ import time
 
 from nbclient.exceptions import CellTimeoutError
 from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
-from nbgrader.preprocessors import Execute
+from htcourse.grading.outputs import TRUNCATION_MARK
+from htcourse.grading.wire import MAX_REPORT_BYTES, MIME
 
 TIMEOUT_ENAME = "CellTimeoutError"
 SKIPPED_ENAME = "CellNotRun"
@@ -37,6 +39,14 @@ class BoundedExecute(Execute):
     ).tag(config=True)
     max_seconds = Integer(
         600, help="After the notebook has run this long in all, the remaining cells are not run."
+    ).tag(config=True)
+    max_output_chars_read = Integer(
+        400_000, help=("Characters of output the grader keeps from one cell while it runs (text and base64 "
+                       "data together); the rest is dropped as it arrives, so an endless print cannot grow the "
+                       "grader's own memory. LimitOutputSize then cuts what was kept to a readable size.")
+    ).tag(config=True)
+    max_outputs_read = Integer(
+        2_000, help="Outputs (separate prints, pictures ...) the grader keeps from one cell while it runs."
     ).tag(config=True)
     sandbox = Bool(
         True, help="Run the student's kernel inside bubblewrap (see htcourse.grading.sandbox); limits from c.SandboxKernelManager."
@@ -61,6 +71,34 @@ class BoundedExecute(Execute):
         self._skip_reason = ""
         self._started = time.monotonic()
         return super().preprocess(nb, resources, km=km)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's handling of one output, keeping at most a bounded amount of each cell's output."""
+        if msg.get("msg_type") not in ("stream", "display_data", "execute_result", "error"):
+            return super().output(outs, msg, display_id, cell_index)
+        read = getattr(self, "_read", None)
+        if read is None or read[0] != cell_index or (outs is not read[3]):
+            read = self._read = [cell_index, 0, 0, outs, False, 0]
+        content = msg.get("content", {})
+        if MIME in content.get("data", {}):
+            # the report of a hidden-test cell's answers (answers.py), bounded by its own limit
+            read[5] = read[5] + 1 if len(read) > 5 else 1
+            report = content["data"][MIME]
+            if read[5] <= 2 and len(str(report)) <= 1.1 * MAX_REPORT_BYTES + 10_000:
+                return super().output(outs, msg, display_id, cell_index)
+            return None
+        size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        size += sum(len(line) for line in content.get("traceback", []))
+        read[1] += size
+        read[2] += 1
+        if read[1] > self.max_output_chars_read or read[2] > self.max_outputs_read:
+            if not read[4]:
+                read[4] = True
+                outs.append(NotebookNode(output_type="stream", name="stdout", text=(
+                    f"\n{TRUNCATION_MARK} this cell printed more than {self.max_output_chars_read:,} characters "
+                    f"or {self.max_outputs_read:,} outputs; the rest was not kept]\n")))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
 
     def _reason_to_skip(self) -> str:
         if getattr(self, "_skip_reason", ""):

@@ -152,6 +152,11 @@ class _MemoryBytecodeCache(BytecodeCache):
 _TEMPLATE_CACHE = _MemoryBytecodeCache()
 
 
+#: No script, no frame, no form, no fetch: only the page's own styles and pictures inside it.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+                           "form-action 'none'; base-uri 'none'")
+
+
 class FeedbackHTMLExporter(HTMLExporter):
     """nbconvert's HTML exporter, compiling its templates once per process.
 
@@ -161,7 +166,25 @@ class FeedbackHTMLExporter(HTMLExporter):
     of a second each). Jinja checks each cached template against its source.
     """
 
+    content_security_policy = Unicode(
+        CONTENT_SECURITY_POLICY,
+        help="Written as a <meta> tag at the top of every feedback page: no script runs, nothing is fetched.",
+    ).tag(config=True)
+
     def _create_environment(self):
         environment = super()._create_environment()
         environment.bytecode_cache = _TEMPLATE_CACHE
         return environment
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        output, resources = super().from_notebook_node(nb, resources, **kw)
+        return with_csp(output, self.content_security_policy), resources
+
+
+def with_csp(page: str, policy: str = CONTENT_SECURITY_POLICY) -> str:
+    """``page`` with a Content-Security-Policy <meta> tag as the first thing in its <head>."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+    match = re.search(r"<head[^>]*>", page, flags=re.IGNORECASE)
+    if match:
+        return page[: match.end()] + "\n" + meta + page[match.end():]
+    return meta + "\n" + page

@@ -18,6 +18,7 @@ in the formgrader survive re-grading (nbgrader keeps manual scores).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -30,11 +31,13 @@ import nbformat
 
 from htcourse.grading import markers, nbgrader_steps, preflight
 from htcourse.grading.course import Course
+from htcourse.grading.markup import inline_uploaded_images, removed_in
 from htcourse.grading.nbgrader_steps import GradingError, write_feedback
 from htcourse.grading.outputs import was_truncated
 from htcourse.grading.restore import load_template, restore
+from htcourse.grading.sandbox import bounds, workdir
 
-STAGING_PREFIX = "htcourse-grading-"
+STAGING_PREFIX = "htcourse-grading-"  # then the grading process's id (see batch._remove_stale_staging)
 
 
 @dataclass
@@ -83,8 +86,17 @@ def _flags_from_autograded(nb, timeout: int) -> list[str]:
             flags.append(f"{_cell_name(cell, i)} ran longer than {timeout} s and was stopped")
         if "CellNotRun" in enames:
             skipped += 1
+        text = " ".join(str(o.get("evalue", "")) + " " + str(o.get("text", "")) for o in cell.get("outputs", []))
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            flags.append(f"{_cell_name(cell, i)} ran out of disk space (its working folder and /tmp are size-capped)")
+        if "MemoryError" in enames:
+            flags.append(f"{_cell_name(cell, i)} ran out of memory (MemoryError)")
         if was_truncated(cell):
             flags.append(f"the output of {_cell_name(cell, i)} was cut (it printed too much)")
+    for i, cell in enumerate(nb.cells):
+        removed = removed_in(cell)
+        if removed:
+            flags.append(f"markup removed from {_cell_name(cell, i)}: {', '.join(removed)}")
     if skipped:
         flags.append(f"{skipped} later cell(s) were not run because earlier cells ran past the time limits")
     return flags
@@ -147,18 +159,22 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
                                              course.max_file_size_kb, course.max_dir_size_kb)
         result.flags += checked.flags
         result.submitted_as = dict(checked.submitted_as)
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-"))
         staged = staging / student_id / assignment
         staged.mkdir(parents=True)
         for template in templates:
             nb, report = restore(checked.notebooks[template.notebook], template)
             result.flags += report.flags()
+            # a picture saved beside the notebook becomes the cell's attachment now, before any
+            # student code runs: nothing is read from the kernel's working folder later (markup.py)
+            limit = 1000 * course.max_file_size_kb if course.max_file_size_kb is not None else None
+            result.flags += inline_uploaded_images(nb, checked.folder, checked.other_files, limit)
             nbformat.write(nb, staged / f"{template.notebook}.ipynb")
         for rel in checked.other_files:
             (staged / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(checked.folder / rel, staged / rel)
-        if checked.timestamp_ok and (checked.folder / "timestamp.txt").is_file():
-            shutil.copy2(checked.folder / "timestamp.txt", staged / "timestamp.txt")
+            workdir.copy_regular(checked.folder / rel, staged / rel)
+        if checked.timestamp_ok:
+            workdir.copy_regular(checked.folder / "timestamp.txt", staged / "timestamp.txt")
 
         # 3. autograde (nbgrader), this student only
         from nbgrader.converters import Autograde
@@ -173,14 +189,24 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         from htcourse.grading.answers import CHECK_CPU_SECONDS, CHECK_SECONDS
 
         checks_before = len(CHECK_SECONDS)
+        left_before = len(workdir.LEFT_BEHIND)
+        bounds_before = len(bounds.REACHED)
         try:
             result.log += nbgrader_steps.run(autograde)
         except GradingError as exc:
             result.log += exc.log
+            reached = bounds.REACHED[bounds_before:]
+            if reached:
+                raise GradingError(f"{exc} ({'; '.join(dict.fromkeys(reached))})", exc.log) from None
             raise
         finally:
             result.checker_seconds = sum(CHECK_SECONDS[checks_before:])
             result.checker_cpu_seconds = sum(CHECK_CPU_SECONDS[checks_before:])
+            result.flags += list(dict.fromkeys(bounds.REACHED[bounds_before:]))
+            left = [item for _, item in workdir.LEFT_BEHIND[left_before:]]
+            if left:
+                result.flags.append("its code left links or special files in its working folder (never followed; "
+                                    "the folder was discarded): " + "; ".join(left))
         graded_dir = course.autograded_submission_dir(student_id, assignment)
         timeout = int(course.config.Execute.get("timeout", 30))
         for nb_name in notebooks:

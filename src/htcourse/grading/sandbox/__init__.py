@@ -18,8 +18,38 @@ fresh unprivileged uid, CPU, memory and process limits); :mod:`.kernel` is
 the jupyter_client kernel manager that starts each kernel inside it (and
 its variant without jupyter_client's fixed pauses, also used unsandboxed);
 :mod:`.forkserver` starts sandboxed kernels as forks of a warm interpreter,
-moved into the same sandbox; :mod:`.processes` has the small process helpers
-the fork server and the trusted checker share.
+moved into the same sandbox; :mod:`.workdir` makes the kernel's private
+working copy; :mod:`.bounds` bounds a whole sandbox (a memory cgroup for all
+its processes, size-capped working folder and ``/tmp``); :mod:`.processes`
+has the small process helpers the fork server and the trusted checker share.
+
+*Who touches which files* (the grader's user is root on a grading host, or
+the instructor; the sandbox user is a fresh uid of ``bwrap.SANDBOX_UIDS``
+with group ``nogroup``, different for every kernel):
+
+1. the grader, before any student code runs: reads
+   ``submitted/<student>/<assignment>/`` (:mod:`..preflight` skips links;
+   files are copied by file descriptor with ``O_NOFOLLOW``, and a picture
+   saved beside the notebook becomes an attachment of the notebook,
+   :func:`htcourse.grading.markup.inline_uploaded_images`) into a private
+   0700 staging folder; nbgrader copies that into
+   ``autograded/<student>/<assignment>/``, which the sandbox never sees;
+2. the sandbox user, while the kernel runs: its own working copy
+   (:mod:`.workdir`: ``htc-work-*/work``, regular files copied by file
+   descriptor, inside a 0700 folder of the grader's, bound at the path of
+   the autograded folder so that relative paths work), its run folder
+   ``htc-kernel-*`` (sockets and connection file), a private ``/tmp``;
+   nothing else writable;
+3. the grader, after the kernel has ended: lists the links and special
+   files left in the working copy (``lstat``, following nothing; the
+   submission is flagged), deletes the copy and the run folder
+   (``shutil.rmtree``, which removes links without following them) and
+   reads nothing the kernel wrote but its messages; then nbgrader writes
+   the graded notebook, sets permissions and writes the feedback in folders
+   that only the grader's user has ever written (markup in the notebook
+   cleaned first, :mod:`htcourse.grading.markup`); hidden tests run in the
+   trusted checker (:mod:`htcourse.grading.checker`), the grader's own
+   process with working folder ``/``, on the answers as data.
 
 *What it does not protect against:* a student who knows the right answer
 forging the report of it (that earns only what the honest answer would); a

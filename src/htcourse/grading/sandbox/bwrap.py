@@ -46,6 +46,7 @@ class SandboxLimits:
     cpu_seconds: int = 60
     memory_bytes: int = 2 * 1024**3
     max_processes: int = 64
+    tmp_bytes: int = 512 * 1024**2  # the size of the sandbox's /tmp (memory-backed)
 
 
 def find_tools() -> dict[str, str]:
@@ -92,8 +93,14 @@ def bwrap_command(
     limits: SandboxLimits = SandboxLimits(),
     tools: dict[str, str] | None = None,
     uid: int | None = None,
+    scratch: Path | None = None,
 ) -> list[str]:
-    """Wrap ``kernel_cmd`` so it runs sandboxed with ``workdir`` as its only writable folder."""
+    """Wrap ``kernel_cmd`` so it runs sandboxed with ``workdir`` as its only writable folder.
+
+    With ``scratch``, the kernel sees that folder at the path ``workdir``
+    (and ``workdir`` itself not at all): the grader's own folder stays out
+    of reach of student code.
+    """
     tools = tools or find_tools()
     # --die-with-parent ties the sandbox to the thread that started it: the
     # kernel manager is asynchronous, so that is the grader's event-loop
@@ -107,7 +114,7 @@ def bwrap_command(
     roots = _read_only_roots()
     # The private /tmp comes first: anything bound under /tmp before it
     # (a dataset folder in a temporary directory, say) would be hidden by it.
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     # bwrap creates missing parent folders as 0700 when run as root, which
     # the unprivileged sandbox user could not enter: create them 0755 first.
     made: set[Path] = {Path("/"), Path("/tmp")}
@@ -121,7 +128,8 @@ def bwrap_command(
             cmd += ["--symlink", os.readlink(root), str(root)]
         else:
             cmd += ["--ro-bind", str(root), str(root)]
-    cmd += ["--bind", str(rundir), str(rundir), "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    cmd += ["--bind", str(rundir), str(rundir)]
+    cmd += ["--bind", str(scratch or workdir), str(workdir), "--chdir", str(workdir)]
     for key, value in sandbox_env().items():
         cmd += ["--setenv", key, value]
     cmd += [
@@ -145,14 +153,3 @@ def bwrap_command(
         "--",
     ]
     return cmd + list(kernel_cmd)
-
-
-
-def _give_to_sandbox_user(folder: Path, uid: int) -> None:
-    """Let the sandbox user write in its working folder (and nowhere else)."""
-    if os.geteuid() != 0:
-        return
-    for root, dirs, files in os.walk(folder):
-        os.chown(root, uid, SANDBOX_GID)
-        for name in files:
-            os.chown(os.path.join(root, name), uid, SANDBOX_GID)

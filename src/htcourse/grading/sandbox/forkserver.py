@@ -156,6 +156,9 @@ def _serve_one(status_fd: int) -> None:
         if not line:
             os._exit(0)
         req = json.loads(line)
+        if req.get("cgroup_procs"):  # join the sandbox's memory cgroup (bounds.py) before forking the kernel
+            with open(req["cgroup_procs"], "w") as procs:
+                procs.write("0")
         target = int(req["target"])
         sandbox = os.pidfd_open(int(req["bwrap"]))
         libc = _libc()

@@ -36,11 +36,10 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Int, List, Unicode
 
-from htcourse.grading.sandbox import forkserver
+from htcourse.grading.sandbox import bounds, forkserver, workdir
 from htcourse.grading.sandbox.bwrap import (
     SANDBOX_GID,
     SandboxLimits,
-    _give_to_sandbox_user,
     bwrap_command,
     find_tools,
     new_sandbox_uid,
@@ -120,6 +119,14 @@ class SandboxKernelManager(NoPauseKernelManager):
     cpu_seconds = Int(SandboxLimits.cpu_seconds, help="CPU seconds the kernel may use").tag(config=True)
     memory_bytes = Int(SandboxLimits.memory_bytes, help="address space limit of the kernel").tag(config=True)
     max_processes = Int(SandboxLimits.max_processes, help="processes the sandbox user may run").tag(config=True)
+    sandbox_memory_bytes = Int(2 * 1024**3, help=(
+        "Memory all the processes of one sandbox may hold together, files in its memory-backed folders "
+        "included (a memory cgroup; where the machine allows none, the bound is memory_bytes times "
+        "max_processes).")).tag(config=True)
+    workdir_bytes = Int(512 * 1024**2, help=(
+        "Size of the kernel's working folder (a tmpfs when the grader runs as root; otherwise unbounded "
+        "but discarded after the kernel).")).tag(config=True)
+    tmp_bytes = Int(SandboxLimits.tmp_bytes, help="Size of the sandbox's /tmp (a tmpfs).").tag(config=True)
     workdir = Unicode("", help="the writable folder (defaults to the kernel's cwd)").tag(config=True)
     fast_start = Bool(True, help=(
         "Start the kernel by forking a warm interpreter into the sandbox (htcourse.grading.sandbox.forkserver) instead of "
@@ -129,12 +136,15 @@ class SandboxKernelManager(NoPauseKernelManager):
                    help="Modules the warm interpreter imports once (see fast_start).").tag(config=True)
 
     _rundir: Path | None = None
+    _scratch: Path | None = None
+    _cgroup: bounds.MemoryCgroup | None = None
+    _said_no_cgroup: bool = False
     _fast_argv: list[str] | None = None
     _fast_unavailable: str = ""  # why fast start is off in this process, once it failed
 
     @property
     def limits(self) -> SandboxLimits:
-        return SandboxLimits(self.cpu_seconds, self.memory_bytes, self.max_processes)
+        return SandboxLimits(self.cpu_seconds, self.memory_bytes, self.max_processes, self.tmp_bytes)
 
     async def _async_pre_start_kernel(self, **kw):
         self._tools = find_tools()
@@ -143,7 +153,7 @@ class SandboxKernelManager(NoPauseKernelManager):
         # the key that signs every message): private to the sandbox user (0700,
         # owned by it; mkdtemp makes it 0700), so no other local user can read
         # the key or replace a socket. The grader, as root, can still use it.
-        self._rundir = Path(tempfile.mkdtemp(prefix="htc-kernel-"))
+        self._rundir = Path(tempfile.mkdtemp(prefix=f"{workdir.RUNDIR_PREFIX}{os.getpid()}-"))
         if os.geteuid() == 0:
             os.chown(self._rundir, self._uid, SANDBOX_GID)
         self.transport = "ipc"
@@ -151,7 +161,21 @@ class SandboxKernelManager(NoPauseKernelManager):
         self.connection_file = str(self._rundir / "kernel.json")
         cwd = Path(kw.get("cwd") or self.workdir or os.getcwd()).resolve()
         self._workdir = cwd
-        _give_to_sandbox_user(cwd, self._uid)
+        # The kernel works in a private copy bound at the same path, never in
+        # the grader's folder, which later steps write as the grader's user
+        # (see workdir.py).
+        if self._scratch is not None:
+            workdir.remove_scratch(self._scratch)
+        root = os.geteuid() == 0
+        self._scratch = workdir.make_scratch(cwd, self._uid if root else None, SANDBOX_GID if root else None,
+                                             size=self.workdir_bytes)
+        if self._cgroup is not None:
+            self._cgroup.remove()
+        self._cgroup = bounds.MemoryCgroup.create(f"{os.getpid()}-{self._uid}", self.sandbox_memory_bytes)
+        if self._cgroup is None and not type(self)._said_no_cgroup:
+            type(self)._said_no_cgroup = True
+            self.log.warning("No memory cgroup for the sandboxes on this machine: each sandbox's memory is bounded "
+                             "only by %d processes of %d bytes each", self.max_processes, self.memory_bytes)
         # A signal cannot reach the kernel across the sandbox's PID namespace
         # and session: interrupt it with a message on the control channel.
         self.kernel_spec.interrupt_mode = "message"
@@ -173,8 +197,16 @@ class SandboxKernelManager(NoPauseKernelManager):
             self._fast_argv = cmd[3:]
             ready = str(self._rundir / "ready")
             placeholder = ["/bin/sh", "-c", 'echo > "$1" && exec sleep infinity', "sh", ready]
-            return bwrap_command(placeholder, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
-        return bwrap_command(cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
+            return self._in_cgroup(bwrap_command(placeholder, self._workdir, self._rundir, self.limits,
+                                                 self._tools, uid=self._uid, scratch=self._scratch))
+        return self._in_cgroup(bwrap_command(cmd, self._workdir, self._rundir, self.limits, self._tools,
+                                             uid=self._uid, scratch=self._scratch))
+
+    def _in_cgroup(self, cmd: list[str]) -> list[str]:
+        """``cmd`` started inside the sandbox's memory cgroup (it joins, then becomes ``cmd``)."""
+        if self._cgroup is None:
+            return cmd
+        return ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', str(self._cgroup.procs), *cmd]
 
     def _can_fast_start(self, cmd: list[str]) -> bool:
         return (
@@ -200,6 +232,7 @@ class SandboxKernelManager(NoPauseKernelManager):
             "gid": SANDBOX_GID,
             "limits": {"cpu_seconds": self.cpu_seconds, "memory_bytes": self.memory_bytes,
                        "max_processes": self.max_processes},
+            "cgroup_procs": str(self._cgroup.procs) if self._cgroup is not None else "",
         }
         forkserver.get(sandbox_env(), tuple(self.preload)).spawn(request, timeout)
 
@@ -224,7 +257,8 @@ class SandboxKernelManager(NoPauseKernelManager):
             await self.provisioner.kill()
             await self.provisioner.wait()
             self._fast_argv = None
-            cmd = bwrap_command(self._kernel_cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid)
+            cmd = self._in_cgroup(bwrap_command(self._kernel_cmd, self._workdir, self._rundir, self.limits,
+                                                self._tools, uid=self._uid, scratch=self._scratch))
             return await super()._async_launch_kernel(cmd, **kw)
 
     _launch_kernel = _async_launch_kernel
@@ -233,5 +267,20 @@ class SandboxKernelManager(NoPauseKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if self._rundir and not restart:
             shutil.rmtree(self._rundir, ignore_errors=True)
+        if self._cgroup is not None and not restart:
+            peak, reached = self._cgroup.usage()
+            bounds.PEAKS.append(peak)
+            if reached:
+                bounds.REACHED.append(f"its processes reached the memory bound of the sandbox "
+                                      f"({self.sandbox_memory_bytes / 1024**2:,.0f} MB for all of them together)")
+            self._cgroup.remove()
+            self._cgroup = None
+        if self._scratch is not None and not restart:
+            for item in workdir.scan_left_behind(self._scratch, self._workdir):
+                workdir.LEFT_BEHIND.append((str(self._workdir), item))
+            if bounds.is_mount(self._scratch) and bounds.folder_full(self._scratch):
+                bounds.REACHED.append(f"it filled its working folder ({self.workdir_bytes / 1024**2:,.0f} MB)")
+            workdir.remove_scratch(self._scratch)
+            self._scratch = None
 
     cleanup_resources = _async_cleanup_resources
