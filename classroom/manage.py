@@ -66,8 +66,11 @@ INSTRUCTORS_GROUP = "htc-instructors"
 FIRST_UID = 30100
 COURSE_ID = "htcourse"
 #: nbgrader's lab extensions a student does not need (the formgrader is the instructor's).
-STUDENT_DISABLED_LAB = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-                        "@jupyter/nbgrader:course-list"]
+STUDENT_DISABLED_LAB = [
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:course-list",
+]
 
 
 class ClassroomError(RuntimeError):
@@ -98,8 +101,10 @@ def port_in_use(port: int) -> bool:
 def check_ports(port: int) -> None:
     for p, role in ((port, "the classroom's address"), (port + 1, "the hub's API"), (port + 2, "the proxy's API")):
         if port_in_use(p):
-            raise ClassroomError(f"port {p} on 127.0.0.1 ({role}) is in use: stop whatever listens there, "
-                                 f"or choose other ports with `make classroom PORT=<n>` (uses n, n+1, n+2)")
+            raise ClassroomError(
+                f"port {p} on 127.0.0.1 ({role}) is in use: stop whatever listens there, "
+                f"or choose other ports with `make classroom PORT=<n>` (uses n, n+1, n+2)"
+            )
 
 
 def user_exists(name: str) -> bool:
@@ -126,6 +131,7 @@ def free_uid(start: int, taken: set[int]) -> int:
 
 # --- the single-user environment -----------------------------------------------------------
 
+
 def env_fingerprint() -> str:
     h = hashlib.sha256()
     for f in ("requirements.txt", "classroom/requirements.txt"):
@@ -140,6 +146,7 @@ def _name(line: str) -> str:
 
 def combined_requirements() -> str:
     """../requirements.txt with the pins of classroom/requirements.txt replacing those of the same name."""
+
     def pins(path: Path) -> list[str]:
         lines = [l.strip() for l in path.read_text().splitlines()]
         return [l for l in lines if l and not l.startswith(("#", "-"))]
@@ -164,8 +171,10 @@ def _uv(*args: str, **kw) -> subprocess.CompletedProcess:
 
 def build_env(env: Path, log) -> None:
     if not SYSTEM_PYTHON.exists():
-        raise ClassroomError(f"{SYSTEM_PYTHON} is missing: the single-user environment needs Debian's python3 "
-                             "(apt-get install python3 python3-venv), readable by every user")
+        raise ClassroomError(
+            f"{SYSTEM_PYTHON} is missing: the single-user environment needs Debian's python3 "
+            "(apt-get install python3 python3-venv), readable by every user"
+        )
     if not UV.exists():
         raise ClassroomError(f"{UV} is missing: run `make setup` (uv is pinned in requirements.txt's lock group)")
     stamp = env / ".htcourse-env"
@@ -173,7 +182,10 @@ def build_env(env: Path, log) -> None:
     if not (stamp.is_file() and stamp.read_text() == env_fingerprint()):
         if env.exists():
             shutil.rmtree(env)
-        log(f"building the single-user environment in {env} with uv (Debian's {SYSTEM_PYTHON}; about a minute the first time)")
+        log(
+            f"building the single-user environment in {env} with uv "
+            f"(Debian's {SYSTEM_PYTHON}; about a minute the first time)"
+        )
         _uv("venv", "--quiet", "--python", str(SYSTEM_PYTHON), str(env))
         (env / "requirements.txt").write_text(combined_requirements())
         # pip too (as python -m venv would give it), at the version .venv uses.
@@ -182,7 +194,18 @@ def build_env(env: Path, log) -> None:
     log("installing the course package (non-editable, with its datasets) into the single-user environment")
     build = Path(run(["mktemp", "-d"]).stdout.strip())
     try:
-        _uv("pip", "install", "--quiet", "--python", python, "--no-deps", "--reinstall", "--no-cache", str(REPO), cwd=build)
+        _uv(
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            "--no-deps",
+            "--reinstall",
+            "--no-cache",
+            str(REPO),
+            cwd=build,
+        )
     finally:
         shutil.rmtree(build, ignore_errors=True)
         shutil.rmtree(REPO / "build", ignore_errors=True)
@@ -206,6 +229,7 @@ def write_env_config(env: Path, exchange: Path) -> None:
 
 # --- users ---------------------------------------------------------------------------------
 
+
 def create_users(students: list[str], log) -> dict[str, str]:
     names = [INSTRUCTOR, *students]
     clash = [n for n in names if user_exists(n)]
@@ -220,8 +244,17 @@ def create_users(students: list[str], log) -> dict[str, str]:
     for name in names:
         taken = {u.pw_uid for u in pwd.getpwall()} | {g.gr_gid for g in grp.getgrall()}
         uid = free_uid(FIRST_UID, taken)
-        cmd = ["useradd", "--create-home", "--uid", str(uid), "--user-group", "--shell", "/bin/bash",
-               "--comment", f"{MARKER} {'instructor' if name == INSTRUCTOR else 'student'}"]
+        cmd = [
+            "useradd",
+            "--create-home",
+            "--uid",
+            str(uid),
+            "--user-group",
+            "--shell",
+            "/bin/bash",
+            "--comment",
+            f"{MARKER} {'instructor' if name == INSTRUCTOR else 'student'}",
+        ]
         if name == INSTRUCTOR:
             cmd += ["--groups", INSTRUCTORS_GROUP]
         run(cmd + [name])
@@ -250,15 +283,25 @@ def set_up_homes(students: list[str]) -> Path:
     for root, dirs, files in os.walk(course):
         for name in [*dirs, *files, "."]:
             os.chown(os.path.join(root, name), teacher.pw_uid, teacher.pw_gid)
-    _write_as(INSTRUCTOR, Path(teacher.pw_dir) / ".jupyter" / "nbgrader_config.py",
-              "c = get_config()  # noqa: F821\n"
-              f"c.CourseDirectory.root = {str(course)!r}\n")
+    _write_as(
+        INSTRUCTOR,
+        Path(teacher.pw_dir) / ".jupyter" / "nbgrader_config.py",
+        f"c = get_config()  # noqa: F821\nc.CourseDirectory.root = {str(course)!r}\n",
+    )
     for student in students:
         home = Path(pwd.getpwnam(student).pw_dir)
-        _write_as(student, home / ".jupyter" / "jupyter_server_config.json", json.dumps(
-            {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}}, indent=2))
-        _write_as(student, home / ".jupyter" / "labconfig" / "page_config.json", json.dumps(
-            {"disabledExtensions": {name: True for name in STUDENT_DISABLED_LAB}}, indent=2))
+        _write_as(
+            student,
+            home / ".jupyter" / "jupyter_server_config.json",
+            json.dumps(
+                {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}}, indent=2
+            ),
+        )
+        _write_as(
+            student,
+            home / ".jupyter" / "labconfig" / "page_config.json",
+            json.dumps({"disabledExtensions": {name: True for name in STUDENT_DISABLED_LAB}}, indent=2),
+        )
     return course
 
 
@@ -275,7 +318,7 @@ def secure_files(course: Path, exchange: Path, users: list[str]) -> None:
         os.chmod(pwd.getpwnam(name).pw_dir, 0o700)
     teacher = pwd.getpwnam(INSTRUCTOR)
     group = grp.getgrnam(INSTRUCTORS_GROUP).gr_gid
-    for root, dirs, files in os.walk(course):
+    for root, _dirs, files in os.walk(course):
         os.chown(root, teacher.pw_uid, group)
         os.chmod(root, 0o2750)
         for name in files:
@@ -347,17 +390,31 @@ def first_minute(env: Path, students: list[str], log) -> None:
     teacher = pwd.getpwnam(INSTRUCTOR)
     course = Path(teacher.pw_dir) / "course"
     for number, student in enumerate(students, start=1):
-        run([shutil.which("runuser") or "/usr/sbin/runuser", "-u", INSTRUCTOR, "--", str(env / "bin" / "nbgrader"),
-             "db", "student", "add", student,
-             "--first-name=Student", f"--last-name={number}"], cwd=course,
-            env={"PATH": f"{env / 'bin'}:/usr/bin:/bin", "HOME": teacher.pw_dir})
+        run(
+            [
+                shutil.which("runuser") or "/usr/sbin/runuser",
+                "-u",
+                INSTRUCTOR,
+                "--",
+                str(env / "bin" / "nbgrader"),
+                "db",
+                "student",
+                "add",
+                student,
+                "--first-name=Student",
+                f"--last-name={number}",
+            ],
+            cwd=course,
+            env={"PATH": f"{env / 'bin'}:/usr/bin:/bin", "HOME": teacher.pw_dir},
+        )
     log(f"welcome pages, datasheets and the roster ({len(students)} students) written")
 
 
 # --- the hub -------------------------------------------------------------------------------
 
+
 def hub_config(state: Path, port: int, env: Path, exchange: Path, users: list[str]) -> str:
-    return f'''# Written by classroom/manage.py for the local classroom; removed by `make classroom-down`.
+    return f"""# Written by classroom/manage.py for the local classroom; removed by `make classroom-down`.
 c = get_config()  # noqa: F821
 c.JupyterHub.bind_url = "http://127.0.0.1:{port}"
 c.JupyterHub.hub_ip = "127.0.0.1"
@@ -376,10 +433,13 @@ c.Authenticator.admin_users = {{{INSTRUCTOR!r}}}
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [{str(env / "bin" / "jupyterhub-singleuser")!r}]
 c.Spawner.default_url = "/lab/tree/{WELCOME}"
-c.Spawner.environment = {{"HTCOURSE_EXCHANGE": {str(exchange)!r}, "PATH": {str(env / "bin") + ":/usr/local/bin:/usr/bin:/bin"!r}}}
+c.Spawner.environment = {{
+    "HTCOURSE_EXCHANGE": {str(exchange)!r},
+    "PATH": {str(env / "bin") + ":/usr/local/bin:/usr/bin:/bin"!r},
+}}
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
-'''
+"""
 
 
 def wait_for_hub(port: int, process: subprocess.Popen, log_file: Path, timeout: float = 90) -> None:
@@ -408,17 +468,27 @@ def up(state: Path, port: int, students: int, exchange: Path | None, log=print, 
     if exchange is not None:
         exchange = exchange.resolve()
         if not exchange.is_dir():
-            raise ClassroomError(f"the exchange folder {exchange} does not exist: create (or mount) it, with "
-                                 "`chmod ugo+rw` as nbgrader documents, or leave out EXCHANGE to get one")
+            raise ClassroomError(
+                f"the exchange folder {exchange} does not exist: create (or mount) it, with "
+                "`chmod ugo+rw` as nbgrader documents, or leave out EXCHANGE to get one"
+            )
         if (exchange.stat().st_mode & 0o777) & 0o666 != 0o666:
-            raise ClassroomError(f"the exchange folder {exchange} is not readable and writable by everyone: "
-                                 f"`chmod ugo+rw {exchange}` (nbgrader needs that for release, fetch and submit)")
+            raise ClassroomError(
+                f"the exchange folder {exchange} is not readable and writable by everyone: "
+                f"`chmod ugo+rw {exchange}` (nbgrader needs that for release, fetch and submit)"
+            )
     names = student_names(students)
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o755)
     env = (env or state / "env").resolve()
-    record = {"port": port, "users": [], "group": INSTRUCTORS_GROUP, "state": str(state), "env": str(env),
-              "own_exchange": exchange is None}
+    record = {
+        "port": port,
+        "users": [],
+        "group": INSTRUCTORS_GROUP,
+        "state": str(state),
+        "env": str(env),
+        "own_exchange": exchange is None,
+    }
     (state / "state.json").write_text(json.dumps(record))
     os.chmod(state / "state.json", 0o600)
     try:
@@ -443,9 +513,14 @@ def up(state: Path, port: int, students: int, exchange: Path | None, log=print, 
         (hub_dir / "jupyterhub_config.py").write_text(hub_config(state, port, env, exchange, list(passwords)))
         log_file = hub_dir / "jupyterhub.log"
         with open(log_file, "ab") as out:
-            process = subprocess.Popen([str(HUB), "-f", str(hub_dir / "jupyterhub_config.py")], cwd=hub_dir,
-                                       stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                [str(HUB), "-f", str(hub_dir / "jupyterhub_config.py")],
+                cwd=hub_dir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         record["hub_pid"] = process.pid
         (state / "state.json").write_text(json.dumps(record))
         wait_for_hub(port, process, log_file)
@@ -459,18 +534,21 @@ def up(state: Path, port: int, students: int, exchange: Path | None, log=print, 
 
 def print_logins(record: dict) -> None:
     print(f"\nThe classroom is running: {record['url']}")
-    print(f"  instructor  {INSTRUCTOR:<14} password {record['passwords'][INSTRUCTOR]}  "
-          f"(course in {record['course']})")
+    print(f"  instructor  {INSTRUCTOR:<14} password {record['passwords'][INSTRUCTOR]}  (course in {record['course']})")
     # JupyterHub >= 4.1 forbids frames, so the formgrader's tab inside JupyterLab is blank: open it on its own.
     print(f"              formgrader: {record['url']}/user/{INSTRUCTOR}/formgrader")
     for name in record["users"]:
         if name != INSTRUCTOR:
-            print(f"  student     {name:<14} password {record['passwords'][name]}  (Assignments tab: Nbgrader > Assignment List)")
+            print(
+                f"  student     {name:<14} password {record['passwords'][name]}  "
+                "(Assignments tab: Nbgrader > Assignment List)"
+            )
     print(f"  exchange    {record['exchange']}")
     print("Stop it and remove the users with: make classroom-down")
 
 
 # --- down ----------------------------------------------------------------------------------
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -574,12 +652,17 @@ def status(state: Path) -> int:
     record = json.loads((state / "state.json").read_text())
     exchange = Path(record.get("exchange", ""))
     if not exchange.is_dir():
-        print(f"error: the exchange folder {exchange} is missing: nbgrader cannot release, fetch or submit. "
-              "Run `make classroom-down` and `make classroom` again (or recreate it with `chmod ugo+rw`).", file=sys.stderr)
+        print(
+            f"error: the exchange folder {exchange} is missing: nbgrader cannot release, fetch or submit. "
+            "Run `make classroom-down` and `make classroom` again (or recreate it with `chmod ugo+rw`).",
+            file=sys.stderr,
+        )
         return 1
     if not _alive(record.get("hub_pid", 0) or 0):
-        print(f"error: the hub (pid {record.get('hub_pid')}) is not running; see {state / 'hub' / 'jupyterhub.log'}",
-              file=sys.stderr)
+        print(
+            f"error: the hub (pid {record.get('hub_pid')}) is not running; see {state / 'hub' / 'jupyterhub.log'}",
+            file=sys.stderr,
+        )
         return 1
     print(f"up: {record.get('url')}; exchange {exchange}")
     return 0
@@ -587,14 +670,22 @@ def status(state: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="classroom/manage.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--state", type=Path, default=DEFAULT_STATE, help=f"where the classroom lives (default {DEFAULT_STATE})")
+    parser.add_argument(
+        "--state", type=Path, default=DEFAULT_STATE, help=f"where the classroom lives (default {DEFAULT_STATE})"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     u = sub.add_parser("up", help="create the users, the environment and the exchange; start the hub")
     u.add_argument("--port", type=int, default=DEFAULT_PORT)
     u.add_argument("--students", type=int, default=3)
-    u.add_argument("--exchange", type=Path, default=None, help="use this existing exchange folder instead of making one")
-    u.add_argument("--env", type=Path, default=None,
-                   help="the single-user environment's folder (default STATE/env); reused if its requirements are unchanged")
+    u.add_argument(
+        "--exchange", type=Path, default=None, help="use this existing exchange folder instead of making one"
+    )
+    u.add_argument(
+        "--env",
+        type=Path,
+        default=None,
+        help="the single-user environment's folder (default STATE/env); reused if its requirements are unchanged",
+    )
     d = sub.add_parser("down", help="stop the hub and remove everything `up` made")
     d.add_argument("--keep-env", action="store_true", help="keep the single-user environment (to start again faster)")
     sub.add_parser("status", help="is the classroom up, and is its exchange there?")

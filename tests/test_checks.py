@@ -9,8 +9,6 @@ wrong number. The undamaged tables still work.
 
 from __future__ import annotations
 
-import math
-
 import imagehash
 import numpy as np
 import pandas as pd
@@ -42,6 +40,7 @@ def _damaged(frame: pd.DataFrame, row: int, column: str, value) -> pd.DataFrame:
 
 # --- the checks themselves ---------------------------------------------------------------
 
+
 def test_check_categories_names_the_column_value_and_row():
     with pytest.raises(BadValueError, match=r"column 'result' has the value 'Fail' \(row 1\).*'pass', 'fail'.*1 row"):
         check_categories(pd.Series(["pass", "Fail", "fail"]), ("pass", "fail"), "result")
@@ -68,6 +67,7 @@ def test_check_hash_bits():
 
 
 # --- audits ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["Fail", "FAIL", " fail", "failed"])
 def test_a_misspelt_audit_result_is_refused_not_counted_as_a_pass(supply, value):
@@ -106,8 +106,12 @@ def test_an_unknown_reporter_group_or_indicator_is_refused(supply):
     with pytest.raises(BadValueError, match=r"column 'reporterGroup' has the value 'Migrant'"):
         audits.who_reports(supply["sites"], _damaged(supply["reports"], 0, "reporterGroup", "Migrant"))
     with pytest.raises(BadValueError, match=r"column 'indicator' has the value 'debt bondage'"):
-        audits.channel_detection(supply["sites"], supply["truth"], supply["audits"],
-                                 _damaged(supply["reports"], 0, "indicator", "debt bondage"))
+        audits.channel_detection(
+            supply["sites"],
+            supply["truth"],
+            supply["audits"],
+            _damaged(supply["reports"], 0, "indicator", "debt bondage"),
+        )
 
 
 def test_the_clean_supply_chain_tables_still_work(supply):
@@ -117,6 +121,7 @@ def test_the_clean_supply_chain_tables_still_work(supply):
 
 
 # --- the screening tool ---------------------------------------------------------------------
+
 
 def test_a_label_other_than_0_or_1_is_refused_not_dropped(screening):
     bad = _damaged(screening, 7, "isExploitation", 2)
@@ -144,6 +149,7 @@ def test_the_clean_screening_table_still_works(screening):
 
 # --- image hashes ---------------------------------------------------------------------------
 
+
 def test_a_hash_of_another_size_is_refused_not_cut_into_pieces():
     image = imagematch.synthetic_images(2, size=64, seed=1)
     small = [imagehash.phash(item.image) for item in image]
@@ -154,6 +160,7 @@ def test_a_hash_of_another_size_is_refused_not_cut_into_pieces():
 
 
 # --- the trend model ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def monthly():
@@ -183,7 +190,15 @@ def test_a_missing_count_is_refused_by_monthly_ratio():
 
 def test_a_trend_model_that_is_not_identifiable_says_so(monthly):
     months = pd.PeriodIndex(monthly.index, freq="M")
-    events = pd.DataFrame({"eventId": ["a", "b"], "startMonth": [str(months[30])] * 2, "endMonth": [str(months[40])] * 2,
-                           "effect": ["test", "test"], "channels": ["phone", "phone"], "description": ["a", "b"]})
+    events = pd.DataFrame(
+        {
+            "eventId": ["a", "b"],
+            "startMonth": [str(months[30])] * 2,
+            "endMonth": [str(months[40])] * 2,
+            "effect": ["test", "test"],
+            "channels": ["phone", "phone"],
+            "description": ["a", "b"],
+        }
+    )
     with pytest.raises(ValueError, match="not identifiable"):
         trends.fit_trend(monthly, events)

@@ -94,14 +94,23 @@ def test_a_port_in_use_is_a_clear_error(tmp_path):
 
 @needs_root
 def test_a_missing_exchange_is_a_clear_error(tmp_path):
-    result = run_manage("--state", str(tmp_path / "state"), "up", "--port", str(free_ports()),
-                        "--exchange", str(tmp_path / "no-such-exchange"), timeout=60)
+    result = run_manage(
+        "--state",
+        str(tmp_path / "state"),
+        "up",
+        "--port",
+        str(free_ports()),
+        "--exchange",
+        str(tmp_path / "no-such-exchange"),
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "the exchange folder" in result.stderr and "does not exist" in result.stderr
     closed = tmp_path / "closed"
     closed.mkdir(mode=0o755)
-    result = run_manage("--state", str(tmp_path / "state"), "up", "--port", str(free_ports()),
-                        "--exchange", str(closed), timeout=60)
+    result = run_manage(
+        "--state", str(tmp_path / "state"), "up", "--port", str(free_ports()), "--exchange", str(closed), timeout=60
+    )
     assert result.returncode == 1 and "chmod ugo+rw" in result.stderr
     assert not manage.classroom_users() and not (tmp_path / "state").exists()
 
@@ -114,8 +123,14 @@ class Hub:
 
     def token(self, user: str) -> str:
         if user not in self.tokens:
-            out = subprocess.run([str(manage.HUB), "token", "-f", str(self.state / "hub" / "jupyterhub_config.py"), user],
-                                 cwd=self.state / "hub", capture_output=True, text=True, timeout=120, check=True)
+            out = subprocess.run(
+                [str(manage.HUB), "token", "-f", str(self.state / "hub" / "jupyterhub_config.py"), user],
+                cwd=self.state / "hub",
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
             self.tokens[user] = out.stdout.strip().splitlines()[-1]
         return self.tokens[user]
 
@@ -177,8 +192,12 @@ def answer_notebook(hub: Hub, student: str, course: Path) -> None:
     if student.endswith("2"):
         fake_students.set_answer(nb, "q1-answer", fake_students.WRONG[ASSIGNMENT]["q1-answer"])
     path = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-    saved = hub.api(student, "PUT", f"/user/{student}/api/contents/{path}",
-                    json={"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(nb))})
+    saved = hub.api(
+        student,
+        "PUT",
+        f"/user/{student}/api/contents/{path}",
+        json={"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(nb))},
+    )
     assert saved.status_code == 200, saved.text
 
 
@@ -212,8 +231,9 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
         fetched = hub.api(student, "POST", f"/user/{student}/assignments/fetch", data=form).json()
         assert [a["status"] for a in fetched["value"] if a["assignment_id"] == ASSIGNMENT] == ["fetched"], fetched
         answer_notebook(hub, student, course)
-        valid = hub.api(student, "POST", f"/user/{student}/assignments/validate",
-                        data={"path": f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"}).json()
+        valid = hub.api(
+            student, "POST", f"/user/{student}/assignments/validate", data={"path": f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"}
+        ).json()
         assert valid["success"], valid
         submitted = hub.api(student, "POST", f"/user/{student}/assignments/submit", data=form).json()
         assert submitted["success"] and any(a["status"] == "submitted" for a in submitted["value"]), submitted
@@ -224,28 +244,44 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
     assert sorted(p.name for p in (course / "submitted").iterdir()) == sorted(students)
     a_student_reaches_nothing_of_others(hub, course, attacker=students[1], victim=students[0])
     env = dict(os.environ, HTCOURSE_EXCHANGE=hub.record["exchange"])
-    grade = subprocess.run([sys.executable, "-m", "htcourse.grading", "--course", str(course), "grade", ASSIGNMENT,
-                            "--jobs", "2"], env=env, capture_output=True, text=True, timeout=600)
+    grade = subprocess.run(
+        [sys.executable, "-m", "htcourse.grading", "--course", str(course), "grade", ASSIGNMENT, "--jobs", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert grade.returncode == 0, grade.stdout[-2000:] + grade.stderr[-2000:]
     assert "WITHOUT the sandbox" not in grade.stderr
     owner = pwd.getpwnam(teacher)
     subprocess.run(["chown", "-R", f"{owner.pw_uid}:{owner.pw_gid}", str(course)], check=True)
-    scores = {s["student"]: s["score"] for s in
-              hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/submissions/{ASSIGNMENT}").json()}
+    scores = {
+        s["student"]: s["score"]
+        for s in hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/submissions/{ASSIGNMENT}").json()
+    }
     assert scores == {students[0]: 10.0, students[1]: 8.0}, scores  # second student got q1 (2 points) wrong
 
     # 4. The hand grade, typed into the formgrader's page in Chromium.
     give_hand_grade_in_formgrader(hub, teacher, students[0], points=4)
-    scores = {s["student"]: s["score"] for s in
-              hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/submissions/{ASSIGNMENT}").json()}
+    scores = {
+        s["student"]: s["score"]
+        for s in hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/submissions/{ASSIGNMENT}").json()
+    }
     assert scores[students[0]] == 14.0, scores
 
     # 5. Feedback written again after hand grading (the course's grader), then released from the formgrader.
-    feedback = subprocess.run([sys.executable, "-m", "htcourse.grading", "--course", str(course), "feedback", ASSIGNMENT],
-                              env=env, capture_output=True, text=True, timeout=600)
+    feedback = subprocess.run(
+        [sys.executable, "-m", "htcourse.grading", "--course", str(course), "feedback", ASSIGNMENT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert feedback.returncode == 0, feedback.stderr[-2000:]
     subprocess.run(["chown", "-R", f"{owner.pw_uid}:{owner.pw_gid}", str(course)], check=True)
-    released = hub.api(teacher, "POST", f"/user/{teacher}/formgrader/api/assignment/{ASSIGNMENT}/release_feedback").json()
+    released = hub.api(
+        teacher, "POST", f"/user/{teacher}/formgrader/api/assignment/{ASSIGNMENT}/release_feedback"
+    ).json()
     assert released["success"], released.get("error", "")[-2000:]
 
     # 6. The student fetches the feedback and sees the score.
@@ -263,8 +299,9 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
     page = response.json()
     import re
 
-    assert re.search(rf"{ASSIGNMENT} \(Score: 14\.0 / 23\.0\)", page["content"]), \
+    assert re.search(rf"{ASSIGNMENT} \(Score: 14\.0 / 23\.0\)", page["content"]), (
         "the feedback shows the total: 10 autograded + 4 by hand, out of 23"
+    )
     assert "Written response</a> (Score: 4.0 / 5.0)" in page["content"], "and the hand grade"
     print(f"\nassignment cycle through the hub: {time.monotonic() - started:.0f} s")
 
@@ -312,11 +349,24 @@ def a_student_reaches_nothing_of_others(hub: Hub, course: Path, attacker: str, v
     user = pwd.getpwnam(attacker)
     for what, code in ATTEMPTS.items():
         tried = subprocess.run(
-            ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups", "--",
-             "/usr/bin/python3", "-c", "import os\n" + code.format(**paths)],
-            capture_output=True, text=True, timeout=60, cwd="/")
-        assert tried.returncode != 0 and "PermissionError" in tried.stderr, \
+            [
+                "setpriv",
+                f"--reuid={user.pw_uid}",
+                f"--regid={user.pw_gid}",
+                "--init-groups",
+                "--",
+                "/usr/bin/python3",
+                "-c",
+                "import os\n" + code.format(**paths),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd="/",
+        )
+        assert tried.returncode != 0 and "PermissionError" in tried.stderr, (
             f"a student could {what}: {tried.stderr[-500:]}"
+        )
     assert submission_dir.is_dir() and (exchange / "htcourse").is_dir()
 
 
@@ -326,8 +376,9 @@ def launch_button_pulls_the_repository(hub: Hub, student: str) -> None:
     _, branch = launch.repository()
     repo = hub.state / "ht-course"
     subprocess.run(["git", "init", "-q", "--bare", "-b", branch, str(repo)], check=True)
-    subprocess.run(["git", "push", "-q", str(repo), f"HEAD:refs/heads/{branch}"], cwd=REPO_ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "push", "-q", str(repo), f"HEAD:refs/heads/{branch}"], cwd=REPO_ROOT, check=True, capture_output=True
+    )
     owner = pwd.getpwnam(student)
     subprocess.run(["chown", "-R", f"{owner.pw_uid}:{owner.pw_gid}", str(repo)], check=True)
     lab = "book/modules/06-clean-data/lab-dirty-data.ipynb"
@@ -341,10 +392,16 @@ def launch_button_pulls_the_repository(hub: Hub, student: str) -> None:
     query = dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
     from urllib.parse import unquote
 
-    stream = hub.api(student, "GET", f"/user/{student}/git-pull/api",
-                     params={"repo": unquote(query["repo"]), "branch": query["branch"]})
+    stream = hub.api(
+        student,
+        "GET",
+        f"/user/{student}/git-pull/api",
+        params={"repo": unquote(query["repo"]), "branch": query["branch"]},
+    )
     assert '"phase": "finished"' in stream.text, stream.text[-2000:]
-    opened = hub.api(student, "GET", f"/user/{student}/api/contents/{unquote(query['urlpath']).removeprefix('lab/tree/')}")
+    opened = hub.api(
+        student, "GET", f"/user/{student}/api/contents/{unquote(query['urlpath']).removeprefix('lab/tree/')}"
+    )
     assert opened.status_code == 200, f"the link's notebook is not in the pulled folder: {unquote(query['urlpath'])}"
 
 
@@ -352,11 +409,15 @@ def give_hand_grade_in_formgrader(hub: Hub, teacher: str, student: str, points: 
     """Log in as the instructor in Chromium and type the points for question 6 in the formgrader's grading page."""
     from playwright.sync_api import sync_playwright
 
-    submissions = hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}").json()
+    submissions = hub.api(
+        teacher, "GET", f"/user/{teacher}/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}"
+    ).json()
     submission_id = next(s["id"] for s in submissions if s["student"] == student)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
         try:
             page = browser.new_page()
             page.goto(f"{hub.url}/hub/login")
@@ -367,8 +428,14 @@ def give_hand_grade_in_formgrader(hub: Hub, teacher: str, student: str, points: 
             # JupyterLab's page sets the server's _xsrf cookie, which the formgrader's saves send back.
             page.wait_for_function("() => document.cookie.includes('_xsrf')", timeout=60_000)
             saves = []
-            page.on("response", lambda r: saves.append(f"{r.request.method} {r.url} {r.status}")
-                    if r.request.method in ("PUT", "POST") else None)
+            page.on(
+                "response",
+                lambda r: (
+                    saves.append(f"{r.request.method} {r.url} {r.status}")
+                    if r.request.method in ("PUT", "POST")
+                    else None
+                ),
+            )
             page.goto(f"{hub.url}/user/{teacher}/formgrader/submissions/{submission_id}/")
             score = page.locator("input.score#q6-answer")
             score.wait_for(timeout=60_000)
@@ -382,8 +449,12 @@ def give_hand_grade_in_formgrader(hub: Hub, teacher: str, student: str, points: 
                     score.fill(value)
                     score.press("Tab")
                 for _ in range(10):
-                    grades = hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/grades",
-                                     params={"submission_id": submission_id}).json()
+                    grades = hub.api(
+                        teacher,
+                        "GET",
+                        f"/user/{teacher}/formgrader/api/grades",
+                        params={"submission_id": submission_id},
+                    ).json()
                     hand = [g for g in grades if g["name"] == "q6-answer"]
                     if hand and hand[0]["manual_score"] == points:
                         return
@@ -405,16 +476,31 @@ def test_the_first_minute_on_the_hub(hub, tmp_path):
     assert sheet.status_code == 200, "the datasheet the notebooks name is not in the student's home"
     env_bin = str(Path(hub.record["env"]) / "bin")
     for flags in ("-lc", "-ic"):  # a terminal's login shell, and an interactive one
-        found = subprocess.run([shutil.which("runuser") or "/usr/sbin/runuser", "-u", teacher, "--", "bash", flags, "command -v nbgrader python"],
-                               capture_output=True, text=True, timeout=60)
+        found = subprocess.run(
+            [
+                shutil.which("runuser") or "/usr/sbin/runuser",
+                "-u",
+                teacher,
+                "--",
+                "bash",
+                flags,
+                "command -v nbgrader python",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert found.stdout.split() == [f"{env_bin}/nbgrader", f"{env_bin}/python"], (flags, found.stdout, found.stderr)
     names = hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/students").json()
-    assert {s["id"]: (s["first_name"], s["last_name"]) for s in names} == \
-        {name: ("Student", str(i)) for i, name in enumerate(students, start=1)}, names
+    assert {s["id"]: (s["first_name"], s["last_name"]) for s in names} == {
+        name: ("Student", str(i)) for i, name in enumerate(students, start=1)
+    }, names
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"{hub.url}/hub/login")
@@ -428,6 +514,8 @@ def test_the_first_minute_on_the_hub(hub, tmp_path):
             page.screenshot(path=str(tmp_path / "student-first-screen.png"))
             print(f"\nthe student's first screen: {tmp_path / 'student-first-screen.png'}")
             assert not page.get_by_text("official Jupyter news").count(), "the news pop-up is shown"
-            assert not page.locator(".jp-Notification-Toast-Container .Toastify__toast").count(), "a notification is shown"
+            assert not page.locator(".jp-Notification-Toast-Container .Toastify__toast").count(), (
+                "a notification is shown"
+            )
         finally:
             browser.close()

@@ -31,14 +31,32 @@ from htcourse.paths import REPO_ROOT
 
 PYTHON = sys.executable
 ASSIGNMENT = "ps4-dirty-data"
-COMMANDS = ["build", "serve", "reader", "zip", "datasets", "assignments", "validate", "collect", "grade",
-            "feedback", "export", "classroom"]
+COMMANDS = [
+    "build",
+    "serve",
+    "reader",
+    "zip",
+    "datasets",
+    "assignments",
+    "validate",
+    "collect",
+    "grade",
+    "feedback",
+    "export",
+    "classroom",
+]
 
 
 def htcourse(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run([str(Path(PYTHON).parent / "htcourse"), *args], cwd=cwd or REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(Path(PYTHON).parent / "htcourse"), *args],
+        cwd=cwd or REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def inproc(capsys, *args: str) -> tuple[int, str, str]:
@@ -90,7 +108,9 @@ def test_build_and_reader_name_the_fix_when_there_is_nothing_to_work_on(tmp_path
 def tiny_site(tmp_path) -> Path:
     site = tmp_path / "html"
     (site / "_static").mkdir(parents=True)
-    (site / "index.html").write_text("<!doctype html><title>Course</title><p>hello from the tiny site</p>", encoding="utf-8")
+    (site / "index.html").write_text(
+        "<!doctype html><title>Course</title><p>hello from the tiny site</p>", encoding="utf-8"
+    )
     (site / "_static" / "x.css").write_text("p{}", encoding="utf-8")
     return site
 
@@ -107,8 +127,13 @@ def test_serve_serves_the_site_on_this_computer(tiny_site):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    server = subprocess.Popen([str(Path(PYTHON).parent / "htcourse"), "serve", "--site", str(tiny_site), "--port", str(port)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "htcourse"), "serve", "--site", str(tiny_site), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         body = None
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
@@ -169,21 +194,44 @@ def test_feedback_runs_on_a_course_with_nothing_graded(course):
 
 
 def test_collect_refuses_a_missing_zip_and_a_wrong_roster(course, tmp_path, capsys):
-    code, _, err = inproc(capsys, "collect", ASSIGNMENT, "--from", "canvas", str(tmp_path / "none.zip"),
-                          "--roster", str(tmp_path / "r.csv"), "--course", str(course))
+    code, _, err = inproc(
+        capsys,
+        "collect",
+        ASSIGNMENT,
+        "--from",
+        "canvas",
+        str(tmp_path / "none.zip"),
+        "--roster",
+        str(tmp_path / "r.csv"),
+        "--course",
+        str(course),
+    )
     assert code == 2 and "download the submissions zip from Canvas" in err
     archive = tmp_path / "s.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("x_1_2_ps4-dirty-data.ipynb", "{}")
     (tmp_path / "r.csv").write_text("name,email\n", encoding="utf-8")
-    code, _, err = inproc(capsys, "collect", ASSIGNMENT, "--from", "moodle", str(archive), "--roster", str(tmp_path / "r.csv"),
-                          "--course", str(course))
+    code, _, err = inproc(
+        capsys,
+        "collect",
+        ASSIGNMENT,
+        "--from",
+        "moodle",
+        str(archive),
+        "--roster",
+        str(tmp_path / "r.csv"),
+        "--course",
+        str(course),
+    )
     assert code == 2 and "not a Moodle grading worksheet" in err
     assert not (course / "submitted").exists()
 
 
 def test_export_csv_needs_an_assignment_and_canvas_a_roster(course, capsys):
-    assert inproc(capsys, "export", "csv", "--course", str(course))[::2] == (2, "error: htcourse export csv needs --assignment NAME (one file per assignment)\n")
+    assert inproc(capsys, "export", "csv", "--course", str(course))[::2] == (
+        2,
+        "error: htcourse export csv needs --assignment NAME (one file per assignment)\n",
+    )
     code, _, err = inproc(capsys, "export", "canvas", "--course", str(course))
     assert code == 2 and "needs --roster" in err
 

@@ -9,8 +9,8 @@ command line, as `make grade` does.
 from __future__ import annotations
 
 import hashlib
-import json
 import importlib.util
+import json
 import os
 import shutil
 import sqlite3
@@ -28,16 +28,24 @@ PYTHON = sys.executable
 ASSIGNMENT = "ps4-dirty-data"
 
 _spec = importlib.util.spec_from_file_location(
-    "htcourse_fake_students_grading", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py")
+    "htcourse_fake_students_grading", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py"
+)
 fake = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fake)
 
 
 def run_cli(course: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               HTCOURSE_CELL_TIMEOUT="8")
-    return subprocess.run([PYTHON, "-m", "htcourse.grading", "--course", str(course), *args],
-                          cwd=course, env=env, capture_output=True, text=True, timeout=900)
+    env = dict(
+        os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}", HTCOURSE_CELL_TIMEOUT="8"
+    )
+    return subprocess.run(
+        [PYTHON, "-m", "htcourse.grading", "--course", str(course), *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def new_course(root: Path) -> Path:
@@ -63,6 +71,7 @@ def digest(path: Path) -> str:
 
 # --- sandbox: attacks graded beside a correct submission ---------------------------
 
+
 def attacks(course: Path) -> dict[str, str]:
     source_nb = course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     return {
@@ -72,10 +81,7 @@ def attacks(course: Path) -> dict[str, str]:
         "connect-localhost": "import socket; socket.create_connection(('127.0.0.1', 8888), timeout=3)",
         "connect-remote": "import socket; socket.create_connection(('192.0.2.10', 443), timeout=3)",
         "allocate": "hog = bytearray(16 * 1024**3)",
-        "fork": ("import os, time\n"
-                 "for _ in range(5000):\n"
-                 "    if os.fork() == 0:\n"
-                 "        time.sleep(5); os._exit(0)"),
+        "fork": ("import os, time\nfor _ in range(5000):\n    if os.fork() == 0:\n        time.sleep(5); os._exit(0)"),
         "write-outside": f"open({str(REPO_ROOT / 'src' / 'htcourse' / 'planted.py')!r}, 'w').write('x')",
     }
 
@@ -144,9 +150,12 @@ def test_grading_refuses_without_bubblewrap_unless_told(tmp_path, monkeypatch):
 
 # --- parallel grading gives the same scores as serial grading -----------------------
 
+
 def test_parallel_and_serial_grading_agree(tmp_path):
     students = {
-        "correct": fake.correct, "blank": fake.blank, "wrong": fake.wrong,
+        "correct": fake.correct,
+        "blank": fake.blank,
+        "wrong": fake.wrong,
         "partial": lambda c, a: fake.partial(c, a, ["q1-answer", "q2-answer"]),
     }
     results = {}
@@ -170,27 +179,34 @@ REPORT_MIME = "application/vnd.htcourse.answers+json"
 #: leaves alone: patching builtins early would also change what the student's own answers
 #: compute), or after the answer cell named.
 GAMES = {
-    "patch-modules": ("early",
+    "patch-modules": (
+        "early",
         "import math, numbers, htcourse.data\n"
         "math.isclose = lambda *a, **k: True\n"
         "numbers.Integral.register(object)\n"
-        "htcourse.data.load = lambda *a, **k: raw"),
-    "patch-builtins": ("late",
+        "htcourse.data.load = lambda *a, **k: raw",
+    ),
+    "patch-builtins": (
+        "late",
         "import builtins\n"
         "class _Yes:\n"
         "    __eq__ = lambda self, other: True\n"
         "    __hash__ = object.__hash__\n"
         "builtins.sorted = lambda *a, **k: _Yes()\n"
-        "builtins.all = lambda *a, **k: True"),
-    "custom-eq": ("q3-answer",
+        "builtins.all = lambda *a, **k: True",
+    ),
+    "custom-eq": (
+        "q3-answer",
         "class Always(int):\n"
         "    def __eq__(self, other): return True\n"
         "    __hash__ = int.__hash__\n"
         "class Lenient(type(deduped)):\n"
         "    def __getitem__(self, key): return Always(0)\n"
         "n_people = Always(0)\n"
-        "deduped = Lenient(deduped)"),
-    "custom-float": ("late",
+        "deduped = Lenient(deduped)",
+    ),
+    "custom-float": (
+        "late",
         "import sys\n"
         "class Peek(float):\n"
         "    # answers math.isclose with whatever the caller expects\n"
@@ -199,15 +215,18 @@ GAMES = {
         "        return float(next((v for k, v in f.f_globals.items() if k.startswith('_jump')), 0.0))\n"
         "    def __eq__(self, other): return True\n"
         "    __hash__ = float.__hash__\n"
-        "police_jump = Peek(0.5)"),
-    "hooks-and-tracers": ("early",
+        "police_jump = Peek(0.5)",
+    ),
+    "hooks-and-tracers": (
+        "early",
         "import sys, json\n"
         "from IPython.display import display\n"
         "ip = get_ipython()\n"
         "ip.events.register('pre_run_cell', lambda info: print('SRC:' + info.raw_cell.encode().hex()))\n"
         "def forge(result=None):\n"
         "    for q in ('q3-hidden', 'q4-hidden', 'q5-hidden'):\n"
-        f"        display({{{REPORT_MIME!r}: {{'cell': q, 'answers': {{'n_people': 0, 'police_jump': 0.1}}, 'problems': {{}}}}}}, raw=True)\n"
+        f"        display({{{REPORT_MIME!r}: {{'cell': q, "
+        "'answers': {'n_people': 0, 'police_jump': 0.1}, 'problems': {}}}, raw=True)\n"
         "ip.events.register('post_run_cell', forge)\n"
         "def tracer(frame, event, arg):\n"
         "    if event == 'call' and 'hidden' in frame.f_code.co_filename:\n"
@@ -215,8 +234,11 @@ GAMES = {
         "    return tracer\n"
         "sys.settrace(tracer)\n"
         "import codecs\n"
-        "ip.input_transformers_cleanup.append(lambda lines: [print(codecs.encode(''.join(lines), 'rot13')) or l for l in lines])"),
-    "read-other-cells": ("late",
+        "ip.input_transformers_cleanup.append("
+        "lambda lines: [print(codecs.encode(''.join(lines), 'rot13')) or l for l in lines])",
+    ),
+    "read-other-cells": (
+        "late",
         "import base64, codecs, glob, zlib, json\n"
         "for path in glob.glob('*.ipynb'):\n"
         "    try:\n"
@@ -226,7 +248,8 @@ GAMES = {
         "    print(base64.b64encode(zlib.compress(data)).decode())\n"
         "    print(codecs.encode(data.decode(errors='replace')[-4000:], 'rot13'))\n"
         "print(base64.b64encode('\\n'.join(In).encode()).decode())\n"
-        "print(codecs.encode(json.dumps(get_ipython().user_ns.get('_ih', [])), 'rot13'))"),
+        "print(codecs.encode(json.dumps(get_ipython().user_ns.get('_ih', [])), 'rot13'))",
+    ),
 }
 
 
@@ -244,12 +267,14 @@ def gamed(tmp_path_factory):
     fake.write_submission(course, "correct", ASSIGNMENT, fake.correct(course, ASSIGNMENT))
     fake.write_submission(course, "partial", ASSIGNMENT, fake.partial(course, ASSIGNMENT, honest))
     for name, (where, code) in GAMES.items():
-        fake.write_submission(course, f"game-{name}", ASSIGNMENT,
-                              _with_cell(fake.partial(course, ASSIGNMENT, honest), code, where))
+        fake.write_submission(
+            course, f"game-{name}", ASSIGNMENT, _with_cell(fake.partial(course, ASSIGNMENT, honest), code, where)
+        )
     # The issue's own attack: a blank notebook and one added cell.
     one_cell = "\n".join(code for _, code in GAMES.values() if "deduped" not in code)
-    fake.write_submission(course, "blank-plus-one-cell", ASSIGNMENT,
-                          _with_cell(fake.blank(course, ASSIGNMENT), one_cell, "early"))
+    fake.write_submission(
+        course, "blank-plus-one-cell", ASSIGNMENT, _with_cell(fake.blank(course, ASSIGNMENT), one_cell, "early")
+    )
     result = run_cli(course, "grade", ASSIGNMENT, "--jobs", "2")
     return course, result
 
@@ -267,7 +292,9 @@ def _hidden_lines(course: Path) -> set[str]:
     from htcourse.grading.feedback import split_hidden
 
     nb = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
-    released = "\n".join(c.source for c in nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4).cells)
+    released = "\n".join(
+        c.source for c in nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4).cells
+    )
     lines = set()
     for cell in nb.cells:
         for line in split_hidden(cell.source)[1]:
@@ -334,8 +361,10 @@ def test_feedback_says_in_words_what_failed(gamed):
     page = course / "feedback" / "blank-plus-one-cell" / ASSIGNMENT / f"{ASSIGNMENT}.html"
     text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))))
     assert "n_namibia_lost was not defined when question 1 was checked." in text
-    for game, line in [("custom-eq", "n_people could not be checked for question 3: it is a __main__.Always"),
-                       ("custom-float", "police_jump could not be checked for question 5: it is a __main__.Peek")]:
+    for game, line in [
+        ("custom-eq", "n_people could not be checked for question 3: it is a __main__.Always"),
+        ("custom-float", "police_jump could not be checked for question 5: it is a __main__.Peek"),
+    ]:
         page = course / "feedback" / f"game-{game}" / ASSIGNMENT / f"{ASSIGNMENT}.html"
         text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))))
         assert line in text
@@ -390,6 +419,7 @@ def test_submission_size_limits_are_the_course_config(tmp_path):
 
 # --- hostile submissions: links out of the sandbox, script for the instructor -------------
 
+
 class _Listener:
     """A loopback HTTP listener that records every request a payload makes."""
 
@@ -432,30 +462,39 @@ LEGIT_MARKDOWN = (
 
 def hostile_markdown(port: int) -> str:
     js = lambda kind: payload(port, kind)  # noqa: E731
-    return LEGIT_MARKDOWN + "\n\n".join([
-        f"<script>{js('md-script')}</script>",
-        f'<img src="x" onerror="{js("md-onerror")}">',
-        f'<svg onload="{js("md-svg")}"></svg>',
-        f'<iframe srcdoc="&lt;script&gt;{js("md-iframe")}&lt;/script&gt;"></iframe>',
-        f'<details open ontoggle="{js("md-toggle")}"><summary>more</summary>x</details>',
-        f"[click me](javascript:{js('md-link')})",
-        f'<a href="javascript:{js("md-a")}">also click</a>',
-    ]) + "\n\n" + fake.STUDENT_PROSE
+    return (
+        LEGIT_MARKDOWN
+        + "\n\n".join(
+            [
+                f"<script>{js('md-script')}</script>",
+                f'<img src="x" onerror="{js("md-onerror")}">',
+                f'<svg onload="{js("md-svg")}"></svg>',
+                f'<iframe srcdoc="&lt;script&gt;{js("md-iframe")}&lt;/script&gt;"></iframe>',
+                f'<details open ontoggle="{js("md-toggle")}"><summary>more</summary>x</details>',
+                f"[click me](javascript:{js('md-link')})",
+                f'<a href="javascript:{js("md-a")}">also click</a>',
+            ]
+        )
+        + "\n\n"
+        + fake.STUDENT_PROSE
+    )
 
 
 def hostile_code(port: int) -> str:
     js = lambda kind: payload(port, kind)  # noqa: E731
     svg = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js("out-svg")}"><rect width="5" height="5"/></svg>'
     width = {"image/png": {"width": "1 onerror=" + js("out-width")}}  # nbconvert writes an image's width unquoted
-    return "\n".join([
-        "from IPython.display import display, HTML, SVG, Javascript, Markdown",
-        f"display(HTML({'<b>bold output</b><script>' + js('out-script') + '</script>'!r}))",
-        f"display(HTML({'<img src=x onerror=' + chr(34) + js('out-onerror') + chr(34) + '>'!r}))",
-        f"display(SVG({svg!r}))",
-        f"display(Javascript({js('out-js')!r}))",
-        f"display(Markdown({'<img src=x onerror=' + chr(34) + js('out-md') + chr(34) + '>'!r}))",
-        f"display({{'image/png': 'AAAA'}}, raw=True, metadata={width!r})",
-    ])
+    return "\n".join(
+        [
+            "from IPython.display import display, HTML, SVG, Javascript, Markdown",
+            f"display(HTML({'<b>bold output</b><script>' + js('out-script') + '</script>'!r}))",
+            f"display(HTML({'<img src=x onerror=' + chr(34) + js('out-onerror') + chr(34) + '>'!r}))",
+            f"display(SVG({svg!r}))",
+            f"display(Javascript({js('out-js')!r}))",
+            f"display(Markdown({'<img src=x onerror=' + chr(34) + js('out-md') + chr(34) + '>'!r}))",
+            f"display({{'image/png': 'AAAA'}}, raw=True, metadata={width!r})",
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -466,8 +505,11 @@ def hostile(tmp_path_factory):
     listener = _Listener()
     outside = base / "root-only"
     outside.mkdir(mode=0o700)
-    targets = {"secret": outside / "secret.txt", "chmod": outside / "keep-mode.txt",
-               "overwrite": outside / "keep-content.txt"}
+    targets = {
+        "secret": outside / "secret.txt",
+        "chmod": outside / "keep-mode.txt",
+        "overwrite": outside / "keep-content.txt",
+    }
     for name, path in targets.items():
         path.write_text(f"ROOT-ONLY-{name.upper()}-" + "7f3a9c" * 8)
         path.chmod(0o600)
@@ -477,14 +519,20 @@ def hostile(tmp_path_factory):
 
     nb = fake.correct(course, ASSIGNMENT)
     fake.set_answer(nb, "q7-answer", "![my piece](picture.png)\n\n" + fake.STUDENT_PROSE)
-    nb.cells.append(nbformat.v4.new_code_cell("\n".join([
-        "import os",
-        f"os.symlink({str(targets['secret'])!r}, 'picture.png')",
-        f"os.symlink({str(targets['chmod'])!r}, 'notes.txt')",
-        f"os.remove({ASSIGNMENT + '.ipynb'!r})",
-        f"os.symlink({str(targets['overwrite'])!r}, {ASSIGNMENT + '.ipynb'!r})",
-        f"os.symlink({str(outside)!r}, 'outside')",
-    ])))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "\n".join(
+                [
+                    "import os",
+                    f"os.symlink({str(targets['secret'])!r}, 'picture.png')",
+                    f"os.symlink({str(targets['chmod'])!r}, 'notes.txt')",
+                    f"os.remove({ASSIGNMENT + '.ipynb'!r})",
+                    f"os.symlink({str(targets['overwrite'])!r}, {ASSIGNMENT + '.ipynb'!r})",
+                    f"os.symlink({str(outside)!r}, 'outside')",
+                ]
+            )
+        )
+    )
     fake.write_submission(course, "links", ASSIGNMENT, nb)
 
     nb = fake.correct(course, ASSIGNMENT)
@@ -530,14 +578,17 @@ def test_links_left_by_student_code_reach_nothing(hostile):
 def test_hostile_markup_is_removed_and_reported(hostile):
     course, result, _, _, _ = hostile
     line = next(line for line in result.stdout.splitlines() if line.strip().startswith("markup:"))
-    for what in ("<script>", "onerror= handler", "<svg>", "<iframe>", "javascript: address",
-                 "application/javascript"):
+    for what in ("<script>", "onerror= handler", "<svg>", "<iframe>", "javascript: address", "application/javascript"):
         assert what in line, (what, line)
     assert not any(line.strip().startswith("honest:") for line in result.stdout.splitlines()), result.stdout
     graded = nbformat.read(course / "autograded" / "markup" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
     shown = [c.source for c in graded.cells if c.cell_type == "markdown"]
-    shown += [json.dumps(o.get("data", {})) + json.dumps(o.get("metadata", {}))
-              for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    shown += [
+        json.dumps(o.get("data", {})) + json.dumps(o.get("metadata", {}))
+        for c in graded.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    ]
     for text in shown:
         bad = ("<script", "onerror", "onload", "javascript:", "srcdoc")
         assert "__pwned" not in text or not any(b in text.lower() for b in bad), text[:500]
@@ -575,12 +626,28 @@ def test_no_payload_runs_in_the_formgrader_or_the_feedback(hostile, browser):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               JUPYTER_CONFIG_DIR=str(course / ".jupyter-config"))
+    env = dict(
+        os.environ,
+        PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        JUPYTER_CONFIG_DIR=str(course / ".jupyter-config"),
+    )
     server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "jupyter"), "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         "--allow-root", "--ServerApp.token=instructor-token", f"--ServerApp.root_dir={course}"],
-        cwd=course, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            str(Path(PYTHON).parent / "jupyter"),
+            "server",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            "--allow-root",
+            "--ServerApp.token=instructor-token",
+            f"--ServerApp.root_dir={course}",
+        ],
+        cwd=course,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
@@ -591,8 +658,7 @@ def test_no_payload_runs_in_the_formgrader_or_the_feedback(hostile, browser):
                 time.sleep(0.2)
         context = browser.new_context()
         page = context.new_page()
-        page.goto(f"{base}/formgrader/submissions/{submission_id}/?index=0&token=instructor-token",
-                  wait_until="load")
+        page.goto(f"{base}/formgrader/submissions/{submission_id}/?index=0&token=instructor-token", wait_until="load")
         assert page.locator("#notebook-container").count() >= 1, page.content()[:2000]
         assert _students_payloads_ran(page, listener) == []
         _legit_formatting_shows(page)
@@ -618,24 +684,27 @@ c.BoundedExecute.max_output_chars_read = 50_000
 
 RESOURCE_ATTACKS = {
     # four children of 150 MB each: under the per-process limit, over the sandbox's 400 MB together
-    "memory": ("import os, time\n"
-               "children = []\n"
-               "for _ in range(4):\n"
-               "    pid = os.fork()\n"
-               "    if pid == 0:\n"
-               "        hog = bytearray(150 * 1024**2)\n"
-               "        for i in range(0, len(hog), 4096): hog[i] = 1\n"
-               "        time.sleep(2); os._exit(0)\n"
-               "    children.append(pid)\n"
-               "for pid in children: os.waitpid(pid, 0)"),
+    "memory": (
+        "import os, time\n"
+        "children = []\n"
+        "for _ in range(4):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        hog = bytearray(150 * 1024**2)\n"
+        "        for i in range(0, len(hog), 4096): hog[i] = 1\n"
+        "        time.sleep(2); os._exit(0)\n"
+        "    children.append(pid)\n"
+        "for pid in children: os.waitpid(pid, 0)"
+    ),
     # a file larger than the working folder, the error caught so that nothing shows in the output
-    "disk": ("try:\n"
-             "    with open('big.bin', 'wb') as f:\n"
-             "        for _ in range(40): f.write(b'0' * 1024**2)\n"
-             "except OSError:\n"
-             "    pass"),
-    "tmp": ("with open('/tmp/fill', 'wb') as f:\n"
-            "    for _ in range(40): f.write(b'0' * 1024**2)"),
+    "disk": (
+        "try:\n"
+        "    with open('big.bin', 'wb') as f:\n"
+        "        for _ in range(40): f.write(b'0' * 1024**2)\n"
+        "except OSError:\n"
+        "    pass"
+    ),
+    "tmp": ("with open('/tmp/fill', 'wb') as f:\n    for _ in range(40): f.write(b'0' * 1024**2)"),
     "print": "while True:\n    print('x' * 1000)",
 }
 
@@ -697,8 +766,11 @@ def test_an_interrupted_run_leaves_nothing_the_next_run_keeps(tmp_path):
     dead = subprocess.Popen(["true"])
     dead.wait()
     tmp = Path(tempfile.gettempdir())
-    left = [tmp / f"{STAGING_PREFIX}{dead.pid}-abc", tmp / f"{workdir.SCRATCH_PREFIX}{dead.pid}-abc",
-            tmp / f"{workdir.RUNDIR_PREFIX}{dead.pid}-abc"]
+    left = [
+        tmp / f"{STAGING_PREFIX}{dead.pid}-abc",
+        tmp / f"{workdir.SCRATCH_PREFIX}{dead.pid}-abc",
+        tmp / f"{workdir.RUNDIR_PREFIX}{dead.pid}-abc",
+    ]
     alive = tmp / f"{STAGING_PREFIX}{os.getpid()}-abc"
     for folder in [*left, alive]:
         (folder / "student" / "ps").mkdir(parents=True)

@@ -17,17 +17,20 @@ from htcourse.grading import late
 HOUR, DAY = 3600, 86400
 
 
-@pytest.mark.parametrize("seconds, method, fraction, cutoff, expected", [
-    (0, "per_day", 0.1, 72, 0.0),                  # on time
-    (1, "per_day", 0.1, 72, 1.0),                  # one second late: one started day
-    (30 * HOUR, "per_day", 0.1, 72, 2.0),          # 30 hours: two started days
-    (3 * DAY, "per_day", 0.1, 72, 3.0),            # exactly at the cut-off: still three days
-    (3 * DAY + 1, "per_day", 0.1, 72, 10.0),       # past the cut-off: the whole score
-    (5 * HOUR + 1, "per_hour", 0.05, 0, 3.0),      # six started hours at 5%
-    (40 * DAY, "per_hour", 0.05, 0, 10.0),         # never more than the score
-    (40 * DAY, "none", 0.0, 0, 0.0),               # no policy
-    (80 * HOUR, "none", 0.0, 72, 10.0),            # none, but a cut-off
-])
+@pytest.mark.parametrize(
+    "seconds, method, fraction, cutoff, expected",
+    [
+        (0, "per_day", 0.1, 72, 0.0),  # on time
+        (1, "per_day", 0.1, 72, 1.0),  # one second late: one started day
+        (30 * HOUR, "per_day", 0.1, 72, 2.0),  # 30 hours: two started days
+        (3 * DAY, "per_day", 0.1, 72, 3.0),  # exactly at the cut-off: still three days
+        (3 * DAY + 1, "per_day", 0.1, 72, 10.0),  # past the cut-off: the whole score
+        (5 * HOUR + 1, "per_hour", 0.05, 0, 3.0),  # six started hours at 5%
+        (40 * DAY, "per_hour", 0.05, 0, 10.0),  # never more than the score
+        (40 * DAY, "none", 0.0, 0, 0.0),  # no policy
+        (80 * HOUR, "none", 0.0, 72, 10.0),  # none, but a cut-off
+    ],
+)
 def test_penalty(seconds, method, fraction, cutoff, expected):
     assert late.penalty(10.0, seconds, method, fraction, cutoff) == pytest.approx(expected)
 
@@ -41,12 +44,15 @@ def test_the_nbgrader_plugin_reads_the_course_config():
     assert late.LatePolicy().describe() == "no penalty for late work"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2026-10-16 17:00 UTC", datetime(2026, 10, 16, 17)),
-    ("2026-10-16T17:00:00Z", datetime(2026, 10, 16, 17)),
-    ("2026-10-16 19:00:00+02:00", datetime(2026, 10, 16, 17)),
-    ("2026-10-16 17:00", datetime(2026, 10, 16, 17)),  # no zone: UTC
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-10-16 17:00 UTC", datetime(2026, 10, 16, 17)),
+        ("2026-10-16T17:00:00Z", datetime(2026, 10, 16, 17)),
+        ("2026-10-16 19:00:00+02:00", datetime(2026, 10, 16, 17)),
+        ("2026-10-16 17:00", datetime(2026, 10, 16, 17)),  # no zone: UTC
+    ],
+)
 def test_due_dates(text, expected):
     assert late.parse_due(text) == expected
 
@@ -69,11 +75,14 @@ def test_extensions_are_read_and_the_reason_is_required_as_a_column(tmp_path):
         late.read_extensions(course)
 
 
-@pytest.mark.parametrize("body, message", [
-    ("ana,ps1,2026-10-20,x\nana,ps1,2026-10-21,y\n", "two extensions for ps1"),
-    ("ana,ps1,soon,x\n", "line 2: cannot read 'soon'"),
-    (",ps1,2026-10-20,x\n", "student and assignment are both needed"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("ana,ps1,2026-10-20,x\nana,ps1,2026-10-21,y\n", "two extensions for ps1"),
+        ("ana,ps1,soon,x\n", "line 2: cannot read 'soon'"),
+        (",ps1,2026-10-20,x\n", "student and assignment are both needed"),
+    ],
+)
 def test_bad_extension_files_are_clear_errors(tmp_path, body, message):
     with pytest.raises(late.LateError, match=message):
         late.read_extensions(fake_course(tmp_path, "student,assignment,due,reason\n" + body))

@@ -15,7 +15,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
 @pytest.fixture
 def gradebook(tmp_path) -> str:
-    """ps1: 6 autograded + 4 by hand. ana (email) full marks; s002 (an ID number) 5 + 1 by hand, 2 late; cy never submitted."""
+    """ps1: 6 autograded + 4 by hand.
+
+    ana (email) full marks; s002 (an ID number) 5 + 1 by hand, 2 late; cy never submitted.
+    """
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with Gradebook(url) as gb:
         gb.add_assignment("ps1", duedate=datetime(2026, 10, 1))
@@ -40,11 +43,13 @@ def test_moodle_csv_has_the_identity_columns_and_final_scores(gradebook, tmp_pat
     with open(tmp_path / "moodle.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["First name", "Last name", "ID number", "Email address", "ps1"]
-    assert sorted(rows[1:]) == sorted([
-        ["Ana", "Lima", "", "ana@example.edu", "10"],
-        ["Ben", "Brown", "s002", "", "4"],  # 5 + 1 by hand - 2 late
-        ["", "", "", "cy@example.edu", "0"],  # never submitted
-    ])
+    assert sorted(rows[1:]) == sorted(
+        [
+            ["Ana", "Lima", "", "ana@example.edu", "10"],
+            ["Ben", "Brown", "s002", "", "4"],  # 5 + 1 by hand - 2 late
+            ["", "", "", "cy@example.edu", "0"],  # never submitted
+        ]
+    )
     assert result.rows == 3 and not result.unmatched
 
 

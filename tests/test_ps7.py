@@ -38,7 +38,8 @@ SOURCE = REPO_ROOT / "assignments" / "source" / A / f"{A}.ipynb"
 OTHER_SEED = 7
 
 _spec = importlib.util.spec_from_file_location(
-    "htcourse_fake_students_ps7", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py")
+    "htcourse_fake_students_ps7", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py"
+)
 fake = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fake)
 
@@ -80,7 +81,9 @@ def test_hidden_tests_follow_the_out_of_kernel_authoring_rules():
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
             tree = ast.parse(fake.solution_text(cell))
-            answers[_gid(cell)] = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            answers[_gid(cell)] = {
+                n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
     hidden = [c for c in nb.cells if "BEGIN HIDDEN TESTS" in c.source]
     assert [_gid(c) for c in hidden] == ["q1-hidden", "q2-hidden", "q3-hidden", "q4-hidden", "q5-hidden"]
     for cell in hidden:
@@ -94,12 +97,17 @@ def test_hidden_tests_follow_the_out_of_kernel_authoring_rules():
         tree = ast.parse(code)
         for node in ast.walk(tree):
             if isinstance(node, ast.Assert):
-                assert isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str), (_gid(cell), ast.unparse(node))
+                assert isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str), (
+                    _gid(cell),
+                    ast.unparse(node),
+                )
                 assert node.msg.value.endswith("."), node.msg.value
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in declared, f"{_gid(cell)} calls a student's answer"
-        assert all(name.startswith("_") for name in {n.id for n in ast.walk(tree)
-                                                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)})
+        assert all(
+            name.startswith("_")
+            for name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        )
         assert "data.load(" in code  # expected values come from the data, not from other answers
 
 
@@ -122,8 +130,22 @@ def course(tmp_path_factory) -> Path:
 def other_seed_data(tmp_path_factory) -> Path:
     # a folder the generator creates (mktemp's are 0700: the sandboxed kernel's user could not read them)
     folder = tmp_path_factory.mktemp(f"seed{OTHER_SEED}") / "datasets"
-    subprocess.run([sys.executable, "-m", "htcourse.datasets", "generate", "--seed", str(OTHER_SEED), "--only",
-                    "supply_chain", "--out", str(folder)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "htcourse.datasets",
+            "generate",
+            "--seed",
+            str(OTHER_SEED),
+            "--only",
+            "supply_chain",
+            "--out",
+            str(folder),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return folder
 
 
@@ -131,15 +153,34 @@ def _answers(datasets: Path) -> dict:
     """Run the source's setup and solutions on ``datasets`` and return the answers."""
     nb = nbformat.read(SOURCE, as_version=4)
     env = dict(os.environ, HTCOURSE_DATASETS=str(datasets))
-    script = "\n".join(fake.solution_text(c) if c.metadata["nbgrader"].get("solution") else c.source
-                       for c in nb.cells if c.cell_type == "code" and not c.metadata["nbgrader"].get("grade"))
+    script = "\n".join(
+        fake.solution_text(c) if c.metadata["nbgrader"].get("solution") else c.source
+        for c in nb.cells
+        if c.cell_type == "code" and not c.metadata["nbgrader"].get("grade")
+    )
     script = script.replace("audit_log.head()", "")
-    names = ["detection_announced_supplier", "detection_unannounced_buyer", "share_passing", "share_free_all",
-             "forced_passing", "share_forced_invisible", "n_channel_only", "migrant_report_gap",
-             "detection_low", "detection_high", "audits_needed", "n_audit_list", "n_channel_list", "n_both",
-             "chapman_sites", "true_covered"]
-    script += "\nimport json\nprint('ANSWERS' + json.dumps({n: globals()[n] for n in %r} | " \
-              "{'prevalence_by_tier': prevalence_by_tier.tolist()}))" % names
+    names = [
+        "detection_announced_supplier",
+        "detection_unannounced_buyer",
+        "share_passing",
+        "share_free_all",
+        "forced_passing",
+        "share_forced_invisible",
+        "n_channel_only",
+        "migrant_report_gap",
+        "detection_low",
+        "detection_high",
+        "audits_needed",
+        "n_audit_list",
+        "n_channel_list",
+        "n_both",
+        "chapman_sites",
+        "true_covered",
+    ]
+    script += (
+        f"\nimport json\nprint('ANSWERS' + json.dumps({{n: globals()[n] for n in {names!r}}} | "
+        "{'prevalence_by_tier': prevalence_by_tier.tolist()}))"
+    )
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
     import json
 
@@ -165,9 +206,13 @@ def test_scores_are_exact_and_follow_the_data(course, other_seed_data, monkeypat
     fake.write_submission(course, "wrong", A, fake.wrong(course, A))
     # q2 typed in with the committed data's numbers after the right code: right on seed 2024, wrong on seed 7
     nb = fake.correct(course, A)
-    fake.set_answer(nb, "q2-answer", fake.cell(nb, "q2-answer").source
-                    + f"\nshare_passing = {committed['share_passing']!r}\nshare_free_all = {committed['share_free_all']!r}"
-                    + f"\nforced_passing = {committed['forced_passing']!r}")
+    fake.set_answer(
+        nb,
+        "q2-answer",
+        fake.cell(nb, "q2-answer").source
+        + f"\nshare_passing = {committed['share_passing']!r}\nshare_free_all = {committed['share_free_all']!r}"
+        + f"\nforced_passing = {committed['forced_passing']!r}",
+    )
     fake.write_submission(course, "hardcoded", A, nb)
 
     c = Course(course)

@@ -12,9 +12,9 @@ import pytest
 from nbclient import NotebookClient
 from traitlets import Bool, Int, List, Unicode
 
-from htcourse.paths import REPO_ROOT
 from htcourse.grading.sandbox.bwrap import SANDBOX_UIDS, SandboxUnavailable, bwrap_command, find_tools
 from htcourse.grading.sandbox.kernel import SandboxKernelManager
+from htcourse.paths import REPO_ROOT
 
 ATTEMPTS = {
     "read_source": "open({source!r}).read()",
@@ -24,12 +24,7 @@ ATTEMPTS = {
     "connect_localhost": "import socket; socket.create_connection(('127.0.0.1', 22), timeout=2)",
     "connect_remote": "import socket; socket.create_connection(('192.0.2.1', 80), timeout=2)",
     "allocate": "b = bytearray(8 * 1024**3)",
-    "fork": (
-        "import os, time\n"
-        "for _ in range(500):\n"
-        "    if os.fork() == 0:\n"
-        "        time.sleep(3); os._exit(0)"
-    ),
+    "fork": ("import os, time\nfor _ in range(500):\n    if os.fork() == 0:\n        time.sleep(3); os._exit(0)"),
 }
 
 
@@ -160,8 +155,13 @@ def test_a_runaway_cell_is_interrupted_and_later_cells_run(course):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("while True:\n    pass"), nbformat.v4.new_code_cell("print('after')")]
     client = NotebookClient(
-        nb, kernel_manager_class=SandboxKernelManager, kernel_name="python3", timeout=3,
-        interrupt_on_timeout=True, allow_errors=True, resources={"metadata": {"path": str(course["work"])}},
+        nb,
+        kernel_manager_class=SandboxKernelManager,
+        kernel_name="python3",
+        timeout=3,
+        interrupt_on_timeout=True,
+        allow_errors=True,
+        resources={"metadata": {"path": str(course["work"])}},
     )
     client.execute()
     assert raised(nb.cells[0].outputs) == "KeyboardInterrupt"
@@ -210,7 +210,9 @@ def test_a_forked_kernel_has_no_privilege_and_nothing_of_the_grader(course, monk
     monkeypatch.setenv("HTCOURSE_TEST_SECRET", "instructor-only-value")
     km = manager()
     first, second = inspect_kernel(course["work"], km), inspect_kernel(course["work"], km)
-    assert "htcourse.grading.sandbox.forkserver" in first["cmdline"], "the kernel was not forked from the warm interpreter"
+    assert "htcourse.grading.sandbox.forkserver" in first["cmdline"], (
+        "the kernel was not forked from the warm interpreter"
+    )
     status = first["status"]
     assert int(status["Uid"].split()[0]) in SANDBOX_UIDS and status["Uid"].split()[1:] == [status["Uid"].split()[0]] * 3
     assert status["Groups"] == ""
@@ -236,8 +238,14 @@ def test_a_forked_kernel_that_exits_is_seen_dead_at_once(course):
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import os; os._exit(3)"), nbformat.v4.new_code_cell("print('never')")]
-    client = NotebookClient(nb, kernel_manager_class=manager(), kernel_name="python3", timeout=30,
-                            allow_errors=True, resources={"metadata": {"path": str(course["work"])}})
+    client = NotebookClient(
+        nb,
+        kernel_manager_class=manager(),
+        kernel_name="python3",
+        timeout=30,
+        allow_errors=True,
+        resources={"metadata": {"path": str(course["work"])}},
+    )
     started = time.perf_counter()
     with pytest.raises(DeadKernelError):
         client.execute()
@@ -271,12 +279,15 @@ def test_no_process_outlives_its_kernel(course):
 
 def test_a_kernel_starts_the_ordinary_way_if_the_fork_server_cannot(course, caplog):
     km = manager(preload=["ipykernel.kernelapp", "no_such_module_htcourse"])
-    outputs = run_sandboxed(["import os; print(open('/proc/self/cmdline', 'rb').read())", "print(os.getuid())"],
-                            course["work"], km=km)
+    outputs = run_sandboxed(
+        ["import os; print(open('/proc/self/cmdline', 'rb').read())", "print(os.getuid())"], course["work"], km=km
+    )
     assert "ipykernel_launcher" in text(outputs[0]) and "htcourse.grading.sandbox.forkserver" not in text(outputs[0])
     assert int(text(outputs[1])) in SANDBOX_UIDS
     assert km._fast_unavailable and "did not start" in km._fast_unavailable
-    assert not SandboxKernelManager._fast_unavailable, "a failure in one manager class must not turn fast start off for all"
+    assert not SandboxKernelManager._fast_unavailable, (
+        "a failure in one manager class must not turn fast start off for all"
+    )
 
 
 @pytest.mark.parametrize("fast_start", [True, False], ids=["forked-kernel", "fresh-kernel"])
@@ -310,7 +321,9 @@ def test_a_live_kernels_files_are_private(tmp_path, fast_start):
     assert stat.S_IMODE(conn.st_mode) == 0o600, oct(conn.st_mode)
     expected_owner = uid if os.geteuid() == 0 else os.geteuid()
     assert folder.st_uid == conn.st_uid == expected_owner
-    assert any(stat.S_ISSOCK(e.st_mode) for e in entries.values()), "the kernel's IPC sockets should be in its run folder"
+    assert any(stat.S_ISSOCK(e.st_mode) for e in entries.values()), (
+        "the kernel's IPC sockets should be in its run folder"
+    )
     for name, entry in entries.items():  # nothing in it is writable by others (and the folder is closed anyway)
         assert not entry.st_mode & stat.S_IWOTH or stat.S_ISSOCK(entry.st_mode), name
 
@@ -320,8 +333,12 @@ def test_fork_server_child_is_quiet_when_the_grader_stops_listening():
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "htcourse.grading.sandbox.forkserver", "json"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "htcourse.grading.sandbox.forkserver", "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout.readline() == b"ready\n"
     proc.stdout.close()  # nobody reads the answer any more
     proc.stdin.write(b'{"id": 1}\n')  # a request the child cannot serve: it answers with an error

@@ -32,8 +32,7 @@ import altair as alt
 import pandas as pd
 
 from htcourse.checks import check_categories, check_numbers
-from htcourse.schema import (INDICATORS, NOTICES, PAYERS, REPORTER_GROUPS, RESULTS, TIERS,
-                             ZERO_TOLERANCE)
+from htcourse.schema import INDICATORS, NOTICES, PAYERS, REPORTER_GROUPS, RESULTS, TIERS, ZERO_TOLERANCE
 
 __all__ = [
     "INDICATORS",
@@ -57,7 +56,9 @@ class SupplyChainDataError(ValueError):
 def _need(frame: pd.DataFrame, columns, name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise SupplyChainDataError(f"{name} has no column {missing[0]!r}: pass the {name} table of the supply_chain dataset")
+        raise SupplyChainDataError(
+            f"{name} has no column {missing[0]!r}: pass the {name} table of the supply_chain dataset"
+        )
 
 
 def _rate(numerator: float, denominator: float) -> float:
@@ -92,22 +93,25 @@ def detection_by_type(audits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame
             kind = (audits["notice"] == notice) & (audits["payer"] == payer)
             at_forced = kind & (forced == 1)
             at_other = kind & (forced == 0)
-            rows.append({
-                "notice": notice,
-                "payer": payer,
-                "audit_type": f"{notice}, paid by {payer}",
-                "audits_at_forced": int(at_forced.sum()),
-                "detected": int((at_forced & failed).sum()),
-                "detection_rate": _rate((at_forced & failed).sum(), at_forced.sum()),
-                "audits_at_other": int(at_other.sum()),
-                "false_alarms": int((at_other & failed).sum()),
-                "false_alarm_rate": _rate((at_other & failed).sum(), at_other.sum()),
-            })
+            rows.append(
+                {
+                    "notice": notice,
+                    "payer": payer,
+                    "audit_type": f"{notice}, paid by {payer}",
+                    "audits_at_forced": int(at_forced.sum()),
+                    "detected": int((at_forced & failed).sum()),
+                    "detection_rate": _rate((at_forced & failed).sum(), at_forced.sum()),
+                    "audits_at_other": int(at_other.sum()),
+                    "false_alarms": int((at_other & failed).sum()),
+                    "false_alarm_rate": _rate((at_other & failed).sum(), at_other.sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def site_view(sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataFrame,
-              reports: pd.DataFrame | None = None) -> pd.DataFrame:
+def site_view(
+    sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataFrame, reports: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per site: tier, visibility, channel, truth, audit outcomes and (if given) reports."""
     _need(sites, ["siteId", "tier", "visibleToBuyer", "workerVoice", "workers", "migrantShare"], "sites")
     _need(audits, ["siteId", "year", "result"], "audits")
@@ -165,15 +169,17 @@ def by_tier(sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataFrame) -> p
     for tier in TIERS:
         part = view[view["tier"] == tier]
         forced = part[part["forcedLabour"] == 1]
-        rows.append({
-            "tier": tier,
-            "sites": len(part),
-            "visible": int(part["visibleToBuyer"].sum()),
-            "forced": len(forced),
-            "prevalence": _rate(len(forced), len(part)),
-            "forced_visible": int(forced["visibleToBuyer"].sum()),
-            "forced_detected": int(forced["detectedByAudit"].sum()),
-        })
+        rows.append(
+            {
+                "tier": tier,
+                "sites": len(part),
+                "visible": int(part["visibleToBuyer"].sum()),
+                "forced": len(forced),
+                "prevalence": _rate(len(forced), len(part)),
+                "forced_visible": int(forced["visibleToBuyer"].sum()),
+                "forced_detected": int(forced["detectedByAudit"].sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -185,19 +191,22 @@ def indicator_detection(audits: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFra
         _need(audits, [column], "audits")
         present = audits["siteId"].map(truth_by_site[column]) == 1
         recorded = int(audits.loc[present, column].sum())
-        rows.append({
-            "indicator": official,
-            "column": column,
-            "zero_tolerance": column in ZERO_TOLERANCE,
-            "audits_where_present": int(present.sum()),
-            "recorded": recorded,
-            "recorded_share": _rate(recorded, present.sum()),
-        })
+        rows.append(
+            {
+                "indicator": official,
+                "column": column,
+                "zero_tolerance": column in ZERO_TOLERANCE,
+                "audits_where_present": int(present.sum()),
+                "recorded": recorded,
+                "recorded_share": _rate(recorded, present.sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def channel_detection(sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataFrame,
-                      reports: pd.DataFrame) -> pd.DataFrame:
+def channel_detection(
+    sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataFrame, reports: pd.DataFrame
+) -> pd.DataFrame:
     """Sites in forced labour, grouped by what found them: audits, the channel, both or neither."""
     view = site_view(sites, truth, audits, reports)
     forced = view[view["forcedLabour"] == 1]
@@ -207,11 +216,14 @@ def channel_detection(sites: pd.DataFrame, truth: pd.DataFrame, audits: pd.DataF
     found_by[(forced["detectedByAudit"] == 1) & (forced["reported"] == 1)] = "both"
     table = (
         pd.DataFrame({"found_by": found_by, "visible": forced["visibleToBuyer"].map({1: "visible", 0: "not visible"})})
-        .value_counts().rename("sites").reset_index()
+        .value_counts()
+        .rename("sites")
+        .reset_index()
     )
     order = {"audits only": 0, "both": 1, "channel only": 2, "neither": 3}
-    return table.sort_values(["found_by", "visible"], key=lambda s: s.map(order) if s.name == "found_by" else s,
-                             ignore_index=True)
+    return table.sort_values(
+        ["found_by", "visible"], key=lambda s: s.map(order) if s.name == "found_by" else s, ignore_index=True
+    )
 
 
 def who_reports(sites: pd.DataFrame, reports: pd.DataFrame) -> dict:
@@ -224,7 +236,9 @@ def who_reports(sites: pd.DataFrame, reports: pd.DataFrame) -> dict:
     check_numbers(sites["migrantShare"], "migrantShare", minimum=0)
     channel = sites[sites["workerVoice"] == 1]
     return {
-        "migrant_share_of_workers": _rate((channel["workers"] * channel["migrantShare"]).sum(), channel["workers"].sum()),
+        "migrant_share_of_workers": _rate(
+            (channel["workers"] * channel["migrantShare"]).sum(), channel["workers"].sum()
+        ),
         "migrant_share_of_reports": _rate((reports["reporterGroup"] == "migrant").sum(), len(reports)),
         "reports": len(reports),
     }
@@ -242,8 +256,12 @@ def detection_chart(table: pd.DataFrame) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("detection_rate:Q", title="Share of audits at sites in forced labour that failed",
-                    scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            x=alt.X(
+                "detection_rate:Q",
+                title="Share of audits at sites in forced labour that failed",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+            ),
             y=alt.Y("audit_type:N", title="Audit type", sort=list(data["audit_type"])),
             tooltip=["audit_type", "audits_at_forced", "detected", alt.Tooltip("detection_rate:Q", format=".0%")],
         )
@@ -254,9 +272,13 @@ def detection_chart(table: pd.DataFrame) -> alt.Chart:
 def tier_chart(table: pd.DataFrame) -> alt.Chart:
     """Grouped bars: sites in forced labour per tier, all of them, those the buyer sees and those audits detect."""
     long = table[["tier", "forced", "forced_visible", "forced_detected"]].melt(
-        id_vars="tier", var_name="measure", value_name="count")
-    labels = {"forced": "In forced labour", "forced_visible": "Visible to the buyer",
-              "forced_detected": "Detected by an audit"}
+        id_vars="tier", var_name="measure", value_name="count"
+    )
+    labels = {
+        "forced": "In forced labour",
+        "forced_visible": "Visible to the buyer",
+        "forced_detected": "Detected by an audit",
+    }
     long["measure"] = long["measure"].map(labels)
     long["tier"] = "Tier " + long["tier"].astype(str)
     return (

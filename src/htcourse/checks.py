@@ -14,7 +14,6 @@ instead of quietly giving a rate of 0 or dropping rows::
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import pandas as pd
@@ -67,21 +66,27 @@ def check_numbers(values, column: str, minimum: float | None = None) -> None:
     series = _series(values)
     missing = series.isna()
     if missing.any():
-        raise BadValueError(f"column {column!r} has a missing value (row {missing.idxmax()}) where a number is "
-                            f"needed ({int(missing.sum())} in all): fill it in or drop the row first, and say which "
-                            "you did")
+        raise BadValueError(
+            f"column {column!r} has a missing value (row {missing.idxmax()}) where a number is "
+            f"needed ({int(missing.sum())} in all): fill it in or drop the row first, and say which "
+            "you did"
+        )
     numeric = pd.to_numeric(series, errors="coerce")
     if numeric.isna().any() or series.dtype == bool:
         row = numeric.isna().idxmax() if numeric.isna().any() else series.index[0]
         raise BadValueError(f"column {column!r} has the value {_show(series[row])} (row {row}), which is not a number")
     if minimum is not None and (numeric < minimum).any():
         row = (numeric < minimum).idxmax()
-        raise BadValueError(f"column {column!r} has the value {_show(series[row])} (row {row}), below the smallest "
-                            f"possible value, {minimum!r}")
+        raise BadValueError(
+            f"column {column!r} has the value {_show(series[row])} (row {row}), below the smallest "
+            f"possible value, {minimum!r}"
+        )
 
 
 def check_hash_bits(bits: np.ndarray, expected: int, which) -> None:
     """Raise :class:`BadValueError` if a hash has other than ``expected`` bits."""
     if bits.size != expected:
-        raise BadValueError(f"hash {which} has {bits.size} bits, not {expected}: hash every image with the same "
-                            f"method and hash_size (hash_size=8 gives {expected} bits)")
+        raise BadValueError(
+            f"hash {which} has {bits.size} bits, not {expected}: hash every image with the same "
+            f"method and hash_size (hash_size=8 gives {expected} bits)"
+        )

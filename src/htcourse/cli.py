@@ -38,8 +38,13 @@ def _examples(*lines: str) -> str:
 
 
 def _add(sub, name: str, help_text: str, examples: list[str], wraps: str):
-    return sub.add_parser(name, help=help_text, description=f"{help_text[0].upper()}{help_text[1:]}. (Wraps {wraps}.)",
-                          epilog=_examples(*examples), formatter_class=argparse.RawDescriptionHelpFormatter)
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=f"{help_text[0].upper()}{help_text[1:]}. (Wraps {wraps}.)",
+        epilog=_examples(*examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _course(args):
@@ -49,6 +54,7 @@ def _course(args):
 
 
 # --- site ------------------------------------------------------------------------
+
 
 def cmd_build(args) -> int:
     root = Path(args.path).resolve()
@@ -66,7 +72,9 @@ def cmd_serve(args) -> int:
     if not (site / "index.html").is_file():
         raise UsageError(f"no built site in {site}: run `htcourse build` first")
     print(f"Serving {site} at http://{args.bind}:{args.port}/ (Ctrl-C to stop)", flush=True)
-    return subprocess.call([sys.executable, "-m", "http.server", "--bind", args.bind, "--directory", str(site), str(args.port)])
+    return subprocess.call(
+        [sys.executable, "-m", "http.server", "--bind", args.bind, "--directory", str(site), str(args.port)]
+    )
 
 
 def cmd_reader(args) -> int:
@@ -98,6 +106,7 @@ def cmd_datasets(args) -> int:
 
 
 # --- assignments -----------------------------------------------------------------
+
 
 def cmd_assignments(args) -> int:
     from htcourse.grading import late, prepare
@@ -148,8 +157,10 @@ def cmd_grade(args) -> int:
     overrides = {}
     if args.unsandboxed:
         overrides["BoundedExecute"] = {"sandbox": False}
-        print("warning: grading WITHOUT the sandbox: student code runs as you, beside the solutions and the gradebook.",
-              file=sys.stderr)
+        print(
+            "warning: grading WITHOUT the sandbox: student code runs as you, beside the solutions and the gradebook.",
+            file=sys.stderr,
+        )
     from htcourse.grading.batch import default_jobs
 
     args.jobs = default_jobs() if args.jobs is None else args.jobs
@@ -192,10 +203,13 @@ def cmd_export(args) -> int:
         from htcourse.grading import canvas
 
         if not args.roster:
-            raise UsageError("htcourse export canvas needs --roster: Canvas > Grades > Export > Export Entire Gradebook")
+            raise UsageError(
+                "htcourse export canvas needs --roster: Canvas > Grades > Export > Export Entire Gradebook"
+            )
         with course.gradebook() as gb:
-            result = canvas.write_exports(gb, Path(args.roster), out / "canvas.csv", out / "grades.csv",
-                                          args.assignment, args.allow_unmatched)
+            result = canvas.write_exports(
+                gb, Path(args.roster), out / "canvas.csv", out / "grades.csv", args.assignment, args.allow_unmatched
+            )
         print(result.report())
         print(f"Canvas import: {out / 'canvas.csv'}\nPlain CSV: {out / 'grades.csv'}")
         return EXIT_PARTIAL if result.gradebook_only else EXIT_OK
@@ -220,101 +234,204 @@ def cmd_classroom(args) -> int:
 
 # --- the parser ------------------------------------------------------------------
 
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="htcourse", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="htcourse",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="The course's command: build the site, release and grade the assignments, "
-                    "take submissions from Canvas or Moodle, and send grades back.",
-        epilog=textwrap.dedent(__doc__.split("\n\n", 2)[2]) + "\n" + _examples(
-            "htcourse build", "htcourse assignments", "htcourse collect ps4-dirty-data --from canvas submissions.zip --roster gradebook.csv",
-            "htcourse grade ps4-dirty-data", "htcourse export moodle"))
+        "take submissions from Canvas or Moodle, and send grades back.",
+        epilog=textwrap.dedent(__doc__.split("\n\n", 2)[2])
+        + "\n"
+        + _examples(
+            "htcourse build",
+            "htcourse assignments",
+            "htcourse collect ps4-dirty-data --from canvas submissions.zip --roster gradebook.csv",
+            "htcourse grade ps4-dirty-data",
+            "htcourse export moodle",
+        ),
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def course_option(sp):
-        sp.add_argument("--course", default=None,
-                        help="the nbgrader course folder (default: assignments/ in the repository, or $HTCOURSE_COURSE_DIR)")
+        sp.add_argument(
+            "--course",
+            default=None,
+            help="the nbgrader course folder (default: assignments/ in the repository, or $HTCOURSE_COURSE_DIR)",
+        )
 
-    b = _add(sub, "build", "build the site with Jupyter Book into _build/html", ["htcourse build"], "jupyter-book build -W -n")
+    b = _add(
+        sub,
+        "build",
+        "build the site with Jupyter Book into _build/html",
+        ["htcourse build"],
+        "jupyter-book build -W -n",
+    )
     b.add_argument("--path", default=str(REPO_ROOT), help="the course repository (default: this one)")
     b.set_defaults(func=cmd_build)
-    s = _add(sub, "serve", "serve the built site on this computer", ["htcourse serve", "htcourse serve --port 8001"], "python -m http.server")
+    s = _add(
+        sub,
+        "serve",
+        "serve the built site on this computer",
+        ["htcourse serve", "htcourse serve --port 8001"],
+        "python -m http.server",
+    )
     s.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
-    s.add_argument("--bind", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this computer only)")
+    s.add_argument(
+        "--bind", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this computer only)"
+    )
     s.add_argument("--site", default=str(SITE), help="the built site (default _build/html)")
     s.set_defaults(func=cmd_serve)
-    r = _add(sub, "reader", "write the course reader: every page in one PDF, linked from the site", ["htcourse reader"],
-             "htcourse.sitebuild.reader; needs chromium")
+    r = _add(
+        sub,
+        "reader",
+        "write the course reader: every page in one PDF, linked from the site",
+        ["htcourse reader"],
+        "htcourse.sitebuild.reader; needs chromium",
+    )
     r.add_argument("--site", default=str(SITE), help="the built site (default _build/html)")
-    r.add_argument("--out", default=None, help="where to write the PDF (default: in the site, linked from its landing page)")
+    r.add_argument(
+        "--out", default=None, help="where to write the PDF (default: in the site, linked from its landing page)"
+    )
     r.set_defaults(func=cmd_reader)
-    z = _add(sub, "zip", "pack the built site into one zip to read offline", ["htcourse zip"], "htcourse.sitebuild.reader.zip_site")
+    z = _add(
+        sub,
+        "zip",
+        "pack the built site into one zip to read offline",
+        ["htcourse zip"],
+        "htcourse.sitebuild.reader.zip_site",
+    )
     z.add_argument("--site", default=str(SITE), help="the built site (default _build/html)")
     z.add_argument("--out", default=None, help="the zip to write (default _build/course-site.zip)")
     z.set_defaults(func=cmd_zip)
-    d = _add(sub, "datasets", "regenerate the course's synthetic datasets (the default seed reproduces the committed files)",
-             ["htcourse datasets --list", "htcourse datasets", "htcourse datasets --seed 2027 --out /tmp/variant"],
-             "python -m htcourse.datasets")
+    d = _add(
+        sub,
+        "datasets",
+        "regenerate the course's synthetic datasets (the default seed reproduces the committed files)",
+        ["htcourse datasets --list", "htcourse datasets", "htcourse datasets --seed 2027 --out /tmp/variant"],
+        "python -m htcourse.datasets",
+    )
     d.add_argument("--list", action="store_true", help="list the datasets and their files, and write nothing")
     d.add_argument("--seed", type=int, default=None, help="random seed for a new variant (default: the course's)")
     d.add_argument("--out", default=None, help="output folder (default: datasets/)")
     d.add_argument("--only", nargs="+", metavar="NAME", help="only these datasets")
     d.set_defaults(func=cmd_datasets)
 
-    a = _add(sub, "assignments", "generate the student versions (nbgrader generate_assignment), with the due date on top",
-             ["htcourse assignments", "htcourse assignments ps4-dirty-data"], "htcourse.grading.prepare.generate")
+    a = _add(
+        sub,
+        "assignments",
+        "generate the student versions (nbgrader generate_assignment), with the due date on top",
+        ["htcourse assignments", "htcourse assignments ps4-dirty-data"],
+        "htcourse.grading.prepare.generate",
+    )
     a.add_argument("assignments", nargs="*", help="only these (default: all)")
     course_option(a)
     a.set_defaults(func=cmd_assignments)
-    v = _add(sub, "validate", "check every source notebook: solutions pass their tests, points and authoring rules",
-             ["htcourse validate", "htcourse validate ps4-dirty-data"], "htcourse.grading.prepare.validate")
+    v = _add(
+        sub,
+        "validate",
+        "check every source notebook: solutions pass their tests, points and authoring rules",
+        ["htcourse validate", "htcourse validate ps4-dirty-data"],
+        "htcourse.grading.prepare.validate",
+    )
     v.add_argument("assignments", nargs="*", help="only these (default: all)")
     course_option(v)
     v.set_defaults(func=cmd_validate)
-    c = _add(sub, "collect", "take the submissions zip downloaded from Canvas or Moodle into the course",
-             ["htcourse collect ps4-dirty-data --from canvas submissions.zip --roster canvas-gradebook.csv",
-              "htcourse collect ps4-dirty-data --from moodle submissions.zip --roster grading-worksheet.csv"],
-             "htcourse.grading.lms.collect")
+    c = _add(
+        sub,
+        "collect",
+        "take the submissions zip downloaded from Canvas or Moodle into the course",
+        [
+            "htcourse collect ps4-dirty-data --from canvas submissions.zip --roster canvas-gradebook.csv",
+            "htcourse collect ps4-dirty-data --from moodle submissions.zip --roster grading-worksheet.csv",
+        ],
+        "htcourse.grading.lms.collect",
+    )
     c.add_argument("assignment")
     c.add_argument("--from", dest="lms", required=True, choices=["canvas", "moodle"], help="the LMS the zip comes from")
     c.add_argument("zip", help="the submissions zip, as downloaded")
-    c.add_argument("--roster", required=True,
-                   help="Canvas: the gradebook export (Grades > Export); Moodle: the assignment's grading worksheet")
+    c.add_argument(
+        "--roster",
+        required=True,
+        help="Canvas: the gradebook export (Grades > Export); Moodle: the assignment's grading worksheet",
+    )
     course_option(c)
     c.set_defaults(func=cmd_collect)
-    g = _add(sub, "grade", "autograde every submission in the sandbox, apply the late policy, write feedback and grades",
-             ["htcourse grade ps4-dirty-data", "htcourse grade ps4-dirty-data --student ana --force"],
-             "htcourse.grading.batch.grade_all")
+    g = _add(
+        sub,
+        "grade",
+        "autograde every submission in the sandbox, apply the late policy, write feedback and grades",
+        ["htcourse grade ps4-dirty-data", "htcourse grade ps4-dirty-data --student ana --force"],
+        "htcourse.grading.batch.grade_all",
+    )
     g.add_argument("assignment")
     g.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
     g.add_argument("--force", action="store_true", help="grade again even submissions unchanged since the last run")
-    g.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: one more than the CPUs)")
-    g.add_argument("--unsandboxed", action="store_true", help="run student code WITHOUT the sandbox (only for submissions you trust)")
+    g.add_argument(
+        "--jobs", type=int, default=None, help="submissions graded at once (default: one more than the CPUs)"
+    )
+    g.add_argument(
+        "--unsandboxed",
+        action="store_true",
+        help="run student code WITHOUT the sandbox (only for submissions you trust)",
+    )
     course_option(g)
     g.set_defaults(func=cmd_grade)
-    f = _add(sub, "feedback", "write the feedback again after hand grading (and the LMS feedback zip)",
-             ["htcourse feedback ps4-dirty-data"], "htcourse.grading.batch.regenerate_feedback")
+    f = _add(
+        sub,
+        "feedback",
+        "write the feedback again after hand grading (and the LMS feedback zip)",
+        ["htcourse feedback ps4-dirty-data"],
+        "htcourse.grading.batch.regenerate_feedback",
+    )
     f.add_argument("assignment")
     course_option(f)
     f.set_defaults(func=cmd_feedback)
-    e = _add(sub, "export", "export grades (manual grades and late penalties included): canvas, moodle or csv",
-             ["htcourse export canvas --roster canvas-gradebook.csv", "htcourse export moodle",
-              "htcourse export csv --assignment ps4-dirty-data"], "htcourse.grading.canvas, .moodle, .export")
-    e.add_argument("to", choices=["canvas", "moodle", "csv"], help="canvas: gradebook import; moodle: grade import CSV; csv: plain")
+    e = _add(
+        sub,
+        "export",
+        "export grades (manual grades and late penalties included): canvas, moodle or csv",
+        [
+            "htcourse export canvas --roster canvas-gradebook.csv",
+            "htcourse export moodle",
+            "htcourse export csv --assignment ps4-dirty-data",
+        ],
+        "htcourse.grading.canvas, .moodle, .export",
+    )
+    e.add_argument(
+        "to", choices=["canvas", "moodle", "csv"], help="canvas: gradebook import; moodle: grade import CSV; csv: plain"
+    )
     e.add_argument("--assignment", action="append", default=None, help="only this assignment (repeatable)")
     e.add_argument("--roster", default=None, help="canvas only: Canvas's gradebook export, to match students")
     e.add_argument("--out", default=None, help="folder to write into (default: COURSE/grades/)")
-    e.add_argument("--allow-unmatched", action="store_true", help="export even if some students cannot be matched (they are listed)")
+    e.add_argument(
+        "--allow-unmatched",
+        action="store_true",
+        help="export even if some students cannot be matched (they are listed)",
+    )
     course_option(e)
     e.set_defaults(func=cmd_export)
-    cl = _add(sub, "classroom", "a local JupyterHub for a class on this machine (needs root): up, down or status",
-              ["sudo htcourse classroom up --students 3", "htcourse classroom status", "sudo htcourse classroom down --keep-env"],
-              "classroom/manage.py")
+    cl = _add(
+        sub,
+        "classroom",
+        "a local JupyterHub for a class on this machine (needs root): up, down or status",
+        [
+            "sudo htcourse classroom up --students 3",
+            "htcourse classroom status",
+            "sudo htcourse classroom down --keep-env",
+        ],
+        "classroom/manage.py",
+    )
     cl.add_argument("action", choices=["up", "down", "status"])
     cl.add_argument("--port", type=int, default=8765, help="up: the hub's port (default 8765)")
     cl.add_argument("--students", type=int, default=3, help="up: how many student accounts (default 3)")
     cl.add_argument("--exchange", default=None, help="up: use this existing exchange folder")
     cl.add_argument("--keep-env", action="store_true", help="down: keep the single-user environment (faster next time)")
-    cl.add_argument("--state", default=None, help="where the classroom lives (default: classroom/manage.py's, /srv/htcourse-classroom)")
+    cl.add_argument(
+        "--state",
+        default=None,
+        help="where the classroom lives (default: classroom/manage.py's, /srv/htcourse-classroom)",
+    )
     cl.set_defaults(func=cmd_classroom)
     return p
 
@@ -328,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in GRADING_COMMANDS:  # nbgrader is imported only for the commands that use it
         from htcourse.grading.canvas import RosterError
         from htcourse.grading.course import CourseError
-        from htcourse.grading.lms import CollectError
         from htcourse.grading.late import LateError
+        from htcourse.grading.lms import CollectError
         from htcourse.grading.moodle import MoodleExportError
 
         usage, partial = (UsageError, CourseError, CollectError, LateError), (RosterError, MoodleExportError)

@@ -206,7 +206,9 @@ def tiles(names=TILE_IMAGES, size: int = 64) -> list[LabeledImage]:
         image = _load_bundled(name).convert("L")
         for top in range(0, image.height - size + 1, size):
             for left in range(0, image.width - size + 1, size):
-                out.append(LabeledImage(BUNDLED_PREFIX + name, "tile", image.crop((left, top, left + size, top + size))))
+                out.append(
+                    LabeledImage(BUNDLED_PREFIX + name, "tile", image.crop((left, top, left + size, top + size)))
+                )
     return out
 
 
@@ -461,16 +463,24 @@ def false_matches_by_family(codes, families, threshold: int = THRESHOLD) -> pd.D
         raise ValueError("codes and families differ in length")
     sizes = pd.Series(families).value_counts()
     close = close_pairs(codes, threshold)
-    found = pd.Series([tuple(sorted(pair)) for pair in zip(families[close[:, 0]], families[close[:, 1]])],
-                      dtype=object).value_counts()
+    found = pd.Series(
+        [tuple(sorted(pair)) for pair in zip(families[close[:, 0]], families[close[:, 1]])], dtype=object
+    ).value_counts()
     rows = []
     names = sorted(sizes.index)
     for i, a in enumerate(names):
         for b in names[i:]:
             pairs = sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b]
             false = int(found.get((a, b), 0))
-            rows.append({"family_a": a, "family_b": b, "pairs": int(pairs), "false_matches": false,
-                         "false_match_rate": false / pairs if pairs else math.nan})
+            rows.append(
+                {
+                    "family_a": a,
+                    "family_b": b,
+                    "pairs": int(pairs),
+                    "false_matches": false,
+                    "false_match_rate": false / pairs if pairs else math.nan,
+                }
+            )
     table = pd.DataFrame(rows)
     return table.sort_values(["false_matches", "pairs"], ascending=False, kind="stable").reset_index(drop=True)
 
@@ -494,8 +504,16 @@ def distance_table(originals: dict, edits=EDITS, repeats: int = 5, seed: int = 0
             for repeat in range(repeats):
                 edited, setting = apply_edit(original, edit, rng)
                 for m in methods:
-                    rows.append({"image": name, "edit": edit, "repeat": repeat, "setting": setting, "method": m,
-                                 "distance": hamming(before[m], hash_image(edited, m))})
+                    rows.append(
+                        {
+                            "image": name,
+                            "edit": edit,
+                            "repeat": repeat,
+                            "setting": setting,
+                            "method": m,
+                            "distance": hamming(before[m], hash_image(edited, m)),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -554,8 +572,14 @@ def distance_counts(distances_same, distances_different, max_distance: int = HAS
         counts = np.bincount(np.asarray(values, dtype=int), minlength=max_distance + 1)
         total = counts.sum()
         for distance in np.flatnonzero(counts):
-            rows.append({"distance": int(distance), "pairs": label, "count": int(counts[distance]),
-                         "share": counts[distance] / total})
+            rows.append(
+                {
+                    "distance": int(distance),
+                    "pairs": label,
+                    "count": int(counts[distance]),
+                    "share": counts[distance] / total,
+                }
+            )
     return pd.DataFrame(rows, columns=["distance", "pairs", "count", "share"])
 
 
@@ -614,23 +638,35 @@ def distance_chart(counts: pd.DataFrame, threshold: int = THRESHOLD):
 
     # Side by side at each (even) distance: edited copies to the left, unrelated pairs to the right;
     # on a log scale a bar needs an explicit base, here just under one pair.
-    bars = alt.Chart(counts).transform_calculate(
-        start="datum.distance + (datum.pairs === 'unrelated' ? 0 : -0.9)",
-        end="datum.distance + (datum.pairs === 'unrelated' ? 0.9 : 0)",
-        base="0.7",
-    ).mark_bar().encode(
-        x=alt.X("start:Q", title="Hamming distance between the two hashes (bits out of 64)",
-                scale=alt.Scale(domain=[-1, HASH_BITS + 1], nice=False)),
-        x2="end:Q",
-        y=alt.Y("count:Q", title="Pairs (log scale)", scale=alt.Scale(type="log", domain=[0.7, float(counts["count"].max()) * 3])),
-        y2="base:Q",
-        color=alt.Color("pairs:N", title="Pairs", legend=alt.Legend(orient="top")),
-        tooltip=[
-            alt.Tooltip("pairs:N", title="Pairs"),
-            alt.Tooltip("distance:Q", title="Distance"),
-            alt.Tooltip("count:Q", title="Pairs at this distance", format=","),
-            alt.Tooltip("share:Q", title="Share of pairs of this kind", format=".3%"),
-        ],
+    bars = (
+        alt.Chart(counts)
+        .transform_calculate(
+            start="datum.distance + (datum.pairs === 'unrelated' ? 0 : -0.9)",
+            end="datum.distance + (datum.pairs === 'unrelated' ? 0.9 : 0)",
+            base="0.7",
+        )
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "start:Q",
+                title="Hamming distance between the two hashes (bits out of 64)",
+                scale=alt.Scale(domain=[-1, HASH_BITS + 1], nice=False),
+            ),
+            x2="end:Q",
+            y=alt.Y(
+                "count:Q",
+                title="Pairs (log scale)",
+                scale=alt.Scale(type="log", domain=[0.7, float(counts["count"].max()) * 3]),
+            ),
+            y2="base:Q",
+            color=alt.Color("pairs:N", title="Pairs", legend=alt.Legend(orient="top")),
+            tooltip=[
+                alt.Tooltip("pairs:N", title="Pairs"),
+                alt.Tooltip("distance:Q", title="Distance"),
+                alt.Tooltip("count:Q", title="Pairs at this distance", format=","),
+                alt.Tooltip("share:Q", title="Share of pairs of this kind", format=".3%"),
+            ],
+        )
     )
     # The rule sits in the gap after the last matching slot: slots are [d - 0.9, d + 0.9] for even d.
     marker = pd.DataFrame({"x": [(threshold // 2) * 2 + 1], "text": [f"match: distance ≤ {threshold}"]})
@@ -647,8 +683,9 @@ def false_match_chart(sweep: pd.DataFrame, threshold: int = THRESHOLD, max_thres
     """
     import altair as alt
 
-    table = sweep.loc[sweep["threshold"] <= max_threshold,
-                      ["threshold", "true_match_rate", "false_matches", "false_match_rate"]].copy()
+    table = sweep.loc[
+        sweep["threshold"] <= max_threshold, ["threshold", "true_match_rate", "false_matches", "false_match_rate"]
+    ].copy()
     table["false_per_million"] = table["false_match_rate"] * 1e6
     tooltip = [
         alt.Tooltip("threshold:Q", title="Threshold"),
@@ -657,19 +694,33 @@ def false_match_chart(sweep: pd.DataFrame, threshold: int = THRESHOLD, max_thres
         alt.Tooltip("false_per_million:Q", title="Per million unrelated pairs", format=",.2f"),
     ]
     x = alt.X("threshold:Q", title="Match threshold (bits out of 64)", scale=alt.Scale(domain=[0, max_threshold]))
-    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(strokeDash=[4, 3], color="black").encode(
-        x="threshold:Q"
+    rule = (
+        alt.Chart(pd.DataFrame({"threshold": [threshold]}))
+        .mark_rule(strokeDash=[4, 3], color="black")
+        .encode(x="threshold:Q")
     )
-    true_panel = alt.Chart(table).mark_line(point=True, color="#0072B2").encode(
-        x=x,
-        y=alt.Y("true_match_rate:Q", title="Edited copies matched", axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1])),
-        tooltip=tooltip,
+    true_panel = (
+        alt.Chart(table)
+        .mark_line(point=True, color="#0072B2")
+        .encode(
+            x=x,
+            y=alt.Y(
+                "true_match_rate:Q",
+                title="Edited copies matched",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            tooltip=tooltip,
+        )
     )
-    false_panel = alt.Chart(table[table["false_matches"] > 0]).mark_line(point=True, color="#D55E00").encode(
-        x=x,
-        y=alt.Y("false_per_million:Q", title="False matches per million pairs", scale=alt.Scale(type="log")),
-        tooltip=tooltip,
+    false_panel = (
+        alt.Chart(table[table["false_matches"] > 0])
+        .mark_line(point=True, color="#D55E00")
+        .encode(
+            x=x,
+            y=alt.Y("false_per_million:Q", title="False matches per million pairs", scale=alt.Scale(type="log")),
+            tooltip=tooltip,
+        )
     )
     return alt.vconcat(
         alt.layer(true_panel, rule).properties(width=560, height=150),

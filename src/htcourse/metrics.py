@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from htcourse.checks import BadValueError, check_categories, check_numbers
+
 # The ad_screening columns: score, true label (1 = exploitation), advertiser group.
 from htcourse.schema import GROUP, LABEL, SCORE
 
@@ -76,8 +77,10 @@ def _check_screening(df: pd.DataFrame, group_col: str, score_col: str, label_col
     check_categories(df[label_col], (0, 1), label_col)
     missing_group = df[group_col].isna()
     if missing_group.any():
-        raise BadValueError(f"column {group_col!r} has a missing value (row {missing_group.idxmax()}): every row "
-                            "needs a group, or its errors would be counted in no group")
+        raise BadValueError(
+            f"column {group_col!r} has a missing value (row {missing_group.idxmax()}): every row "
+            "needs a group, or its errors would be counted in no group"
+        )
     check_numbers(df[score_col], score_col)
 
 
@@ -348,7 +351,9 @@ def threshold_chart(binned: pd.DataFrame, value: float = 0.5, group_title: str =
             x=alt.X("scoreFrom:Q", title="Score", scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("share:Q", title="Share of listings with this label", axis=alt.Axis(format="%")),
             color=alt.Color(
-                "trueLabel:N", title="True label", sort=["Not exploitation", "Exploitation"],
+                "trueLabel:N",
+                title="True label",
+                sort=["Not exploitation", "Exploitation"],
                 legend=alt.Legend(orient="top"),
             ),
             tooltip=[
@@ -376,15 +381,17 @@ def threshold_chart(binned: pd.DataFrame, value: float = 0.5, group_title: str =
     )
 
     # 2. The headline numbers, as text marks.
-    totals = base.transform_calculate(
-        tp="datum.flagged && datum.label == 1 ? datum.listings : 0",
-        fp="datum.flagged && datum.label == 0 ? datum.listings : 0",
-        pos="datum.label == 1 ? datum.listings : 0",
-    ).transform_aggregate(
-        tp="sum(tp)", fp="sum(fp)", pos="sum(pos)", total="sum(listings)"
-    ).transform_calculate(
-        flaggedCount="datum.tp + datum.fp",
-        neg="datum.total - datum.pos",
+    totals = (
+        base.transform_calculate(
+            tp="datum.flagged && datum.label == 1 ? datum.listings : 0",
+            fp="datum.flagged && datum.label == 0 ? datum.listings : 0",
+            pos="datum.label == 1 ? datum.listings : 0",
+        )
+        .transform_aggregate(tp="sum(tp)", fp="sum(fp)", pos="sum(pos)", total="sum(listings)")
+        .transform_calculate(
+            flaggedCount="datum.tp + datum.fp",
+            neg="datum.total - datum.pos",
+        )
     )
     lines = {
         "1": f"'Threshold: ' + format({first_bin} / {bins}, '.{digits}f')",
@@ -420,15 +427,19 @@ def threshold_chart(binned: pd.DataFrame, value: float = 0.5, group_title: str =
             labelText="format(datum.fp, ',') + ' (rate ' + datum.rateText + ')'",
         )
     )
-    bars = by_group.mark_bar(color="#0072B2").encode(
-        y=alt.Y("group:N", title=group_title),
-        x=alt.X("fp:Q", title="Flagged but not exploitation"),
-        tooltip=[
-            alt.Tooltip("group:N", title=group_title),
-            alt.Tooltip("fp:Q", title="False positives", format=","),
-            alt.Tooltip("rateText:N", title="False-positive rate"),
-        ],
-    ).properties(width=170, height=120, title="False positives by group")
+    bars = (
+        by_group.mark_bar(color="#0072B2")
+        .encode(
+            y=alt.Y("group:N", title=group_title),
+            x=alt.X("fp:Q", title="Flagged but not exploitation"),
+            tooltip=[
+                alt.Tooltip("group:N", title=group_title),
+                alt.Tooltip("fp:Q", title="False positives", format=","),
+                alt.Tooltip("rateText:N", title="False-positive rate"),
+            ],
+        )
+        .properties(width=170, height=120, title="False positives by group")
+    )
     bar_labels = (
         by_group.mark_text(align="left", baseline="middle", fontSize=12, color="#222")
         .encode(y=alt.Y("group:N", axis=None), x=alt.value(0), text="labelText:N")
@@ -474,8 +485,12 @@ def error_costs(confusion: Confusion, costs: dict | None = None) -> pd.DataFrame
     ]
     table = pd.DataFrame(outcomes, columns=["outcome", "listings", "cost_each"])
     table["total_cost"] = table["listings"] * table["cost_each"]
-    total = {"outcome": "Total", "listings": int(table["listings"].sum()), "cost_each": math.nan,
-             "total_cost": float(table["total_cost"].sum())}
+    total = {
+        "outcome": "Total",
+        "listings": int(table["listings"].sum()),
+        "cost_each": math.nan,
+        "total_cost": float(table["total_cost"].sum()),
+    }
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
@@ -525,7 +540,12 @@ def threshold_explorer(binned: pd.DataFrame, value: float = 0.5):
 
     bins = _bins_of(binned)
     slider = widgets.FloatSlider(
-        value=value, min=0, max=1, step=1 / bins, description="Threshold", continuous_update=False,
+        value=value,
+        min=0,
+        max=1,
+        step=1 / bins,
+        description="Threshold",
+        continuous_update=False,
         readout_format=f".{max(2, math.ceil(math.log10(bins)))}f",
     )
     output = widgets.Output()

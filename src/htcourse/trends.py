@@ -148,9 +148,7 @@ def event_table(events: pd.DataFrame) -> pd.DataFrame:
         }
     )
     ends = events["endMonth"].fillna("").astype(str)
-    table["end"] = [
-        (to_period(e)[0] + 1).to_timestamp() if e else start for e, start in zip(ends, table["start"])
-    ]
+    table["end"] = [(to_period(e)[0] + 1).to_timestamp() if e else start for e, start in zip(ends, table["start"])]
     table["endMonth"] = [e or None for e in ends]
     return table.sort_values("start").reset_index(drop=True)
 
@@ -276,8 +274,10 @@ def fit_trend(series: pd.Series, events: pd.DataFrame | None = None) -> TrendFit
         indicators = indicators.loc[:, indicators.nunique() > 1]  # an event outside the series explains nothing
         design = design.join(indicators)
     if np.linalg.matrix_rank(design.to_numpy()) < design.shape[1]:
-        raise ValueError(f"the trend model cannot be fitted: its terms {list(design.columns)} are not identifiable "
-                         "(an event covers every month of the series, or two events cover the same months)")
+        raise ValueError(
+            f"the trend model cannot be fitted: its terms {list(design.columns)} are not identifiable "
+            "(an event covers every month of the series, or two events cover the same months)"
+        )
     result = sm.GLM(values.to_numpy(), design, family=sm.families.Poisson()).fit(scale="X2")
     if not result.converged:
         raise ValueError("the trend model did not converge: its estimates and intervals cannot be trusted")
@@ -292,9 +292,7 @@ def fit_trend(series: pd.Series, events: pd.DataFrame | None = None) -> TrendFit
     )
 
 
-def event_effects(
-    contacts: pd.DataFrame, truth: pd.DataFrame, events: pd.DataFrame, window: int = 12
-) -> pd.DataFrame:
+def event_effects(contacts: pd.DataFrame, truth: pd.DataFrame, events: pd.DataFrame, window: int = 12) -> pd.DataFrame:
     """For each event, its channels' mean monthly contacts before and after it, next to the true incidence.
 
     "After" is the event's own months for a temporary event, else the

@@ -32,19 +32,25 @@ WRONG = {
         "q1-answer": "n_police, n_ngo, n_both = 1, 1, 1",
         "q2-answer": "lincoln_petersen = float(len(independent))\nchapman = float(len(independent))",
         "q3-answer": "chapman_dependent = 1.0\nshare_of_truth = 0.5",
-        "q7-answer": ('estimate_independence = estimate_best = float(len(dependent))\n'
-                      'best_interaction = "police:health"\nshare_of_truth_best = 0.5'),
+        "q7-answer": (
+            "estimate_independence = estimate_best = float(len(dependent))\n"
+            'best_interaction = "police:health"\nshare_of_truth_best = 0.5'
+        ),
     },
     "ps5-evaluation": {
         "q1-answer": "tp, fp, fn, tn = 0, 0, 0, len(listings)",
         "q2-answer": "precision = recall = false_positive_rate = 0.5",
         "q3-answer": 'fp_by_group = listings["advertiserGroup"].value_counts()\nshare_fp_independent = 0.5',
         "q4-answer": "base_rate = 0.5\nflags_per_true_case = 1.0",
-        "q9-answer": ("sample_precision = 0.5\nsample_low, sample_high = 0.4, 0.6\n"
-                      "pr_curve = pd.DataFrame({'precision': 0.5, 'recall': 0.5}, index=CURVE_THRESHOLDS)"),
+        "q9-answer": (
+            "sample_precision = 0.5\nsample_low, sample_high = 0.4, 0.6\n"
+            "pr_curve = pd.DataFrame({'precision': 0.5, 'recall': 0.5}, index=CURVE_THRESHOLDS)"
+        ),
     },
     "ps6-trends": {
-        "q1-answer": 'contacts_by_year = contacts.groupby(contacts["month"].str[:4].astype(int))["contactsPhone"].sum()',
+        "q1-answer": (
+            'contacts_by_year = contacts.groupby(contacts["month"].str[:4].astype(int))["contactsPhone"].sum()'
+        ),
         "q2-answer": "contacts_growth = incidence_growth = 1.0",
         "q3-answer": "phone_before = phone_after = 10.0",
         "q4-answer": 'incidence_before = incidence_after = float(truth["trueIncidence"].min())',
@@ -68,8 +74,10 @@ WRONG = {
         "q2-answer": "share_passing = share_free_all = 0.5\nforced_passing = 0",
         "q3-answer": "prevalence_by_tier = pd.Series({1: 0.5, 2: 0.5, 3: 0.5})\nshare_forced_invisible = 0.5",
         "q4-answer": "n_channel_only = 0\nmigrant_report_gap = 0.0",
-        "q5-answer": ("detection_low, detection_high = 0.1, 0.2\naudits_needed = 1\n"
-                      "n_audit_list = n_channel_list = n_both = 0\nchapman_sites = 0.0\ntrue_covered = 0"),
+        "q5-answer": (
+            "detection_low, detection_high = 0.1, 0.2\naudits_needed = 1\n"
+            "n_audit_list = n_channel_list = n_both = 0\nchapman_sites = 0.0\ntrue_covered = 0"
+        ),
     },
 }
 
@@ -116,8 +124,7 @@ def solution_text(source_cell) -> str:
 
 
 def answer_ids(nb, cell_type: str = "code") -> list[str]:
-    return [_gid(c) for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == cell_type]
+    return [_gid(c) for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == cell_type]
 
 
 def set_answer(nb, grade_id: str, text: str):
@@ -158,8 +165,16 @@ def partial(course_root: Path, assignment: str, right: list[str]):
     return nb
 
 
-def write_submission(course_root: Path, student: str, assignment: str, nb=None, *, raw: bytes | None = None,
-                     files: dict[str, bytes] | None = None, timestamp: str = "2025-03-01 12:00:00.000000 UTC") -> Path:
+def write_submission(
+    course_root: Path,
+    student: str,
+    assignment: str,
+    nb=None,
+    *,
+    raw: bytes | None = None,
+    files: dict[str, bytes] | None = None,
+    timestamp: str = "2025-03-01 12:00:00.000000 UTC",
+) -> Path:
     folder = Path(course_root) / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{assignment}.ipynb"

@@ -1,4 +1,6 @@
-"""Grade every submission of an assignment, one at a time or in worker processes, so that no submission can stop the class.
+"""Grade every submission of an assignment, one at a time or in worker processes.
+
+No submission can stop the class.
 
 :func:`grade_all` calls :func:`htcourse.grading.grader.grade_one` for each
 submission (in ``jobs`` worker processes), prints a line per submission
@@ -15,9 +17,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from htcourse.grading.course import Course, CourseError
 from htcourse.grading.export import export_grades
@@ -61,7 +63,9 @@ def _append_log(course: Course, results: list[Result]) -> None:
     try:
         with open(course.root / ".nbgrader.log", "a", encoding="utf-8") as fh:
             for r in results:
-                fh.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {r.assignment} {r.student_id}: {r.status} {r.reason}\n")
+                fh.write(
+                    f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {r.assignment} {r.student_id}: {r.status} {r.reason}\n"
+                )
                 if r.log:
                     fh.write(r.log.rstrip() + "\n")
     except OSError:
@@ -83,9 +87,10 @@ def _remove_stale_staging(max_age_hours: float = 12, tmpdir: Path | None = None)
     tmpdir = Path(tmpdir or tempfile.gettempdir())
     for path in tmpdir.glob(STAGING_PREFIX + "*"):
         try:
-            named = path.name[len(STAGING_PREFIX):].split("-", 1)[0].isdigit()
-            if path.is_dir() and (workdir.owner_gone(path.name, STAGING_PREFIX) if named
-                                  else path.stat().st_mtime < cutoff):
+            named = path.name[len(STAGING_PREFIX) :].split("-", 1)[0].isdigit()
+            if path.is_dir() and (
+                workdir.owner_gone(path.name, STAGING_PREFIX) if named else path.stat().st_mtime < cutoff
+            ):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
         except OSError:
@@ -93,8 +98,15 @@ def _remove_stale_staging(max_age_hours: float = 12, tmpdir: Path | None = None)
     return removed + workdir.remove_stale(tmpdir)
 
 
-def grade_all(assignment: str, course: Course | None = None, *, students: list[str] | None = None,
-              force: bool = False, echo: Callable[[str], None] = say, jobs: int = 1) -> Batch:
+def grade_all(
+    assignment: str,
+    course: Course | None = None,
+    *,
+    students: list[str] | None = None,
+    force: bool = False,
+    echo: Callable[[str], None] = say,
+    jobs: int = 1,
+) -> Batch:
     """Grade every submission of ``assignment`` (or only ``students``), export, and summarise.
 
     With ``jobs`` > 1 the submissions are graded in that many worker
@@ -117,8 +129,10 @@ def grade_all(assignment: str, course: Course | None = None, *, students: list[s
             raise CourseError(f"no submission of {assignment} from: {', '.join(missing)}")
         todo = [s for s in todo if s in students]
     if not todo:
-        echo(f"No submissions of {assignment} in {course.submitted_dir}/<student>/{assignment}/: "
-             f"collect them first (nbgrader collect {assignment}).")
+        echo(
+            f"No submissions of {assignment} in {course.submitted_dir}/<student>/{assignment}/: "
+            f"collect them first (nbgrader collect {assignment})."
+        )
         return batch
     _remove_stale_staging()
     jobs = max(1, min(jobs, len(todo)))
@@ -183,8 +197,9 @@ def _grade_in_parallel(todo, assignment, course, force, jobs, batch, echo) -> No
 
     # fork: each worker is the grader's own child, so it can die with it.
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
-                             initargs=(str(course.root), course.overrides)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_worker_init, initargs=(str(course.root), course.overrides)
+    ) as pool:
         futures = {pool.submit(_worker_grade, s, assignment, force): s for s in todo}
         try:
             for i, future in enumerate(as_completed(futures), start=1):
@@ -192,8 +207,12 @@ def _grade_in_parallel(todo, assignment, course, force, jobs, batch, echo) -> No
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - a worker died: only this submission fails
-                    result = Result(student_id, assignment, status="failed",
-                                    reason=f"the grading worker stopped: {type(exc).__name__}: {exc}")
+                    result = Result(
+                        student_id,
+                        assignment,
+                        status="failed",
+                        reason=f"the grading worker stopped: {type(exc).__name__}: {exc}",
+                    )
                 batch.results.append(result)
                 echo(progress_line(i, len(todo), result))
         except KeyboardInterrupt:

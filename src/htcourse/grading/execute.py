@@ -41,15 +41,22 @@ class BoundedExecute(Execute):
         600, help="After the notebook has run this long in all, the remaining cells are not run."
     ).tag(config=True)
     max_output_chars_read = Integer(
-        400_000, help=("Characters of output the grader keeps from one cell while it runs (text and base64 "
-                       "data together); the rest is dropped as it arrives, so an endless print cannot grow the "
-                       "grader's own memory. LimitOutputSize then cuts what was kept to a readable size.")
+        400_000,
+        help=(
+            "Characters of output the grader keeps from one cell while it runs (text and base64 "
+            "data together); the rest is dropped as it arrives, so an endless print cannot grow the "
+            "grader's own memory. LimitOutputSize then cuts what was kept to a readable size."
+        ),
     ).tag(config=True)
     max_outputs_read = Integer(
         2_000, help="Outputs (separate prints, pictures ...) the grader keeps from one cell while it runs."
     ).tag(config=True)
     sandbox = Bool(
-        True, help="Run the student's kernel inside bubblewrap (see htcourse.grading.sandbox); limits from c.SandboxKernelManager."
+        True,
+        help=(
+            "Run the student's kernel inside bubblewrap (see htcourse.grading.sandbox); "
+            "limits from c.SandboxKernelManager."
+        ),
     ).tag(config=True)
 
     def __init__(self, **kwargs):
@@ -94,9 +101,17 @@ class BoundedExecute(Execute):
         if read[1] > self.max_output_chars_read or read[2] > self.max_outputs_read:
             if not read[4]:
                 read[4] = True
-                outs.append(NotebookNode(output_type="stream", name="stdout", text=(
-                    f"\n{TRUNCATION_MARK} this cell printed more than {self.max_output_chars_read:,} characters "
-                    f"or {self.max_outputs_read:,} outputs; the rest was not kept]\n")))
+                outs.append(
+                    NotebookNode(
+                        output_type="stream",
+                        name="stdout",
+                        text=(
+                            f"\n{TRUNCATION_MARK} this cell printed more than "
+                            f"{self.max_output_chars_read:,} characters "
+                            f"or {self.max_outputs_read:,} outputs; the rest was not kept]\n"
+                        ),
+                    )
+                )
             return None
         return super().output(outs, msg, display_id, cell_index)
 
@@ -122,8 +137,9 @@ class BoundedExecute(Execute):
             # The kernel did not even report that it had stopped (it ignored the
             # interrupt): nothing more can run in it. Stock nbgrader fails the whole
             # submission here; record the timeout and skip the remaining cells.
-            cell.setdefault("outputs", []).append(_error(
-                TIMEOUT_ENAME, f"This cell ran longer than {self.timeout} s and did not stop when interrupted."))
+            cell.setdefault("outputs", []).append(
+                _error(TIMEOUT_ENAME, f"This cell ran longer than {self.timeout} s and did not stop when interrupted.")
+            )
             self._timeouts = getattr(self, "_timeouts", 0) + 1
             self._skip_reason = f"an earlier cell ran longer than {self.timeout} s and did not stop when interrupted"
             return cell, resources

@@ -24,9 +24,8 @@ import re
 from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter
 from nbformat.notebooknode import NotebookNode
-from traitlets import Unicode
-
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
@@ -88,14 +87,20 @@ class SanitizeHiddenTests(NbGraderPreprocessor):
 
     begin_test_delimeter = Unicode(BEGIN_HIDDEN, help="Marks the start of a hidden test region.").tag(config=True)
     end_test_delimeter = Unicode(END_HIDDEN, help="Marks the end of a hidden test region.").tag(config=True)
-    failed_message = Unicode(HIDDEN_FAILED, help="Shown instead of the output of a failed hidden test cell.").tag(config=True)
-    redacted_message = Unicode(REDACTED, help="Shown instead of an output that quotes hidden test code.").tag(config=True)
+    failed_message = Unicode(HIDDEN_FAILED, help="Shown instead of the output of a failed hidden test cell.").tag(
+        config=True
+    )
+    redacted_message = Unicode(REDACTED, help="Shown instead of an output that quotes hidden test code.").tag(
+        config=True
+    )
 
     def preprocess(self, nb: NotebookNode, resources):
         signatures: set[str] = set()
         for cell in nb.cells:
             if has_hidden_tests(cell.source, self.begin_test_delimeter):
-                signatures |= _signatures(split_hidden(cell.source, self.begin_test_delimeter, self.end_test_delimeter)[1])
+                signatures |= _signatures(
+                    split_hidden(cell.source, self.begin_test_delimeter, self.end_test_delimeter)[1]
+                )
         signatures.add(self.begin_test_delimeter)
         signatures.add(self.end_test_delimeter)
         self._signatures = signatures
@@ -153,8 +158,9 @@ _TEMPLATE_CACHE = _MemoryBytecodeCache()
 
 
 #: No script, no frame, no form, no fetch: only the page's own styles and pictures inside it.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
-                           "form-action 'none'; base-uri 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; form-action 'none'; base-uri 'none'"
+)
 
 
 class FeedbackHTMLExporter(HTMLExporter):
@@ -186,5 +192,5 @@ def with_csp(page: str, policy: str = CONTENT_SECURITY_POLICY) -> str:
     meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
     match = re.search(r"<head[^>]*>", page, flags=re.IGNORECASE)
     if match:
-        return page[: match.end()] + "\n" + meta + page[match.end():]
+        return page[: match.end()] + "\n" + meta + page[match.end() :]
     return meta + "\n" + page

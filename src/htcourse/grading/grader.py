@@ -70,6 +70,7 @@ class Result:
 
 # --- helpers ----------------------------------------------------------------
 
+
 def _cell_name(cell, index: int) -> str:
     gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return gid or f"cell {index + 1} (one you added)"
@@ -114,12 +115,11 @@ def _scores(course: Course, result: Result) -> None:
         result.max_auto_score = float(sub.max_code_score)
         result.hand_score = float(sub.written_score)
         result.max_hand_score = float(sub.max_written_score)
-        result.hand_grading_needed = sum(
-            1 for nb in sub.notebooks for grade in nb.grades if grade.needs_manual_grade
-        )
+        result.hand_grading_needed = sum(1 for nb in sub.notebooks for grade in nb.grades if grade.needs_manual_grade)
 
 
 # --- one submission ------------------------------------------------------------
+
 
 def grade_one(student_id: str, assignment: str, course: Course | None = None, *, force: bool = False) -> Result:
     """Autograde one submission and write its feedback; never raises for a bad submission.
@@ -155,8 +155,13 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
                     return result
 
         # 1. checks, 2. rebuild the notebooks in a private staging folder
-        checked = preflight.check_submission(course.submission_dir(student_id, assignment), notebooks, course.ignore,
-                                             course.max_file_size_kb, course.max_dir_size_kb)
+        checked = preflight.check_submission(
+            course.submission_dir(student_id, assignment),
+            notebooks,
+            course.ignore,
+            course.max_file_size_kb,
+            course.max_dir_size_kb,
+        )
         result.flags += checked.flags
         result.submitted_as = dict(checked.submitted_as)
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-"))
@@ -180,9 +185,11 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         from nbgrader.converters import Autograde
 
         autograde = Autograde(
-            coursedir=course.coursedir(submitted_directory=str(staging), student_id=student_id,
-                                       assignment_id=assignment, notebook_id="*"),
-            config=course.config, log=nbgrader_steps.log,
+            coursedir=course.coursedir(
+                submitted_directory=str(staging), student_id=student_id, assignment_id=assignment, notebook_id="*"
+            ),
+            config=course.config,
+            log=nbgrader_steps.log,
         )
         autograde.force = True
         autograde.create_student = True
@@ -205,8 +212,10 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
             result.flags += list(dict.fromkeys(bounds.REACHED[bounds_before:]))
             left = [item for _, item in workdir.LEFT_BEHIND[left_before:]]
             if left:
-                result.flags.append("its code left links or special files in its working folder (never followed; "
-                                    "the folder was discarded): " + "; ".join(left))
+                result.flags.append(
+                    "its code left links or special files in its working folder (never followed; "
+                    "the folder was discarded): " + "; ".join(left)
+                )
         graded_dir = course.autograded_submission_dir(student_id, assignment)
         timeout = int(course.config.Execute.get("timeout", 30))
         for nb_name in notebooks:

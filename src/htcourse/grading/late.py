@@ -42,7 +42,7 @@ import csv
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,14 +95,18 @@ class LatePolicy(LateSubmissionPlugin):
         {}, help="Due date of each assignment, e.g. {'ps4-dirty-data': '2026-10-16 17:00 UTC'} (no zone: UTC)"
     ).tag(config=True)
     method = Enum(
-        ("none", "per_hour", "per_day"), default_value="none",
+        ("none", "per_hour", "per_day"),
+        default_value="none",
         help="'none': no penalty (until the cut-off, if set); 'per_hour' / 'per_day': "
-             "each started hour / day late costs `fraction` of the score",
+        "each started hour / day late costs `fraction` of the score",
     ).tag(config=True)
     fraction = Float(0.0, min=0.0, max=1.0, help="fraction of the score taken per started period late").tag(config=True)
-    cutoff_hours = Float(0.0, min=0.0, help="later than this many hours after the due date, the score is 0 (0: no cut-off)").tag(config=True)
+    cutoff_hours = Float(
+        0.0, min=0.0, help="later than this many hours after the due date, the score is 0 (0: no cut-off)"
+    ).tag(config=True)
     extensions = Unicode(
-        "extensions.csv", help="per-student extensions (student, assignment, due, reason), relative to the course folder"
+        "extensions.csv",
+        help="per-student extensions (student, assignment, due, reason), relative to the course folder",
     ).tag(config=True)
 
     def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float) -> float:
@@ -150,7 +154,9 @@ def read_extensions(course: Course, pol: LatePolicy | None = None) -> list[Exten
         header = [h.strip() for h in reader.fieldnames or []]
         missing = [c for c in EXTENSION_COLUMNS if c not in header]
         if missing:
-            raise LateError(f"{path}: missing column(s) {', '.join(missing)}; the columns are {', '.join(EXTENSION_COLUMNS)}")
+            raise LateError(
+                f"{path}: missing column(s) {', '.join(missing)}; the columns are {', '.join(EXTENSION_COLUMNS)}"
+            )
         rows, seen = [], {}
         for line, record in enumerate(reader, start=2):
             record = {k.strip(): (v or "").strip() for k, v in record.items() if k}
@@ -160,9 +166,15 @@ def read_extensions(course: Course, pol: LatePolicy | None = None) -> list[Exten
                 raise LateError(f"{path} line {line}: student and assignment are both needed")
             key = (record["student"], record["assignment"])
             if key in seen:
-                raise LateError(f"{path}: {key[0]} has two extensions for {key[1]} (lines {seen[key]} and {line}); keep one")
+                raise LateError(
+                    f"{path}: {key[0]} has two extensions for {key[1]} (lines {seen[key]} and {line}); keep one"
+                )
             seen[key] = line
-            rows.append(Extension(record["student"], record["assignment"], parse_due(record["due"], f"{path} line {line}"), line))
+            rows.append(
+                Extension(
+                    record["student"], record["assignment"], parse_due(record["due"], f"{path} line {line}"), line
+                )
+            )
     return rows
 
 
@@ -181,23 +193,30 @@ def apply(course: Course, assignment: str, students: list[str] | None = None) ->
     pol = policy(course)
     unknown = sorted(set(pol.due_dates) - set(course.assignments()))
     if unknown:
-        raise LateError(f"LatePolicy.due_dates names unknown assignment(s) {', '.join(unknown)} "
-                        f"(known: {', '.join(course.assignments())})")
+        raise LateError(
+            f"LatePolicy.due_dates names unknown assignment(s) {', '.join(unknown)} "
+            f"(known: {', '.join(course.assignments())})"
+        )
     due = due_date(course, assignment, pol)
     extensions = [e for e in read_extensions(course, pol) if e.assignment == assignment]
     bad = [e for e in read_extensions(course, pol) if e.assignment not in course.assignments()]
     if bad:
         raise LateError(f"the extensions file names unknown assignment {bad[0].assignment!r} on line {bad[0].line}")
     if extensions and due is None:
-        raise LateError(f"there are extensions for {assignment} but no due date: set "
-                        f"c.LatePolicy.due_dates[{assignment!r}] in nbgrader_config.py")
+        raise LateError(
+            f"there are extensions for {assignment} but no due date: set "
+            f"c.LatePolicy.due_dates[{assignment!r}] in nbgrader_config.py"
+        )
     submitted = set(students if students is not None else course.submissions(assignment))
     done = []
     with course.gradebook() as gb:
         if due is not None:  # none configured: a due date set in the formgrader is left as it is
             gb.update_or_create_assignment(assignment, duedate=due)
-        done.append(f"{assignment}: due {due:%Y-%m-%d %H:%M} UTC; {pol.describe()}" if due else
-                    f"{assignment}: no due date in nbgrader_config.py")
+        done.append(
+            f"{assignment}: due {due:%Y-%m-%d %H:%M} UTC; {pol.describe()}"
+            if due
+            else f"{assignment}: no due date in nbgrader_config.py"
+        )
         for ext in extensions:
             if ext.due < due:
                 raise LateError(f"extension for {ext.student} on line {ext.line} ends before the due date ({due} UTC)")
@@ -216,9 +235,11 @@ def banner(course: Course, assignment: str) -> str | None:
     due = due_date(course, assignment, pol)
     if due is None:
         return None
-    return (f"**Due:** {due.replace(tzinfo=timezone.utc):%A %d %B %Y, %H:%M} UTC.  \n"
-            f"**Late work:** {pol.describe()}. If you need more time, ask your instructor before the "
-            "due date: extensions are recorded for you alone.")
+    return (
+        f"**Due:** {due.replace(tzinfo=UTC):%A %d %B %Y, %H:%M} UTC.  \n"
+        f"**Late work:** {pol.describe()}. If you need more time, ask your instructor before the "
+        "due date: extensions are recorded for you alone."
+    )
 
 
 def add_banners(course: Course, assignments: list[str] | None = None) -> list[Path]:

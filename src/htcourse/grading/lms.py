@@ -47,7 +47,7 @@ import time
 import zipfile
 import zlib
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -62,8 +62,10 @@ MANIFEST = "collect.json"
 #: Canvas: name, optional "late", user id, submission id, original file name.
 CANVAS_REGEXP = r"(?P<name>[^_/]+)_(?:(?P<late>late)_)?(?P<student_id>\d+)_(?P<submission_id>\d+)_(?P<file_id>[^/]+)$"
 #: Moodle: full name, participant id, plugin type and name, then a folder or the rest of the file name.
-MOODLE_REGEXP = (r"(?P<name>[^/]+?)_(?P<student_id>\d+)_(?P<plugin>assignsubmission_[a-z]+)(?:_?/|_)"
-                 r"(?P<file_id>[^/].*)$")
+MOODLE_REGEXP = (
+    r"(?P<name>[^/]+?)_(?P<student_id>\d+)_(?P<plugin>assignsubmission_[a-z]+)(?:_?/|_)"
+    r"(?P<file_id>[^/].*)$"
+)
 #: A Canvas resubmission's "-1" (or a download's " (1)") before the extension.
 COPY_SUFFIX = re.compile(r"(?:-\d+| \(\d+\))$")
 
@@ -94,13 +96,16 @@ class CanvasFileNames(FileNameCollectorPlugin):
 class MoodleFileNames(FileNameCollectorPlugin):
     """nbgrader collector plugin for a Moodle submissions zip (student folders or prefixed file names)."""
 
-    named_regexp = Unicode(MOODLE_REGEXP, help="Moodle's folder or file names in a submissions download").tag(config=True)
+    named_regexp = Unicode(MOODLE_REGEXP, help="Moodle's folder or file names in a submissions download").tag(
+        config=True
+    )
 
     def collect(self, submitted_file: str) -> dict | None:
         return self._match(str(submitted_file).lstrip("/"))
 
 
 # --- rosters ---------------------------------------------------------------------
+
 
 @dataclass
 class Student:
@@ -114,7 +119,10 @@ class Student:
 
 
 def read_canvas_roster(path: Path) -> dict[str, Student]:
-    """Canvas's gradebook export: ``ID`` is the user id in the file names; the student id is the SIS Login ID (else SIS User ID)."""
+    """Canvas's gradebook export: ``ID`` is the user id in the file names.
+
+    The student id is the SIS Login ID (else the SIS User ID).
+    """
     from htcourse.grading.canvas import RosterError, read_roster
 
     try:
@@ -127,12 +135,21 @@ def read_canvas_roster(path: Path) -> dict[str, Student]:
         if not v["ID"].isdigit():
             raise CollectError(f"{path} line {row.line}: the ID column ({v['ID']!r}) is not a Canvas user id")
         last, _, first = v["Student"].partition(",")
-        roster[v["ID"]] = Student(v["ID"], _check_id(row.keys[0], f"{path} line {row.line}"), v["Student"], first_name=first.strip(), last_name=last.strip())
+        roster[v["ID"]] = Student(
+            v["ID"],
+            _check_id(row.keys[0], f"{path} line {row.line}"),
+            v["Student"],
+            first_name=first.strip(),
+            last_name=last.strip(),
+        )
     return roster
 
 
 def read_moodle_roster(path: Path) -> dict[str, Student]:
-    """Moodle's grading worksheet: ``Identifier`` is ``Participant N``; the student id is the ID number, else the email."""
+    """Moodle's grading worksheet: ``Identifier`` is ``Participant N``.
+
+    The student id is the ID number, else the email.
+    """
     path = Path(path)
     if not path.is_file():
         raise CollectError(f"roster {path} does not exist: download the grading worksheet from the Moodle assignment")
@@ -140,26 +157,41 @@ def read_moodle_roster(path: Path) -> dict[str, Student]:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in reader.fieldnames or []]
         if "Identifier" not in header or "Full name" not in header or not {"Email address", "ID number"} & set(header):
-            raise CollectError(f"{path}: not a Moodle grading worksheet: it needs the columns Identifier, Full name "
-                               "and Email address (or ID number)")
+            raise CollectError(
+                f"{path}: not a Moodle grading worksheet: it needs the columns Identifier, Full name "
+                "and Email address (or ID number)"
+            )
         roster: dict[str, Student] = {}
         ids: dict[str, int] = {}
         for line, record in enumerate(reader, start=2):
             record = {k.strip(): (v or "").strip() for k, v in record.items() if k}
             found = re.search(r"(\d+)\s*$", record.get("Identifier", ""))
             if not found:
-                raise CollectError(f"{path} line {line}: Identifier {record.get('Identifier')!r} is not 'Participant N'")
+                raise CollectError(
+                    f"{path} line {line}: Identifier {record.get('Identifier')!r} is not 'Participant N'"
+                )
             key = found.group(1)
             sid = record.get("ID number") or record.get("Email address", "").lower()
             if not sid:
-                raise CollectError(f"{path} line {line}: {record['Full name']} has neither an ID number nor an email address")
+                raise CollectError(
+                    f"{path} line {line}: {record['Full name']} has neither an ID number nor an email address"
+                )
             _check_id(sid, f"{path} line {line}")
             if key in roster or sid in ids:
-                raise CollectError(f"{path} line {line}: participant {key} or student {sid} appears twice; fix the worksheet")
+                raise CollectError(
+                    f"{path} line {line}: participant {key} or student {sid} appears twice; fix the worksheet"
+                )
             ids[sid] = line
             first, _, last = record["Full name"].partition(" ")
-            roster[key] = Student(key, sid, record["Full name"], record.get("Email address", ""), first, last,
-                                  _worksheet_time(record.get("Last modified (submission)", "")))
+            roster[key] = Student(
+                key,
+                sid,
+                record["Full name"],
+                record.get("Email address", ""),
+                first,
+                last,
+                _worksheet_time(record.get("Last modified (submission)", "")),
+            )
     return roster
 
 
@@ -177,6 +209,7 @@ def _worksheet_time(text: str) -> str:
 
 
 # --- reading the zip -------------------------------------------------------------
+
 
 @dataclass
 class Item:
@@ -209,17 +242,30 @@ class Report:
 
     @property
     def problems(self) -> int:
-        return sum(len(x) for x in (self.duplicates, self.unknown_students, self.wrong_names, self.damaged,
-                                    self.unrecognised, self.too_large))
+        return sum(
+            len(x)
+            for x in (
+                self.duplicates,
+                self.unknown_students,
+                self.wrong_names,
+                self.damaged,
+                self.unrecognised,
+                self.too_large,
+            )
+        )
 
     def text(self) -> str:
         lines = [f"{self.lms}: collected {len(self.collected)} submission(s) of {self.assignment}"]
-        for title, items in (("late (by the LMS or the due date)", self.late), ("duplicates (the latest was kept)", self.duplicates),
-                             ("not on the roster", self.unknown_students), ("notebook under another name (graded, flagged)", self.wrong_names),
-                             ("damaged notebooks (collected; the grader reports them)", self.damaged),
-                             ("files whose names the LMS did not write", self.unrecognised),
-                             ("files over the size limit (not collected)", self.too_large),
-                             ("on the roster with no submission", self.no_submission)):
+        for title, items in (
+            ("late (by the LMS or the due date)", self.late),
+            ("duplicates (the latest was kept)", self.duplicates),
+            ("not on the roster", self.unknown_students),
+            ("notebook under another name (graded, flagged)", self.wrong_names),
+            ("damaged notebooks (collected; the grader reports them)", self.damaged),
+            ("files whose names the LMS did not write", self.unrecognised),
+            ("files over the size limit (not collected)", self.too_large),
+            ("on the roster with no submission", self.no_submission),
+        ):
             if items:
                 lines.append(f"{len(items)} {title}:")
                 lines += [f"  - {item}" for item in items]
@@ -248,8 +294,11 @@ def read_items(zf: zipfile.ZipFile, lms: str) -> tuple[list[Item], list[str]]:
             continue
         if path.name.startswith(".") or "__MACOSX" in path.parts:
             continue
-        item = Item(info.filename, size=info.file_size,
-                    modified=datetime(*info.date_time, tzinfo=timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+        item = Item(
+            info.filename,
+            size=info.file_size,
+            modified=datetime(*info.date_time, tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        )
         found = plugin.collect(str(path))
         if found:
             item.student_key = found["student_id"]
@@ -298,8 +347,14 @@ def _move_aside(folder: Path, into: Path) -> Path:
     return target
 
 
-def collect(course: Course, assignment: str, lms: str, archive: Path, roster_path: Path,
-            timestamps: dict[str, str] | None = None) -> Report:
+def collect(
+    course: Course,
+    assignment: str,
+    lms: str,
+    archive: Path,
+    roster_path: Path,
+    timestamps: dict[str, str] | None = None,
+) -> Report:
     """Read ``archive`` (an LMS's submissions zip) into ``submitted/``; see the module's help. Never loses a file."""
     from htcourse.grading import late
 
@@ -420,17 +475,32 @@ def collect(course: Course, assignment: str, lms: str, archive: Path, roster_pat
             late_lms = any(i.late_by_lms for i in chosen.values())
             late_due = bool(when and due and late.parse_due(when) > due)
             if late_lms or late_due:
-                why = " and ".join(w for w, on in (("Canvas marked it late", late_lms), (f"submitted {when} after the due date", late_due)) if on)
+                why = " and ".join(
+                    w
+                    for w, on in (
+                        ("Canvas marked it late", late_lms),
+                        (f"submitted {when} after the due date", late_due),
+                    )
+                    if on
+                )
                 report.late.append(f"{sid}: {why}")
             first = next(iter(chosen.values()), None) or student_items[0]
-            entry = {"name": student.name, "lms_id": key, "prefix": first.prefix, "members": [i.member for i in student_items],
-                     "submitted_as": {n: i.original for n, i in chosen.items()}, "timestamp": when or "",
-                     "timestamp_from": source if when else "", "late_by_lms": late_lms}
+            entry = {
+                "name": student.name,
+                "lms_id": key,
+                "prefix": first.prefix,
+                "members": [i.member for i in student_items],
+                "submitted_as": {n: i.original for n, i in chosen.items()},
+                "timestamp": when or "",
+                "timestamp_from": source if when else "",
+                "late_by_lms": late_lms,
+            }
             students[sid] = entry
             report.collected[sid] = entry
             with course.gradebook() as gb:
-                gb.update_or_create_student(sid, first_name=student.first_name, last_name=student.last_name,
-                                            email=student.email or None)
+                gb.update_or_create_student(
+                    sid, first_name=student.first_name, last_name=student.last_name, email=student.email or None
+                )
     report.no_submission = sorted(s.student_id for k, s in roster.items() if k not in by_student)
     _write_manifest(course, assignment, manifest)
     (run / "report.txt").write_text(report.text() + "\n", encoding="utf-8")
@@ -454,11 +524,16 @@ def _write_manifest(course: Course, assignment: str, manifest: dict) -> None:
     os.replace(tmp, path)
     ignore = course.root / LMS_FOLDER / ".gitignore"
     if not ignore.exists():
-        ignore.write_text("# Submissions and feedback from an LMS are student data: never commit them.\n*\n", encoding="utf-8")
+        ignore.write_text(
+            "# Submissions and feedback from an LMS are student data: never commit them.\n*\n", encoding="utf-8"
+        )
 
 
 def write_feedback_zip(course: Course, assignment: str) -> tuple[Path, list[str]] | None:
-    """The feedback of every collected student, named for upload to the LMS; (zip, students without feedback). None: not collected from an LMS."""
+    """The feedback of every collected student, named for upload to the LMS.
+
+    Returns (zip, students without feedback), or None if the assignment was not collected from an LMS.
+    """
     manifest = _read_manifest(course, assignment)
     if not manifest.get("students"):
         return None

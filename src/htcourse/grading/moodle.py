@@ -50,8 +50,9 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def write_moodle_csv(gradebook, out: Path, assignments: list[str] | None = None,
-                     allow_unmatched: bool = False) -> MoodleExport:
+def write_moodle_csv(
+    gradebook, out: Path, assignments: list[str] | None = None, allow_unmatched: bool = False
+) -> MoodleExport:
     """Write the import CSV to ``out`` (atomically); raise :class:`MoodleExportError` (writing nothing) on bad input."""
     from htcourse.grading.canvas import RosterError, grades
 
@@ -71,11 +72,15 @@ def write_moodle_csv(gradebook, out: Path, assignments: list[str] | None = None,
         if not email and not id_number:
             result.unmatched.append(sid)
             continue
-        rows.append([student.first_name or "", student.last_name or "", id_number, email]
-                    + [_number(by_key[(sid, n)].score) for n in names])
+        rows.append(
+            [student.first_name or "", student.last_name or "", id_number, email]
+            + [_number(by_key[(sid, n)].score) for n in names]
+        )
     if result.unmatched and not allow_unmatched:
-        raise MoodleExportError(f"{', '.join(result.unmatched)} cannot be matched by Moodle (no email, no ID number): "
-                                "give them one, or pass --allow-unmatched to export the others")
+        raise MoodleExportError(
+            f"{', '.join(result.unmatched)} cannot be matched by Moodle (no email, no ID number): "
+            "give them one, or pass --allow-unmatched to export the others"
+        )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

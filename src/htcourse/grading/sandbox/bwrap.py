@@ -143,13 +143,13 @@ def bwrap_command(
     if os.geteuid() == 0:
         # Root ignores the process limit: drop to an unprivileged user first.
         cmd += [
-        tools["setpriv"],
-        f"--reuid={uid if uid is not None else new_sandbox_uid()}",
-        f"--regid={SANDBOX_GID}",
-        "--clear-groups",
-        "--inh-caps=-all",
-        "--bounding-set=-all",
-        "--no-new-privs",
-        "--",
-    ]
+            tools["setpriv"],
+            f"--reuid={uid if uid is not None else new_sandbox_uid()}",
+            f"--regid={SANDBOX_GID}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+            "--",
+        ]
     return cmd + list(kernel_cmd)

@@ -56,14 +56,16 @@ DEFAULT_PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqsh
 
 #: The namespaces a kernel joins, in order: the mount namespace last, because
 #: after it the /proc paths of the grader's world are gone.
-NAMESPACES = (("ipc", 0x08000000), ("uts", 0x04000000), ("net", 0x40000000), ("pid", 0x20000000),
-              ("mnt", 0x00020000))
+NAMESPACES = (("ipc", 0x08000000), ("uts", 0x04000000), ("net", 0x40000000), ("pid", 0x20000000), ("mnt", 0x00020000))
 
 _PR_SET_DUMPABLE = 4
 _PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
-_LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "memory_bytes": resource.RLIMIT_AS,
-           "max_processes": resource.RLIMIT_NPROC}
+_LIMITS = {
+    "cpu_seconds": resource.RLIMIT_CPU,
+    "memory_bytes": resource.RLIMIT_AS,
+    "max_processes": resource.RLIMIT_NPROC,
+}
 
 
 class ForkServerError(RuntimeError):
@@ -71,6 +73,7 @@ class ForkServerError(RuntimeError):
 
 
 # --- inside the fork server's children ------------------------------------------------
+
 
 def _read_line(fd: int) -> bytes:
     """One request line, read a byte at a time so that nothing of the next request is consumed."""
@@ -241,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
 
 # --- in the grader -----------------------------------------------------------------
 
+
 class ForkServer:
     """The grader's handle on one fork server process (one per grading process)."""
 
@@ -251,14 +255,16 @@ class ForkServer:
         self._count = 0
         self.process = subprocess.Popen(
             [sys.executable, "-m", "htcourse.grading.sandbox.forkserver", *preload],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd="/",
             preexec_fn=_die_with_parent,
         )
         ready = self._read_line(timeout)
         if ready != "ready":
             self.close()
-            raise ForkServerError("the kernel fork server did not start (could it import "
-                                  f"{', '.join(preload)}?)")
+            raise ForkServerError(f"the kernel fork server did not start (could it import {', '.join(preload)}?)")
 
     def _read_line(self, timeout: float) -> str:
         out = self.process.stdout
@@ -337,6 +343,7 @@ def sandbox_init_pid(bwrap_pid: int) -> int:
     if len(children) != 1:
         raise ForkServerError(f"cannot find the sandbox's first process (bwrap has {len(children)} children)")
     return children[0]
+
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,8 @@ asynchronous manager without its fixed pauses; the sandboxed manager builds
 on it, and the grader uses it for unsandboxed kernels too.
 
 Both override or call private methods of jupyter_client (``_async_wait_for_ready``,
-``_handle_kernel_info_reply``, ``_async_is_alive``, ``_async_wait``, ``_async_pre_start_kernel``, ``_async_launch_kernel``,
+``_handle_kernel_info_reply``, ``_async_is_alive``, ``_async_wait``, ``_async_pre_start_kernel``,
+``_async_launch_kernel``,
 ``_async_cleanup_resources``, and the ``_launch_kernel`` / ``pre_start_kernel``
 / ``cleanup_resources`` aliases to them). They were written against
 jupyter_client :data:`JUPYTER_CLIENT_VERSION`; ``tests/test_sandbox.py``
@@ -119,21 +120,34 @@ class SandboxKernelManager(NoPauseKernelManager):
     cpu_seconds = Int(SandboxLimits.cpu_seconds, help="CPU seconds the kernel may use").tag(config=True)
     memory_bytes = Int(SandboxLimits.memory_bytes, help="address space limit of the kernel").tag(config=True)
     max_processes = Int(SandboxLimits.max_processes, help="processes the sandbox user may run").tag(config=True)
-    sandbox_memory_bytes = Int(2 * 1024**3, help=(
-        "Memory all the processes of one sandbox may hold together, files in its memory-backed folders "
-        "included (a memory cgroup; where the machine allows none, the bound is memory_bytes times "
-        "max_processes).")).tag(config=True)
-    workdir_bytes = Int(512 * 1024**2, help=(
-        "Size of the kernel's working folder (a tmpfs when the grader runs as root; otherwise unbounded "
-        "but discarded after the kernel).")).tag(config=True)
+    sandbox_memory_bytes = Int(
+        2 * 1024**3,
+        help=(
+            "Memory all the processes of one sandbox may hold together, files in its memory-backed folders "
+            "included (a memory cgroup; where the machine allows none, the bound is memory_bytes times "
+            "max_processes)."
+        ),
+    ).tag(config=True)
+    workdir_bytes = Int(
+        512 * 1024**2,
+        help=(
+            "Size of the kernel's working folder (a tmpfs when the grader runs as root; otherwise unbounded "
+            "but discarded after the kernel)."
+        ),
+    ).tag(config=True)
     tmp_bytes = Int(SandboxLimits.tmp_bytes, help="Size of the sandbox's /tmp (a tmpfs).").tag(config=True)
     workdir = Unicode("", help="the writable folder (defaults to the kernel's cwd)").tag(config=True)
-    fast_start = Bool(True, help=(
-        "Start the kernel by forking a warm interpreter into the sandbox (htcourse.grading.sandbox.forkserver) instead of "
-        "starting Python afresh in it; the sandbox is the same. Needs root and Linux; otherwise, or if "
-        "the fork fails, the kernel starts the ordinary way.")).tag(config=True)
-    preload = List(Unicode(), list(forkserver.DEFAULT_PRELOAD),
-                   help="Modules the warm interpreter imports once (see fast_start).").tag(config=True)
+    fast_start = Bool(
+        True,
+        help=(
+            "Start the kernel by forking a warm interpreter into the sandbox "
+            "(htcourse.grading.sandbox.forkserver) instead of starting Python afresh in it; the sandbox is the same. "
+            "Needs root and Linux; otherwise, or if the fork fails, the kernel starts the ordinary way."
+        ),
+    ).tag(config=True)
+    preload = List(
+        Unicode(), list(forkserver.DEFAULT_PRELOAD), help="Modules the warm interpreter imports once (see fast_start)."
+    ).tag(config=True)
 
     _rundir: Path | None = None
     _scratch: Path | None = None
@@ -167,15 +181,20 @@ class SandboxKernelManager(NoPauseKernelManager):
         if self._scratch is not None:
             workdir.remove_scratch(self._scratch)
         root = os.geteuid() == 0
-        self._scratch = workdir.make_scratch(cwd, self._uid if root else None, SANDBOX_GID if root else None,
-                                             size=self.workdir_bytes)
+        self._scratch = workdir.make_scratch(
+            cwd, self._uid if root else None, SANDBOX_GID if root else None, size=self.workdir_bytes
+        )
         if self._cgroup is not None:
             self._cgroup.remove()
         self._cgroup = bounds.MemoryCgroup.create(f"{os.getpid()}-{self._uid}", self.sandbox_memory_bytes)
         if self._cgroup is None and not type(self)._said_no_cgroup:
             type(self)._said_no_cgroup = True
-            self.log.warning("No memory cgroup for the sandboxes on this machine: each sandbox's memory is bounded "
-                             "only by %d processes of %d bytes each", self.max_processes, self.memory_bytes)
+            self.log.warning(
+                "No memory cgroup for the sandboxes on this machine: each sandbox's memory is bounded "
+                "only by %d processes of %d bytes each",
+                self.max_processes,
+                self.memory_bytes,
+            )
         # A signal cannot reach the kernel across the sandbox's PID namespace
         # and session: interrupt it with a message on the control channel.
         self.kernel_spec.interrupt_mode = "message"
@@ -197,10 +216,22 @@ class SandboxKernelManager(NoPauseKernelManager):
             self._fast_argv = cmd[3:]
             ready = str(self._rundir / "ready")
             placeholder = ["/bin/sh", "-c", 'echo > "$1" && exec sleep infinity', "sh", ready]
-            return self._in_cgroup(bwrap_command(placeholder, self._workdir, self._rundir, self.limits,
-                                                 self._tools, uid=self._uid, scratch=self._scratch))
-        return self._in_cgroup(bwrap_command(cmd, self._workdir, self._rundir, self.limits, self._tools,
-                                             uid=self._uid, scratch=self._scratch))
+            return self._in_cgroup(
+                bwrap_command(
+                    placeholder,
+                    self._workdir,
+                    self._rundir,
+                    self.limits,
+                    self._tools,
+                    uid=self._uid,
+                    scratch=self._scratch,
+                )
+            )
+        return self._in_cgroup(
+            bwrap_command(
+                cmd, self._workdir, self._rundir, self.limits, self._tools, uid=self._uid, scratch=self._scratch
+            )
+        )
 
     def _in_cgroup(self, cmd: list[str]) -> list[str]:
         """``cmd`` started inside the sandbox's memory cgroup (it joins, then becomes ``cmd``)."""
@@ -230,8 +261,11 @@ class SandboxKernelManager(NoPauseKernelManager):
             "env": sandbox_env(),
             "uid": self._uid,
             "gid": SANDBOX_GID,
-            "limits": {"cpu_seconds": self.cpu_seconds, "memory_bytes": self.memory_bytes,
-                       "max_processes": self.max_processes},
+            "limits": {
+                "cpu_seconds": self.cpu_seconds,
+                "memory_bytes": self.memory_bytes,
+                "max_processes": self.max_processes,
+            },
             "cgroup_procs": str(self._cgroup.procs) if self._cgroup is not None else "",
         }
         forkserver.get(sandbox_env(), tuple(self.preload)).spawn(request, timeout)
@@ -257,8 +291,17 @@ class SandboxKernelManager(NoPauseKernelManager):
             await self.provisioner.kill()
             await self.provisioner.wait()
             self._fast_argv = None
-            cmd = self._in_cgroup(bwrap_command(self._kernel_cmd, self._workdir, self._rundir, self.limits,
-                                                self._tools, uid=self._uid, scratch=self._scratch))
+            cmd = self._in_cgroup(
+                bwrap_command(
+                    self._kernel_cmd,
+                    self._workdir,
+                    self._rundir,
+                    self.limits,
+                    self._tools,
+                    uid=self._uid,
+                    scratch=self._scratch,
+                )
+            )
             return await super()._async_launch_kernel(cmd, **kw)
 
     _launch_kernel = _async_launch_kernel
@@ -271,8 +314,10 @@ class SandboxKernelManager(NoPauseKernelManager):
             peak, reached = self._cgroup.usage()
             bounds.PEAKS.append(peak)
             if reached:
-                bounds.REACHED.append(f"its processes reached the memory bound of the sandbox "
-                                      f"({self.sandbox_memory_bytes / 1024**2:,.0f} MB for all of them together)")
+                bounds.REACHED.append(
+                    f"its processes reached the memory bound of the sandbox "
+                    f"({self.sandbox_memory_bytes / 1024**2:,.0f} MB for all of them together)"
+                )
             self._cgroup.remove()
             self._cgroup = None
         if self._scratch is not None and not restart:
