@@ -18,20 +18,15 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from htcourse.grading.course import Course, CourseError
 from htcourse.grading.export import export_grades
-from htcourse.grading.grader import STAGING_PREFIX, Result, grade_one
+from htcourse.grading.grader import STAGING_PREFIX, grade_one
 from htcourse.grading.markers import read_marker
 from htcourse.grading.nbgrader_steps import GradingError, write_feedback
 from htcourse.grading.report import progress_line, say, summary_lines
-
-EXIT_OK = 0
-EXIT_SOME_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from htcourse.grading.results import EXIT_OK, EXIT_SOME_FAILED, Batch, Result
 
 
 def default_jobs() -> int:
@@ -43,20 +38,6 @@ def default_jobs() -> int:
     with 3, 26.6 s with 4).
     """
     return (os.cpu_count() or 1) + 1
-
-
-@dataclass
-class Batch:
-    assignment: str
-    results: list[Result] = field(default_factory=list)
-    csv_path: Path | None = None
-    interrupted: bool = False
-
-    @property
-    def exit_code(self) -> int:
-        if self.interrupted:
-            return EXIT_INTERRUPTED
-        return EXIT_OK if all(r.ok for r in self.results) else EXIT_SOME_FAILED
 
 
 def _append_log(course: Course, results: list[Result]) -> None:

@@ -17,7 +17,7 @@ from htcourse.grading.markers import read_marker
 
 if TYPE_CHECKING:
     from htcourse.grading.course import Course
-    from htcourse.grading.grader import Result
+    from htcourse.grading.results import Result
 
 GRADES_FOLDER = "grades"
 

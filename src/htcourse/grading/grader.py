@@ -24,7 +24,6 @@ import tempfile
 import time
 import traceback
 import warnings
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -35,37 +34,10 @@ from htcourse.grading.markup import inline_uploaded_images, removed_in
 from htcourse.grading.nbgrader_steps import GradingError, write_feedback
 from htcourse.grading.outputs import was_truncated
 from htcourse.grading.restore import load_template, restore
+from htcourse.grading.results import Result
 from htcourse.grading.sandbox import bounds, workdir
 
 STAGING_PREFIX = "htcourse-grading-"  # then the grading process's id (see batch._remove_stale_staging)
-
-
-@dataclass
-class Result:
-    student_id: str
-    assignment: str
-    status: str = "failed"  # "graded", "unchanged" (graded by an earlier run) or "failed"
-    reason: str = ""
-    flags: list[str] = field(default_factory=list)
-    auto_score: float | None = None
-    max_auto_score: float | None = None
-    hand_score: float | None = None
-    max_hand_score: float | None = None
-    hand_grading_needed: int = 0
-    submitted_as: dict[str, str] = field(default_factory=dict)  # see preflight.Checked
-    seconds: float = 0.0
-    checker_seconds: float = 0.0  # of which in the trusted checker (hidden tests; see answers.py)
-    checker_cpu_seconds: float = 0.0  # the CPU that cost, in this process and in the checker
-    log: str = field(default="", repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("graded", "unchanged")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("log")
-        return d
 
 
 # --- helpers ----------------------------------------------------------------

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from htcourse.grading.batch import Batch
     from htcourse.grading.course import Course
-    from htcourse.grading.grader import Result
+    from htcourse.grading.results import Batch, Result
 
 
 def say(line: str) -> None:

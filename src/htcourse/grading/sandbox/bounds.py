@@ -28,6 +28,8 @@ import signal
 import time
 from pathlib import Path
 
+from htcourse.grading.sandbox.processes import owner_gone
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 #: Bounds that sandboxes reached in this process, oldest first, in words (read by the grader).
@@ -166,8 +168,6 @@ def folder_full(folder: Path) -> bool:
 
 def remove_stale_cgroups() -> None:
     """Cgroups of sandboxes whose grading process was killed (``<PREFIX><pid>-<uid>``)."""
-    from htcourse.grading.sandbox.workdir import owner_gone
-
     found = _own_cgroup()
     if found is None:
         return

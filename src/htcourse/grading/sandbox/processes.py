@@ -40,3 +40,17 @@ def end_helper(process: subprocess.Popen, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def owner_gone(name: str, prefix: str) -> bool:
+    """Whether the process whose id follows ``prefix`` in ``name`` (``<prefix><pid>-...``) has ended."""
+    rest = name[len(prefix) :].split("-", 1)[0]
+    if not rest.isdigit():
+        return False
+    try:
+        os.kill(int(rest), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False

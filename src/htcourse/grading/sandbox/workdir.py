@@ -26,6 +26,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from htcourse.grading.sandbox.processes import owner_gone
+
 SCRATCH_PREFIX = "htc-work-"  # then the grading process's id
 RUNDIR_PREFIX = "htc-kernel-"  # the kernel's run folder (kernel.py), then the grading process's id
 
@@ -135,20 +137,6 @@ def remove_scratch(work: Path) -> None:
         if bounds.is_mount(work):
             bounds.unmount(work)
         shutil.rmtree(private, ignore_errors=True)
-
-
-def owner_gone(name: str, prefix: str) -> bool:
-    """Whether the process whose id follows ``prefix`` in ``name`` (``<prefix><pid>-...``) has ended."""
-    rest = name[len(prefix) :].split("-", 1)[0]
-    if not rest.isdigit():
-        return False
-    try:
-        os.kill(int(rest), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
 
 
 def remove_stale(tmpdir: Path | None = None) -> list[Path]:
