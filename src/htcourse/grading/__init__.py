@@ -12,7 +12,7 @@ feedback), :mod:`.outputs` (limits huge outputs), :mod:`.nbgrader_steps`
 fingerprint and completion marker that make re-grading cheap),
 :mod:`.grader` (:func:`grade_one` for one submission), :mod:`.batch`
 (:func:`grade_all` for a class, in worker processes), :mod:`.report`
-(progress and summary lines), :mod:`.export` (the grades CSV),
+(progress and summary lines), :mod:`.results` (the records: Result, Batch, exit codes), :mod:`.export` (the grades CSV),
 :mod:`.canvas` (the Canvas export), :mod:`.prepare` (generate and
 validate), :mod:`.sandbox` (where student code runs), and the hidden tests that run outside
 the student's kernel: :mod:`.wire` (answers as data), :mod:`.answers`
@@ -26,11 +26,12 @@ import importlib
 _LAZY = {
     "Course": "course",
     "CourseError": "course",
-    "EXIT_INTERRUPTED": "batch",
-    "EXIT_OK": "batch",
-    "EXIT_SOME_FAILED": "batch",
-    "EXIT_USAGE": "batch",
-    "Result": "grader",
+    "EXIT_INTERRUPTED": "results",
+    "EXIT_OK": "results",
+    "EXIT_SOME_FAILED": "results",
+    "EXIT_USAGE": "results",
+    "Batch": "results",
+    "Result": "results",
     "grade_all": "batch",
     "grade_one": "grader",
 }

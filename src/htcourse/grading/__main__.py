@@ -14,9 +14,10 @@ import argparse
 import sys
 
 from htcourse.grading import prepare
-from htcourse.grading.batch import EXIT_USAGE, default_jobs, grade_all, regenerate_feedback
+from htcourse.grading.batch import default_jobs, grade_all, regenerate_feedback
 from htcourse.grading.course import Course, CourseError
 from htcourse.grading.export import export_grades
+from htcourse.grading.results import EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
