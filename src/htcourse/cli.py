@@ -18,9 +18,11 @@ Exit status (stable; scripts may rely on it):
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 from htcourse.paths import REPO_ROOT
@@ -71,10 +73,16 @@ def cmd_serve(args) -> int:
     site = Path(args.site)
     if not (site / "index.html").is_file():
         raise UsageError(f"no built site in {site}: run `htcourse build` first")
-    print(f"Serving {site} at http://{args.bind}:{args.port}/ (Ctrl-C to stop)", flush=True)
-    return subprocess.call(
-        [sys.executable, "-m", "http.server", "--bind", args.bind, "--directory", str(site), str(args.port)]
-    )
+    import functools
+    import http.server
+
+    # In this process (not a child), so that stopping the command stops the server.
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    with http.server.ThreadingHTTPServer((args.bind, args.port), handler) as server:
+        print(f"Serving {site} at http://{args.bind}:{args.port}/ (Ctrl-C to stop)", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        server.serve_forever()
+    return EXIT_OK
 
 
 def cmd_reader(args) -> int:
