@@ -97,3 +97,13 @@ def course_template(tmp_path_factory) -> Path:
     lines = []
     assert generate(Course(root), echo=lines.append) == 0, "\n".join(lines)
     return root
+
+
+def run_coroutine(coroutine):
+    """``asyncio.run`` in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in the main thread for the rest of the session, where ``asyncio.run`` is refused."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

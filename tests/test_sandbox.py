@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import run_coroutine
 from nbclient import NotebookClient
 from traitlets import Bool, Int, List, Unicode
 
@@ -293,7 +294,6 @@ def test_a_kernel_starts_the_ordinary_way_if_the_fork_server_cannot(course, capl
 @pytest.mark.parametrize("fast_start", [True, False], ids=["forked-kernel", "fresh-kernel"])
 def test_a_live_kernels_files_are_private(tmp_path, fast_start):
     """The run folder (sockets, connection file with its signing key) belongs to the sandbox user alone."""
-    import asyncio
     import stat
 
     work = tmp_path / "work"
@@ -315,7 +315,7 @@ def test_a_live_kernels_files_are_private(tmp_path, fast_start):
         finally:
             await km.shutdown_kernel(now=True)
 
-    folder, conn, entries, uid = asyncio.run(check())
+    folder, conn, entries, uid = run_coroutine(check())
     # 0700 (jupyter_client adds the sticky bit to a connection file's folder, which only protects it more)
     assert stat.S_IMODE(folder.st_mode) & 0o777 == 0o700, oct(folder.st_mode)
     assert stat.S_IMODE(conn.st_mode) == 0o600, oct(conn.st_mode)

@@ -11,13 +11,13 @@ the chart's ``jupyterhub_config.py`` sets them.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
+from conftest import run_coroutine
 
 from htcourse.paths import REPO_ROOT
 
@@ -124,7 +124,7 @@ def _pod(merged: dict, groups: list[str]):
         spawner = KubeSpawner(_mock=True, k8s_api_host="http://127.0.0.1:9", config=Config())
         return spawner, await _configure_and_build(spawner, merged, groups)
 
-    return asyncio.run(build())
+    return run_coroutine(build())
 
 
 async def _configure_and_build(spawner, merged: dict, groups: list[str]):
