@@ -77,6 +77,8 @@ c.SandboxKernelManager.tmp_bytes = 512 * 1024**2
 # it arrives, so an endless print cannot grow the grader's memory).
 c.BoundedExecute.max_output_chars_read = 400_000
 c.BoundedExecute.max_outputs_read = 2_000
+# One message larger than c.NoPauseKernelClient.max_message_bytes (64 MB; e.g. one print of a
+# 200 MB string) is not read at all: the cell says so, later cells are not run, the summary flags it.
 # Each kernel starts as a fork of a Python that has already imported ipykernel
 # and pandas (src/htcourse/grading/sandbox/forkserver.py), moved into the same sandbox: most of
 # the start-up time of a fresh Python is saved. Needs root (as the sandbox does to

@@ -372,3 +372,46 @@ def test_the_working_copy_takes_regular_files_only_and_reports_what_was_left(tmp
     finally:
         workdir.remove_scratch(work)
     assert not work.parent.exists() and secret.read_text() == "root only"
+
+
+#: One cell prints a 200 MB string: ipykernel sends it as one message. Run by a Python of its own,
+#: so that its peak memory (ru_maxrss of that process, not of the kernel) is the grader's alone.
+HUGE_MESSAGE_RUN = """
+import json, resource, sys, tempfile
+import nbformat
+from htcourse.grading.execute import BoundedExecute
+
+nb = nbformat.v4.new_notebook()
+nb.cells = [nbformat.v4.new_code_cell(s) for s in ("print('small')", "print('x' * 200_000_000)", "print('after')")]
+run = BoundedExecute(sandbox=False, timeout=120, iopub_timeout=5, allow_errors=True, kernel_name="python3")
+with tempfile.TemporaryDirectory() as folder:
+    run.preprocess(nb, {"metadata": {"path": folder}})
+print(json.dumps({"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "nb": nbformat.writes(nb)}))
+"""
+
+
+def test_one_huge_output_message_is_not_read_and_is_flagged(tmp_path):
+    """The grader's memory stays flat when one message is huge (NoPauseKernelClient.max_message_bytes)."""
+    import json
+    import subprocess
+    import sys
+
+    from htcourse.grading.grader import _flags_from_autograded
+    from htcourse.grading.sandbox.kernel import NoPauseKernelClient
+
+    limit = NoPauseKernelClient.max_message_bytes.default_value
+    assert limit < 200_000_000
+    done = subprocess.run(
+        [sys.executable, "-c", HUGE_MESSAGE_RUN], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    nb = nbformat.reads(result["nb"], 4)
+    small, huge, after = (cell.outputs for cell in nb.cells)
+    assert text(small) == "small\n"
+    assert [o.get("ename") for o in huge] == ["OutputTooLarge"] and f"{limit:,} bytes" in huge[0]["evalue"]
+    assert raised(after) == "CellNotRun" and "larger than" in after[0]["evalue"]
+    flags = _flags_from_autograded(nb, 120)
+    assert any("too large to read" in f for f in flags) and any("were not run" in f for f in flags), flags
+    # Read whole, the 200 MB string alone would lift the grader's peak above 330 MB (measured: about 730 MB).
+    assert result["peak_bytes"] < 280 * 1024**2, result["peak_bytes"]
