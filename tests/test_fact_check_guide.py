@@ -1,0 +1,94 @@
+"""Issue 26's corrections to the datasheets and the instructor guide stay corrected.
+
+Each case is one claim from book/instructors/fact-check.md ("Datasheets and the instructor guide"):
+the old wording must not come back, and the corrected fact must stay on the page.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def text(path: str) -> str:
+    """The page as one line of words, so that a claim may wrap anywhere."""
+    return re.sub(r"\s+", " ", (ROOT / path).read_text(encoding="utf-8"))
+
+
+CORRECTIONS = [
+    # (page, old claim that must not return, corrected fact that must stay)
+    (
+        "book/instructors/index.md",
+        "All course datasets are synthetic",
+        "the five multiple-systems tables and the UK referral statistics) are real aggregate data",
+    ),
+    (
+        "book/instructors/index.md",
+        "needs a GitHub plan that allows Pages for private repositories.",
+        "the site it publishes is still public unless your organisation uses GitHub Enterprise Cloud",
+    ),
+    (
+        "book/instructors/deployment.md",
+        "(Canvas's import leaves blank cells alone)",
+        "Canvas's documentation that we could find does not say so",
+    ),
+    (
+        "datasets/mse_us_western.md",
+        "(National Institute of Justice, January 2019,",
+        "January 2019 in its NCJRS record, January 2018 on the Office of Justice Programs' library page",
+    ),
+    (
+        "datasets/mse_kosovo.md",
+        "We did not see the 2002 report's own figure, so the course quotes none from it.",
+        '"the deaths of more than 10,000 people"',
+    ),
+    (
+        "datasets/mse_uk.md",
+        "part of the strategy that led to the Modern Slavery Act 2015",
+        "*Modern Slavery Strategy* (November 2014) quotes it",
+    ),
+    (
+        "datasets/case_records.md",
+        "from redacting its case records (k-anonymisation) to synthetic data",
+        '"k-synthetic data" in Edge et al., 2020',
+    ),
+    (
+        "src/htcourse/datasets/datasheet_templates/case_records.md",
+        "from redacting its case records (k-anonymisation) to synthetic data",
+        '"k-synthetic data" in Edge et al., 2020',
+    ),
+    (
+        "datasets/global_estimates.md",
+        "published 12 September 2022. Licence CC BY 4.0.",
+        "could not see the report's licence page again",
+    ),
+]
+
+
+@pytest.mark.parametrize(("page", "old", "new"), CORRECTIONS, ids=[f"{p}:{n[:30]}" for p, _, n in CORRECTIONS])
+def test_the_correction_stays(page, old, new):
+    words = text(page)
+    assert re.sub(r"\s+", " ", old).strip() not in words, f"{page}: the corrected claim is back"
+    assert re.sub(r"\s+", " ", new) in words, f"{page}: the corrected fact is gone"
+
+
+def test_the_quick_start_no_longer_ends_the_moodle_roster_line_without_the_feedback_types():
+    page = (ROOT / "book/instructors/quickstart.md").read_text(encoding="utf-8")
+    roster = page.index("*Download grading worksheet*")
+    assert "*Feedback files*" in page[roster : roster + 400]
+
+
+def test_the_fact_check_records_this_pass():
+    page = (ROOT / "book/instructors/fact-check.md").read_text(encoding="utf-8")
+    assert "## Datasheets and the instructor guide" in page
+    section = page.split("## Datasheets and the instructor guide", 1)[1]
+    for name in ("global_estimates", "mse_kosovo", "mse_netherlands", "mse_new_orleans", "mse_uk", "mse_us_western"):
+        assert f"`{name}`" in section, name
+    for name in ("nrm_referrals", "images"):
+        assert f"`{name}`" in section, name
+    verdicts = re.findall(r"\| (confirmed|corrected|contested|removed|unconfirmed|new)\b", section)
+    assert len(verdicts) >= 50
