@@ -54,6 +54,7 @@ def test_each_screenshot_exists_is_described_and_small(path, alt):
     assert file.is_file(), f"{path} does not exist"
     assert file.is_relative_to(QUICKSTART.parent / "images"), f"{path}: keep screenshots in book/instructors/images/"
     assert len(alt.split()) >= 6, f"{path}: the alt text should describe what the screenshot shows"
+    assert "#" not in alt, f"{path}: MyST reads '#' in a directive option as a comment (the build fails)"
     assert file.stat().st_size <= MAX_BYTES, f"{path} is {file.stat().st_size} bytes"
     with Image.open(file) as image:
         assert image.format == "PNG"
