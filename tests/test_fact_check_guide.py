@@ -92,3 +92,39 @@ def test_the_fact_check_records_this_pass():
         assert f"`{name}`" in section, name
     verdicts = re.findall(r"\| (confirmed|corrected|contested|removed|unconfirmed|new)\b", section)
     assert len(verdicts) >= 50
+
+
+
+NUMBER = r"(\d[\d,]*(?:\.\d+)?)"
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def sums(page: str) -> list[tuple[str, float, float]]:
+    """Every "a × b s = c s" and "a / b = c s" worked on the page, as (text, computed, stated)."""
+    found = []
+    for m in re.finditer(NUMBER + r" × " + NUMBER + r" s = " + NUMBER + r" s", page):
+        found.append((m.group(0), number(m.group(1)) * number(m.group(2)), number(m.group(3))))
+    for m in re.finditer(NUMBER + r" / " + NUMBER + r" = " + NUMBER + r" s", page):
+        found.append((m.group(0), number(m.group(1)) / number(m.group(2)), number(m.group(3))))
+    return found
+
+
+def test_the_sum_finder_catches_a_wrong_sum():
+    assert [(c, s) for _, c, s in sums("30 × 0.852 s = 25.56 s and 85.2 / 100 = 0.9 s")] == [(25.56, 25.56), (0.852, 0.9)]
+
+
+def test_the_quick_start_grading_times_add_up():
+    page = text("book/instructors/quickstart.md")
+    worked = sums(page)
+    assert len(worked) >= 10, "the quick start shows its arithmetic"
+    for shown, computed, stated in worked:
+        assert abs(computed - stated) < 0.005, f"{shown}: {computed:.3f}"
+    # The measured figures the estimates rest on (make bench, 100 submissions of ps4-dirty-data, 2 CPUs).
+    for measured in ("85.2 / 100", "104.2 / 100", "185.2 / 100"):
+        assert measured in page, measured
+    # The estimates are called estimates, and what was not measured says so.
+    assert "estimates, not measurements" in page
+    assert "this was not measured" in page
