@@ -166,3 +166,17 @@ def test_fact_check_has_a_section_for_every_lab_and_problem_set():
         block = part.split(f"### {heading}", 1)[1].split("\n### ", 1)[0]
         rows = [line for line in block.splitlines() if line.startswith("| ") and not line.startswith("| Claim")]
         assert len(rows) == int(match.group(1)), heading
+
+
+def test_trends_lab_does_not_say_a_channel_fell_over_the_headlines_years():
+    import pandas as pd
+
+    contacts = pd.read_csv(REPO_ROOT / "datasets" / "hotline_contacts.csv")
+    contacts["year"] = contacts["month"].str[:4].astype(int)
+    yearly = contacts.groupby("year")[["contactsPhone", "contactsWebForm", "contactsPlatformTip"]].sum()
+    rise = yearly.loc[2019] - yearly.loc[2012]
+    assert (rise > 0).all(), "every channel rose from 2012 to 2019"
+    assert rise.idxmax() == "contactsPhone" and rise["contactsPhone"] > rise.sum() / 2
+    text = lab("lab-trends")
+    assert "and one channel falls" not in text
+    assert "most of the rise comes from one channel, phone contacts" in text
