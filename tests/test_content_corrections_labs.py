@@ -180,3 +180,20 @@ def test_trends_lab_does_not_say_a_channel_fell_over_the_headlines_years():
     text = lab("lab-trends")
     assert "and one channel falls" not in text
     assert "most of the rise comes from one channel, phone contacts" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "work", "named"),
+    [
+        ("ps1", "Left-to-Die Boat", "a boat of migrants left to drift at sea"),
+        ("ps2", "Level of Confidence", "43 students who were disappeared"),
+        ("ps3", "Palimpsesto", "people who died at sea or at Europe's borders"),
+        ("ps6", "The List", "a list of documented deaths of refugees and migrants"),
+    ],
+)
+def test_content_note_names_the_works_about_deaths_a_problem_set_sets(name, work, named):
+    (path,) = SOURCES.glob(f"{name}*/{name}*.ipynb")
+    first = nbformat.read(path, as_version=4).cells[0].source
+    note = re.search(r"^\*Content note: (.*)\*$", first, flags=re.M)
+    assert work in problem_set(name)
+    assert note and named in note.group(1), f"{name}'s content note should name {work}"
