@@ -111,6 +111,7 @@ def test_uncited_generalisations_are_softened():
     assert "Statistical offices often suppress counts below 5" not in lab("lab-privacy")
     assert "the situation of most screening tools" not in problem_set("ps5")
     assert "as the National Academies note" not in problem_set("ps3")
+    assert "This is why linkage tools do not simply take every link" not in lab("lab-linking")
     assert "In these data, by the generator's assumptions, indicators that leave traces" in lab(
         "lab-supply-chain-audits"
     )
