@@ -135,7 +135,33 @@ def test_nigera_is_almost_as_close_to_niger_as_to_nigeria():
 def test_discrete_laplace_error_is_stated_exactly():
     text = problem_set("ps4")
     assert "roughly 1/ε people per cell for the discrete Laplace mechanism" not in text
-    assert "1/sinh(ε)" in text
+    assert "the expected absolute error per cell is 1/sinh(ε) people" in text
+    assert "not its standard deviation" in text
+
+
+@pytest.mark.parametrize("epsilon", [0.1, 1.0, 3.0])
+def test_one_over_sinh_is_the_mean_absolute_discrete_laplace_noise_not_its_spread(epsilon):
+    import math
+
+    # noise k with probability proportional to exp(-epsilon * |k|): OpenDP's discrete Laplace at scale 1/epsilon
+    ks = range(-4000, 4001)
+    weights = [math.exp(-epsilon * abs(k)) for k in ks]
+    total = sum(weights)
+    mean_abs = sum(abs(k) * w for k, w in zip(ks, weights)) / total
+    sd = math.sqrt(sum(k * k * w for k, w in zip(ks, weights)) / total)
+    assert mean_abs == pytest.approx(1 / math.sinh(epsilon), rel=1e-9)
+    assert sd == pytest.approx(1 / (math.sqrt(2) * math.sinh(epsilon / 2)), rel=1e-9)
+    assert sd > mean_abs
+    assert (mean_abs < 1 / epsilon) and (epsilon > 1 or mean_abs > 0.8 / epsilon)
+
+
+def test_second_reader_fixes_stay_made():
+    assert "UNITED for Intercultural Action" in problem_set("ps3")
+    assert "sorted into six lists by the kind of organisation" in lab("lab-counting")
+    assert "which is why its distribution was controlled" not in lab("lab-image-matching")
+    text = FACT_CHECK.read_text(encoding="utf-8")
+    assert "The same error remains in the image-matching lab's markdown" not in text
+    assert "### Second reader: the corrections and removals re-checked" in text
 
 
 def test_nrm_lab_limits_childrens_faster_growth_to_the_years_the_data_show():
@@ -190,6 +216,10 @@ def test_trends_lab_does_not_say_a_channel_fell_over_the_headlines_years():
         ("ps2", "Level of Confidence", "43 students who were disappeared"),
         ("ps3", "Palimpsesto", "people who died at sea or at Europe's borders"),
         ("ps6", "The List", "a list of documented deaths of refugees and migrants"),
+        ("ps1", "survival sex", "survival sex among homeless young women"),
+        ("ps5", "Gibbs and colleagues", "services for children who were trafficked"),
+        ("ps5", "paid smuggler", "an invented case of a woman who was smuggled"),
+        ("ps6", "Curtis and colleagues", "young people who were trafficked or traded sex"),
     ],
 )
 def test_content_note_names_the_works_about_deaths_a_problem_set_sets(name, work, named):
