@@ -249,8 +249,8 @@ def match_country(value: object, cutoff: float = 0.8, margin: float = 0.05) -> C
     ``countries.search_fuzzy`` only finds names that *contain* the text, so
     it misses misspellings such as ``"Nambia"``. A fuzzy match is accepted
     only if its similarity is at least ``cutoff`` and beats the best other
-    country by at least ``margin`` (``"Nigera"`` is as close to Niger as to
-    Nigeria, so it is left unmatched, method ``"ambiguous"``). Results are
+    country by at least ``margin`` (``"Nigera"`` scores 0.91 against Niger and
+    0.92 against Nigeria, so it is left unmatched, method ``"ambiguous"``). Results are
     cached.
     """
     if _is_missing(value):
