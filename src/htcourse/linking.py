@@ -600,7 +600,7 @@ def fellegi_sunter_links(
             cl.ExactMatch("birthYear"),
         ],
     )
-    linker = Linker(DuckDBAPI().register(people[list(NAME_TABLE_COLUMNS)]), settings, log_level="WARNING")
+    linker = Linker(people[list(NAME_TABLE_COLUMNS)], settings, DuckDBAPI(), set_up_basic_logging=False)
     linker.training.estimate_probability_two_random_records_match([block_on("given", "family")], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     linker.training.estimate_parameters_using_expectation_maximisation(
