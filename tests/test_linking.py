@@ -280,6 +280,12 @@ def test_true_record_pairs_and_link_scores_by_hand():
         linking.true_record_pairs(RECORDS, manifest.assign(duplicateOf=["C9", "C3", ""]))
 
 
+def test_duckdb_api_has_no_progress_bar():
+    api = linking.duckdb_api()
+    setting = "select value from duckdb_settings() where name = 'enable_progress_bar'"
+    assert api._con.execute(setting).fetchall() == [("false",)]
+
+
 def test_fellegi_sunter_links_refuses_bad_input():
     with pytest.raises(ValueError, match="name_table"):
         linking.fellegi_sunter_links(RECORDS)

@@ -570,6 +570,17 @@ def link_scores(found: Iterable[tuple], true: Iterable[tuple]) -> dict:
     }
 
 
+def duckdb_api():
+    """A Splink database API on a new in-memory DuckDB connection, without DuckDB's progress bar (which would
+    otherwise show as a widget in a notebook, and on the site, whenever a query runs for more than two seconds)."""
+    import duckdb
+    from splink import DuckDBAPI
+
+    connection = duckdb.connect(":memory:")
+    connection.execute("SET enable_progress_bar = false")
+    return DuckDBAPI(connection=connection)
+
+
 def fellegi_sunter_links(
     people: pd.DataFrame, probability: float = LINK_PROBABILITY, seed: int = SPLINK_SEED
 ) -> pd.DataFrame:
@@ -583,7 +594,7 @@ def fellegi_sunter_links(
     predictions as a pandas DataFrame (``unique_id_l``, ``unique_id_r``, ``match_probability``, ...).
     """
     import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import Linker, SettingsCreator, block_on
 
     missing = [column for column in NAME_TABLE_COLUMNS if column not in people.columns]
     if missing:
@@ -600,7 +611,7 @@ def fellegi_sunter_links(
             cl.ExactMatch("birthYear"),
         ],
     )
-    linker = Linker(people[list(NAME_TABLE_COLUMNS)], settings, DuckDBAPI(), set_up_basic_logging=False)
+    linker = Linker(people[list(NAME_TABLE_COLUMNS)], settings, duckdb_api(), set_up_basic_logging=False)
     linker.training.estimate_probability_two_random_records_match([block_on("given", "family")], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     linker.training.estimate_parameters_using_expectation_maximisation(
