@@ -168,6 +168,7 @@ def _answers(datasets: Path) -> dict:
         "share_forced_invisible",
         "n_channel_only",
         "migrant_report_gap",
+        "migrant_gap_within_sites",
         "detection_low",
         "detection_high",
         "audits_needed",
@@ -195,6 +196,7 @@ def test_another_seed_changes_the_answers(other_seed_data):
     for answers in (committed, other):
         assert answers["share_passing"] > answers["share_free_all"]
         assert answers["migrant_report_gap"] > 0 and answers["share_forced_invisible"] > 0.5
+        assert answers["migrant_gap_within_sites"] > 0  # migrants report less even within their own sites
 
 
 def test_scores_are_exact_and_follow_the_data(course, other_seed_data, monkeypatch):

@@ -254,6 +254,28 @@ def test_channel_detection_and_who_reports_by_hand():
     # Channel sites S1, S3, S4: 200 workers, 50 + 10 + 30 = 90 migrants.
     assert math.isclose(shares["migrant_share_of_workers"], 90 / 200)
     assert math.isclose(shares["migrant_share_of_reports"], 1 / 3)
+    assert math.isclose(shares["raw_gap"], 90 / 200 - 1 / 3)
+    # Within sites: the reports come from S4 (60% migrants) and twice from S1 (50%), so a channel where migrants
+    # reported like everyone else would get (0.6 + 0.5 + 0.5) / 3 of its reports from migrants, not 1/3.
+    assert math.isclose(shares["migrant_share_expected"], 1.6 / 3)
+    assert math.isclose(shares["within_site_gap"], 1.6 / 3 - 1 / 3)
+    assert shares["within_site_gap"] > shares["raw_gap"]  # here the site mix hides part of the gap
+
+
+def test_who_reports_compares_within_sites_not_across_them():
+    """Two sites where migrants report exactly as often as locals: no gap within sites, although the raw gap,
+    driven by which site reports most, says otherwise."""
+    sites = pd.DataFrame(
+        {"siteId": ["A", "B"], "workerVoice": [1, 1], "workers": [100, 100], "migrantShare": [0.5, 0.0]}
+    )
+    reports = pd.DataFrame({"siteId": ["A", "A"] + ["B"] * 8, "reporterGroup": ["migrant", "local"] + ["local"] * 8})
+    shares = audits.who_reports(sites, reports)
+    assert math.isclose(shares["raw_gap"], 0.25 - 0.1)
+    assert math.isclose(shares["within_site_gap"], 0.0, abs_tol=1e-12)
+    with pytest.raises(audits.SupplyChainDataError, match="not channel sites"):
+        audits.who_reports(sites.assign(workerVoice=[1, 0]), reports)
+    with pytest.raises(audits.SupplyChainDataError, match="siteId"):
+        audits.who_reports(sites, reports.drop(columns="siteId"))
 
 
 def test_indicator_detection_by_hand():

@@ -227,19 +227,42 @@ def channel_detection(
 
 
 def who_reports(sites: pd.DataFrame, reports: pd.DataFrame) -> dict:
-    """The share of workers who are migrants at the channel's sites, and the share of reports they make."""
-    _need(reports, ["reporterGroup"], "reports")
+    """Whether migrant workers report through the channel as often as local workers, compared like with like.
+
+    Returns the migrant share of the workers at the channel's sites (``workerVoice`` 1, each site weighted by its
+    ``workers``) and the migrant share of the reports; their difference, ``raw_gap``, mixes two things: how often
+    migrants report, and *which sites* report most (a site with many reports and few migrants lowers the migrant
+    share of the reports even if everyone there reports alike). So the comparison is also made within sites:
+    ``migrant_share_expected`` is the migrant share the reports would have if, at every site, migrants reported as
+    often as local workers (each report weighted by its own site's ``migrantShare``, an indirect standardisation by
+    site), and ``within_site_gap`` = ``migrant_share_expected`` - ``migrant_share_of_reports``, a weighted mean of
+    the gaps inside each site. Positive gaps mean that migrants report less than their share.
+
+    Raises :class:`SupplyChainDataError` for a missing column, an unknown ``reporterGroup`` or ``workerVoice``, a
+    bad number, or a report from a site that is not a channel site in ``sites``.
+    """
+    _need(reports, ["siteId", "reporterGroup"], "reports")
     check_categories(reports["reporterGroup"], REPORTER_GROUPS, "reporterGroup")
-    _need(sites, ["workerVoice", "workers", "migrantShare"], "sites")
+    _need(sites, ["siteId", "workerVoice", "workers", "migrantShare"], "sites")
     check_categories(sites["workerVoice"], (0, 1), "workerVoice")
     check_numbers(sites["workers"], "workers", minimum=0)
     check_numbers(sites["migrantShare"], "migrantShare", minimum=0)
     channel = sites[sites["workerVoice"] == 1]
+    share_at_site = channel.set_index("siteId")["migrantShare"]
+    outside = sorted(set(reports["siteId"]) - set(share_at_site.index))
+    if outside:
+        raise SupplyChainDataError(
+            f"reports name site(s) that are not channel sites (workerVoice 1) in the sites table: {outside[:3]}"
+        )
+    of_workers = _rate((channel["workers"] * channel["migrantShare"]).sum(), channel["workers"].sum())
+    of_reports = _rate((reports["reporterGroup"] == "migrant").sum(), len(reports))
+    expected = _rate(reports["siteId"].map(share_at_site).sum(), len(reports))
     return {
-        "migrant_share_of_workers": _rate(
-            (channel["workers"] * channel["migrantShare"]).sum(), channel["workers"].sum()
-        ),
-        "migrant_share_of_reports": _rate((reports["reporterGroup"] == "migrant").sum(), len(reports)),
+        "migrant_share_of_workers": of_workers,
+        "migrant_share_of_reports": of_reports,
+        "migrant_share_expected": expected,
+        "raw_gap": of_workers - of_reports,
+        "within_site_gap": expected - of_reports,
         "reports": len(reports),
     }
 

@@ -498,3 +498,124 @@ def scores_chart(comparison: pd.DataFrame):
         )
         .properties(width=420, height=220)
     )
+
+
+# ---------------------------------------------------------------------------
+# Probabilistic record linkage of case records (Fellegi-Sunter, with Splink)
+# ---------------------------------------------------------------------------
+
+#: The columns of the table that :func:`fellegi_sunter_links` links, built by :func:`name_table`.
+NAME_TABLE_COLUMNS = ("unique_id", "given", "family", "birthYear", "yearOfRegistration")
+#: Jaro-Winkler similarity thresholds of the name comparisons: above the first, above the second, or neither.
+NAME_SIMILARITY_LEVELS = (0.9, 0.8)
+#: A pair of records is linked when the model's match probability is at least this.
+LINK_PROBABILITY = 0.9
+#: The seed of Splink's random sample of pairs, from which it estimates the u probabilities.
+SPLINK_SEED = 2024
+
+
+def name_table(records: pd.DataFrame) -> pd.DataFrame:
+    """The case records as Splink links them: ``unique_id`` (the record's index), the given and family names
+    stripped of spaces and lower-cased, ``birthYear`` and ``yearOfRegistration``.
+
+    Raises ``ValueError`` naming a missing column, or a name that is not text.
+    """
+    needed = ["givenName", "familyName", "birthYear", "yearOfRegistration"]
+    missing = [column for column in needed if column not in records.columns]
+    if missing:
+        raise ValueError(f"records lack the column(s) {missing}")
+    for column in ("givenName", "familyName"):
+        bad = records[column][~records[column].map(lambda v: isinstance(v, str))]
+        if len(bad):
+            raise ValueError(f"{column} must be text; row {bad.index[0]} holds {bad.iloc[0]!r}")
+    return pd.DataFrame(
+        {
+            "unique_id": records.index,
+            "given": records["givenName"].str.strip().str.lower(),
+            "family": records["familyName"].str.strip().str.lower(),
+            "birthYear": records["birthYear"],
+            "yearOfRegistration": records["yearOfRegistration"],
+        }
+    )
+
+
+def true_record_pairs(records: pd.DataFrame, manifest: pd.DataFrame) -> set[tuple[int, int]]:
+    """The answer key's pairs (smaller row, larger row) of the two reports of one person.
+
+    Each ``duplicate`` row of the defect manifest is a second report: its ``rawRow`` is its row in ``records``
+    and its ``duplicateOf`` the ``caseId`` of the first report. Raises ``ValueError`` for a ``duplicateOf``
+    that is not a case in ``records``.
+    """
+    row_of_case = dict(zip(records["caseId"], records.index))
+    second = manifest[manifest["defect"] == "duplicate"]
+    unknown = sorted(set(second["duplicateOf"]) - set(row_of_case))
+    if unknown:
+        raise ValueError(f"duplicateOf names case(s) not in the records: {unknown[:3]}")
+    return {
+        tuple(sorted((int(row), int(row_of_case[case])))) for row, case in zip(second["rawRow"], second["duplicateOf"])
+    }
+
+
+def link_scores(found: Iterable[tuple], true: Iterable[tuple]) -> dict:
+    """Precision and recall of a set of linked pairs against the true pairs (each pair in either order)."""
+    found_set = {tuple(sorted(pair)) for pair in found}
+    true_set = {tuple(sorted(pair)) for pair in true}
+    right = len(found_set & true_set)
+    return {
+        "precision": right / len(found_set) if found_set else math.nan,
+        "recall": right / len(true_set) if true_set else math.nan,
+        "links": len(found_set),
+        "true_pairs": len(true_set),
+        "right": right,
+    }
+
+
+def duckdb_api():
+    """A Splink database API on a new in-memory DuckDB connection, without DuckDB's progress bar (which would
+    otherwise show as a widget in a notebook, and on the site, whenever a query runs for more than two seconds)."""
+    import duckdb
+    from splink import DuckDBAPI
+
+    connection = duckdb.connect(":memory:")
+    connection.execute("SET enable_progress_bar = false")
+    return DuckDBAPI(connection=connection)
+
+
+def fellegi_sunter_links(
+    people: pd.DataFrame, probability: float = LINK_PROBABILITY, seed: int = SPLINK_SEED
+) -> pd.DataFrame:
+    """The pairs of ``people`` (a :func:`name_table`) that a Fellegi-Sunter model, trained by EM, links.
+
+    The lab's reference for its Splink exercise; the steps are Splink's own: block on the year of registration
+    and the first letter of the family name; compare the two names at the Jaro-Winkler levels of
+    ``NAME_SIMILARITY_LEVELS`` and the birth years exactly; estimate the share of matching pairs, the u
+    probabilities from a random sample of pairs (``seed``) and the m probabilities by EM (two rounds, each blocked
+    on a different name); keep the pairs whose match probability is at least ``probability``. Returns Splink's
+    predictions as a pandas DataFrame (``unique_id_l``, ``unique_id_r``, ``match_probability``, ...).
+    """
+    import splink.comparison_library as cl
+    from splink import Linker, SettingsCreator, block_on
+
+    missing = [column for column in NAME_TABLE_COLUMNS if column not in people.columns]
+    if missing:
+        raise ValueError(f"people lack the column(s) {missing}: build the table with name_table(records)")
+    if not 0 < probability < 1:
+        raise ValueError(f"probability must lie strictly between 0 and 1, not {probability!r}")
+    blocking = block_on("yearOfRegistration", "substr(family, 1, 1)")
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        blocking_rules_to_generate_predictions=[blocking],
+        comparisons=[
+            cl.JaroWinklerAtThresholds("given", list(NAME_SIMILARITY_LEVELS)),
+            cl.JaroWinklerAtThresholds("family", list(NAME_SIMILARITY_LEVELS)),
+            cl.ExactMatch("birthYear"),
+        ],
+    )
+    linker = Linker(people[list(NAME_TABLE_COLUMNS)], settings, duckdb_api(), set_up_basic_logging=False)
+    linker.training.estimate_probability_two_random_records_match([block_on("given", "family")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("yearOfRegistration", "substr(given, 1, 1)")
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(blocking)
+    return linker.inference.predict(threshold_match_probability=probability).as_pandas_dataframe()

@@ -73,7 +73,7 @@ WRONG = {
         "q1-answer": "detection_announced_supplier = detection_unannounced_buyer = 0.5",
         "q2-answer": "share_passing = share_free_all = 0.5\nforced_passing = 0",
         "q3-answer": "prevalence_by_tier = pd.Series({1: 0.5, 2: 0.5, 3: 0.5})\nshare_forced_invisible = 0.5",
-        "q4-answer": "n_channel_only = 0\nmigrant_report_gap = 0.0",
+        "q4-answer": "n_channel_only = 0\nmigrant_report_gap = migrant_gap_within_sites = 0.0",
         "q5-answer": (
             "detection_low, detection_high = 0.1, 0.2\naudits_needed = 1\n"
             "n_audit_list = n_channel_list = n_both = 0\nchapman_sites = 0.0\ntrue_covered = 0"
