@@ -9,10 +9,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import run_coroutine
 from nbclient import NotebookClient
 from traitlets import Bool, Int, List, Unicode
 
-from conftest import run_coroutine
 from htcourse.grading.sandbox.bwrap import SANDBOX_UIDS, SandboxUnavailable, bwrap_command, find_tools
 from htcourse.grading.sandbox.kernel import SandboxKernelManager
 from htcourse.paths import REPO_ROOT
