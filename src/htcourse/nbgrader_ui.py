@@ -1,0 +1,191 @@
+"""nbgrader's pages on a hub, fixed where nbgrader 0.9 gets the course wrong.
+
+A Jupyter server extension (``jpserver_extensions: {"htcourse.nbgrader_ui": true}``,
+switched on for every user of the classroom by ``classroom/manage.py``). Jupyter
+loads extensions in name order, so its handlers come before nbgrader's and take
+over three of its routes. In the instructor's formgrader:
+
+* **Autograde** (``/formgrader/api/submission/ASSIGNMENT/STUDENT/autograde``):
+  nbgrader's button runs ``nbgrader autograde``, which executes the student's
+  code as the instructor, unsandboxed, beside the solutions and the gradebook.
+  Here it runs the course's grader instead (``htcourse grade ASSIGNMENT
+  --student STUDENT --force`` in the course folder: the sandbox, the hidden
+  tests kept out of the kernel, the markup cleaned, the feedback written), and
+  the formgrader shows its report.
+* **Links to files** (the assignment names and the Preview icons): nbgrader's
+  ``utils.js`` makes them ``/tree/PATH``, without the server's base URL, which
+  on a hub is ``/user/NAME/``, so they lead to the hub's 404 page. They get the
+  base URL.
+
+* **What the pages tell the instructor**: *Manage Submissions* says to grade
+  everything at once with ``htcourse grade`` (nbgrader's says ``nbgrader
+  autograde``, unsandboxed), and *Manual Grading*, empty until something is
+  graded, says why.
+
+In a student's Assignment List:
+
+* **Fetch Feedback** (``/assignments/fetch_feedback``): nbgrader fetches, finds
+  nothing, and the list looks the same, so the button seems to do nothing. When
+  the assignment has no feedback yet, the list says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+#: nbgrader 0.9.x's utils.js: the href of a link opened outside JupyterLab, and the same with the base URL.
+LINK_HREF = '.attr("href", prefix + path)'
+LINK_HREF_FIXED = '.attr("href", base_url + prefix + path)'
+#: How long the Autograde button waits for the course's grader (one submission).
+AUTOGRADE_TIMEOUT = 900
+
+
+#: Formgrader pages replaced or extended (``nbgrader/NAME`` is nbgrader's own page of that name).
+TEMPLATES = {
+    "manage_submissions.tpl": """{%- extends 'nbgrader/manage_submissions.tpl' -%}
+{%- block messages -%}
+<div class="alert alert-info" id="htcourse-grade-hint">
+  <p><b>Grading:</b> the <b>Autograde</b> icon grades one student's submission with the course's grader, in its
+  sandbox. To grade every collected submission at once, open a terminal in JupyterLab
+  (<i>File &rarr; New &rarr; Terminal</i>) and run:</p>
+<pre>
+cd "{{ course_dir }}"
+htcourse grade "{{ assignment_id }}"</pre>
+  <p>Do not use <code>nbgrader autograde</code>: it runs the students' code as you, with no sandbox.</p>
+</div>
+{%- endblock -%}
+""",
+    "gradebook_assignments.tpl": """{%- extends 'nbgrader/gradebook_assignments.tpl' -%}
+{%- block messages -%}
+<div class="alert alert-info" id="htcourse-manual-grading-hint">
+  Submissions appear here once they are graded. After <i>Collect</i> in <i>Manage Assignments</i>, grade them:
+  <code>htcourse grade ASSIGNMENT</code> in a terminal (in your course folder), or the <b>Autograde</b> icons
+  on the assignment's submissions page. Then the answers to grade by hand are listed here.
+</div>
+{%- endblock -%}
+""",
+}
+
+
+def template_loader(nbgraders):
+    """A jinja2 loader that serves :data:`TEMPLATES` first, and nbgrader's pages (also as ``nbgrader/NAME``)."""
+    from jinja2 import ChoiceLoader, DictLoader, PrefixLoader
+
+    return ChoiceLoader([DictLoader(TEMPLATES), PrefixLoader({"nbgrader": nbgraders}), nbgraders])
+
+
+def fixed_utils_js(original: str) -> str:
+    """nbgrader's ``utils.js`` with its file links under the server's base URL."""
+    if LINK_HREF not in original:
+        raise RuntimeError(
+            "nbgrader's formgrader utils.js no longer has the link this extension fixes: "
+            "check htcourse.nbgrader_ui against the installed nbgrader"
+        )
+    return original.replace(LINK_HREF, LINK_HREF_FIXED)
+
+
+def grade_command(assignment: str, student: str) -> list[str]:
+    """The course's grader for one submission, as the Autograde button runs it."""
+    return [sys.executable, "-m", "htcourse.cli", "grade", assignment, "--student", student, "--force"]
+
+
+def no_feedback_yet(listed: dict, assignment_id: str) -> dict | None:
+    """The Assignment List's answer when ``assignment_id`` has no feedback yet (else None): an error,
+    which nbgrader's list shows in words where it would otherwise change nothing."""
+    if not listed.get("success"):
+        return None
+    submitted = [a for a in listed["value"] if a["assignment_id"] == assignment_id and a["status"] == "submitted"]
+    if any(s.get("has_local_feedback") for a in submitted for s in a.get("submissions", [])):
+        return None
+    return {
+        "success": False,
+        "value": f"No feedback for {assignment_id} yet: your instructor has not returned it. "
+        "Try Fetch Feedback again once they say it is out (press the refresh button to see the list again).",
+    }
+
+
+def _handlers():
+    from nbgrader.server_extensions.assignment_list.handlers import BaseAssignmentHandler
+    from nbgrader.server_extensions.formgrader import handlers as nb_handlers
+    from nbgrader.server_extensions.formgrader.base import BaseApiHandler, BaseHandler, check_xsrf
+    from tornado import web
+
+    class UtilsJsHandler(BaseHandler):
+        @web.authenticated
+        def get(self):
+            if "nbgrader_formgrader" not in self.settings:  # a student's server: no formgrader
+                raise web.HTTPError(404)
+            original = (Path(nb_handlers.static_path) / "js" / "utils.js").read_text()
+            self.set_header("Content-Type", "application/javascript; charset=UTF-8")
+            self.set_header("Cache-Control", "no-cache")
+            self.write(fixed_utils_js(original))
+
+    class SandboxedAutogradeHandler(BaseApiHandler):
+        @web.authenticated
+        @check_xsrf
+        async def post(self, assignment_id: str, student_id: str):
+            if "nbgrader_formgrader" not in self.settings:
+                raise web.HTTPError(404)
+            course = Path(self.coursedir.root)
+            process = await asyncio.create_subprocess_exec(
+                *grade_command(assignment_id, student_id),
+                cwd=course,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            try:
+                out, _ = await asyncio.wait_for(process.communicate(), AUTOGRADE_TIMEOUT)
+            except TimeoutError:
+                process.kill()
+                out = b""
+            log = out.decode(errors="replace")
+            ok = process.returncode == 0
+            error = "" if ok else f"htcourse grade exited with {process.returncode}: see the log above"
+            self.write(json.dumps({"success": ok, "log": log, "error": error}))
+
+    class FetchFeedbackHandler(BaseAssignmentHandler):
+        @web.authenticated
+        def post(self):
+            try:
+                data = {
+                    "assignment_id": self.get_argument("assignment_id"),
+                    "course_id": self.get_argument("course_id"),
+                }
+            except web.MissingArgumentError:
+                data = self.get_json_body()
+            assignment_id, course_id = data["assignment_id"], data["course_id"]
+            self.manager.fetch_feedback(course_id, assignment_id)
+            listed = self.manager.list_assignments(course_id=course_id)
+            self.finish(json.dumps(no_feedback_yet(listed, assignment_id) or listed))
+
+    return [
+        (r"/assignments/fetch_feedback", FetchFeedbackHandler),
+        (r"/formgrader/static/js/utils.js", UtilsJsHandler),
+        (r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde", SandboxedAutogradeHandler),
+    ]
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "htcourse.nbgrader_ui"}]
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    from jupyter_server.utils import url_path_join
+    from tornado.ioloop import IOLoop
+
+    def extend_templates() -> None:  # once every extension is loaded: nbgrader's formgrader comes after this one
+        env = serverapp.web_app.settings.get("nbgrader_jinja2_env")
+        if env is not None:
+            env.loader = template_loader(env.loader)
+
+    IOLoop.current().add_callback(extend_templates)
+
+    base = serverapp.web_app.settings["base_url"]
+    rules = [(url_path_join(base, pattern.lstrip("/")), handler) for pattern, handler in _handlers()]
+    serverapp.web_app.add_handlers(".*$", rules)
+    serverapp.log.info(
+        "htcourse.nbgrader_ui: Autograde runs the course's sandboxed grader; links and Fetch Feedback fixed"
+    )
