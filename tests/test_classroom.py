@@ -523,6 +523,9 @@ def instructor_in_chromium(hub: Hub, teacher: str, students: list[str], listener
                 opened = page.request.get(target)
                 assert opened.status == 200 and ASSIGNMENT in opened.text(), (href, opened.status)
 
+            page.goto(f"{base}/formgrader/gradebook")
+            assert "htcourse grade" in page.locator("#htcourse-manual-grading-hint").inner_text()
+
             # Autograde for the hostile student: the course's grader runs, in its sandbox.
             page.goto(f"{base}/formgrader/manage_submissions/{ASSIGNMENT}")
             hint = page.locator("#htcourse-grade-hint")

@@ -146,6 +146,27 @@ def _handlers():
             error = "" if ok else f"htcourse grade exited with {process.returncode}: see the log above"
             self.write(json.dumps({"success": ok, "log": log, "error": error}))
 
+    class OurPages:
+        """nbgrader's page handler, rendering :data:`TEMPLATES` where they replace nbgrader's."""
+
+        def prepare(self):
+            if "nbgrader_formgrader" not in self.settings:  # a student's server: no formgrader
+                raise web.HTTPError(404)
+            return super().prepare()
+
+        def render(self, name, **ns):
+            env = self.settings["nbgrader_jinja2_env"]
+            if not getattr(env, "htcourse_pages", False):
+                env.loader = template_loader(env.loader)
+                env.htcourse_pages = True
+            return super().render(name, **ns)
+
+    class ManageSubmissions(OurPages, nb_handlers.ManageSubmissionsHandler):
+        pass
+
+    class GradebookAssignments(OurPages, nb_handlers.GradebookAssignmentsHandler):
+        pass
+
     class FetchFeedbackHandler(BaseAssignmentHandler):
         @web.authenticated
         def post(self):
@@ -164,6 +185,8 @@ def _handlers():
     return [
         (r"/assignments/fetch_feedback", FetchFeedbackHandler),
         (r"/formgrader/static/js/utils.js", UtilsJsHandler),
+        (r"/formgrader/manage_submissions/([^/]+)/?", ManageSubmissions),
+        (r"/formgrader/gradebook/?", GradebookAssignments),
         (r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde", SandboxedAutogradeHandler),
     ]
 
@@ -174,14 +197,6 @@ def _jupyter_server_extension_points():
 
 def _load_jupyter_server_extension(serverapp) -> None:
     from jupyter_server.utils import url_path_join
-    from tornado.ioloop import IOLoop
-
-    def extend_templates() -> None:  # once every extension is loaded: nbgrader's formgrader comes after this one
-        env = serverapp.web_app.settings.get("nbgrader_jinja2_env")
-        if env is not None:
-            env.loader = template_loader(env.loader)
-
-    IOLoop.current().add_callback(extend_templates)
 
     base = serverapp.web_app.settings["base_url"]
     rules = [(url_path_join(base, pattern.lstrip("/")), handler) for pattern, handler in _handlers()]
