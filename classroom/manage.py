@@ -294,6 +294,9 @@ def set_up_homes(students: list[str]) -> Path:
     course = Path(teacher.pw_dir) / "course"
     shutil.copytree(REPO / "assignments" / "source", course / "source")
     shutil.copy(REPO / "assignments" / "nbgrader_config.py", course / "nbgrader_config.py")
+    # The instructors' README: the cycle's commands and the rubrics, which the formgrader shows
+    # beside the answers they grade (htcourse.nbgrader_ui).
+    shutil.copy(REPO / "assignments" / "README.md", course / "README.md")
     for root, dirs, files in os.walk(course):
         for name in [*dirs, *files, "."]:
             os.chown(os.path.join(root, name), teacher.pw_uid, teacher.pw_gid)

@@ -559,7 +559,7 @@ def instructor_in_chromium(hub: Hub, teacher: str, students: list[str], listener
 
 
 def give_hand_grade(page, hub: Hub, base: str, teacher: str, submission_id: str, points: int) -> None:
-    """Type the points for question 6 in the formgrader's grading page."""
+    """Type the points for question 6 in the formgrader's grading page, where its rubric shows."""
     saves = []
     page.on(
         "response",
@@ -570,6 +570,8 @@ def give_hand_grade(page, hub: Hub, base: str, teacher: str, submission_id: str,
     page.goto(f"{base}/formgrader/submissions/{submission_id}/")
     score = page.locator("input.score#q6-answer")
     score.wait_for(timeout=60_000)
+    rubric = page.locator("#q6-answer-rubric")  # beside the answer it grades, from the course's README
+    assert rubric.is_visible() and "Uses the numbers" in rubric.inner_text(), "no rubric beside question 6"
     page.wait_for_load_state("networkidle")
     # The formgrader saves a grade when the field changes and loses focus. Its script binds
     # the fields only once it has loaded the grades, so a person who types too early just

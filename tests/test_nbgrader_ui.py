@@ -53,3 +53,21 @@ def test_the_formgrader_pages_point_to_the_courses_grader():
     assert 'nbgrader autograde "ps4-dirty-data"' not in page
     page = env.get_template("gradebook_assignments.tpl").render(base_url="/user/t")
     assert "Submissions appear here once they are graded" in page and "Manual Grading" in page
+
+
+def test_each_hand_graded_answer_gets_its_rubric_from_the_readme():
+    from htcourse.paths import REPO_ROOT
+
+    found = formgrader.rubrics((REPO_ROOT / "assignments" / "README.md").read_text(), "ps4-dirty-data")
+    assert sorted(found) == ["q6-answer", "q7-answer", "q8-answer"]
+    assert found["q6-answer"].startswith("**Question 6, written reflection (5 points):**")
+    assert "| Uses the numbers | 2 |" in found["q6-answer"] and "Question 7" not in found["q6-answer"]
+    assert "### Rubric" not in found["q8-answer"] and "ps5" not in found["q8-answer"]
+    assert formgrader.rubrics("# nothing here", "ps4-dirty-data") == {}
+
+    box = (
+        '<div class="panel-footer">\n  <div><textarea id="q6-answer-comment" class="comment tabbable"></textarea></div>'
+    )
+    page = formgrader.with_rubrics(f"<p>answer</p>{box}", {"q6-answer": found["q6-answer"], "q9-answer": "x"})
+    assert page.index('id="q6-answer-rubric"') < page.index('id="q6-answer-comment"')
+    assert "<td>Uses the numbers</td>" in page and "q9-answer-rubric" not in page

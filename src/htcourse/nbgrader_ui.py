@@ -17,6 +17,10 @@ over three of its routes. In the instructor's formgrader:
   on a hub is ``/user/NAME/``, so they lead to the hub's 404 page. They get the
   base URL.
 
+* **Rubrics beside the answers** (``/formgrader/submissions/ID/``): each
+  hand-graded answer ``qN-answer`` gets the rubric of question N, from the
+  course's ``README.md`` (``### Rubric: ASSIGNMENT``, ``**Question N, ...``),
+  above its comment box.
 * **What the pages tell the instructor**: *Manage Submissions* says to grade
   everything at once with ``htcourse grade`` (nbgrader's says ``nbgrader
   autograde``, unsandboxed), and *Manual Grading*, empty until something is
@@ -32,7 +36,9 @@ In a student's Assignment List:
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -75,6 +81,38 @@ def template_loader(nbgraders):
     from jinja2 import ChoiceLoader, DictLoader, PrefixLoader
 
     return ChoiceLoader([DictLoader(TEMPLATES), PrefixLoader({"nbgrader": nbgraders}), nbgraders])
+
+
+def rubrics(readme: str, assignment: str) -> dict[str, str]:
+    """The rubric of each hand-graded question of ``assignment`` in the course's README, in Markdown,
+    by answer cell (``q6-answer``: the paragraph from ``**Question 6`` to the next question)."""
+    section = re.split(rf"^### Rubric: {re.escape(assignment)}\s*$", readme, maxsplit=1, flags=re.M)
+    if len(section) < 2:
+        return {}
+    body = re.split(r"^#{1,3} ", section[1], maxsplit=1, flags=re.M)[0]
+    parts = re.split(r"^(?=\*\*Question \d+)", body, flags=re.M)
+    found = {}
+    for part in parts:
+        number = re.match(r"\*\*Question (\d+)", part)
+        if number:
+            found[f"q{number.group(1)}-answer"] = part.strip()
+    return found
+
+
+def with_rubrics(page: str, by_cell: dict[str, str]) -> str:
+    """The formgrader's grading page with each rubric above its answer's comment box."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    for grade_id, text in by_cell.items():
+        box = f'<div class="panel-footer">\n  <div><textarea id="{html.escape(grade_id)}-comment"'
+        if page.count(box) != 1:
+            continue
+        panel = (
+            f'<div class="panel-footer htcourse-rubric" id="{html.escape(grade_id)}-rubric">'
+            f"<b>Rubric</b> (the course's README)\n{markdown2html_mistune(text)}</div>\n"
+        )
+        page = page.replace(box, panel + box)
+    return page
 
 
 def fixed_utils_js(original: str) -> str:
@@ -167,6 +205,15 @@ def _handlers():
     class GradebookAssignments(OurPages, nb_handlers.GradebookAssignmentsHandler):
         pass
 
+    class Submission(OurPages, nb_handlers.SubmissionHandler):
+        def write(self, chunk):
+            if isinstance(chunk, str) and "nbgrader_cell" in chunk:
+                readme = Path(self.coursedir.root) / "README.md"
+                model = self.gradebook.find_submission_notebook_by_id(self.path_args[0])
+                if readme.is_file():
+                    chunk = with_rubrics(chunk, rubrics(readme.read_text(), model.assignment.assignment.name))
+            return super().write(chunk)
+
     class FetchFeedbackHandler(BaseAssignmentHandler):
         @web.authenticated
         def post(self):
@@ -187,6 +234,7 @@ def _handlers():
         (r"/formgrader/static/js/utils.js", UtilsJsHandler),
         (r"/formgrader/manage_submissions/([^/]+)/?", ManageSubmissions),
         (r"/formgrader/gradebook/?", GradebookAssignments),
+        (r"/formgrader/submissions/([^/]+)/?", Submission),
         (r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde", SandboxedAutogradeHandler),
     ]
 
