@@ -572,6 +572,9 @@ def give_hand_grade(page, hub: Hub, base: str, teacher: str, submission_id: str,
     score.wait_for(timeout=60_000)
     rubric = page.locator("#q6-answer-rubric")  # beside the answer it grades, from the course's README
     assert rubric.is_visible() and "Uses the numbers" in rubric.inner_text(), "no rubric beside question 6"
+    # The visible checks are worth no points: no "/ 0.0" box to fill in for them.
+    assert page.locator(".htcourse-no-points").count() == 5 and page.locator("input.score#q1-visible").is_hidden()
+    assert page.locator("input.score#q1-hidden").is_visible()
     page.wait_for_load_state("networkidle")
     # The formgrader saves a grade when the field changes and loses focus. Its script binds
     # the fields only once it has loaded the grades, so a person who types too early just

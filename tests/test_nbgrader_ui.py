@@ -71,3 +71,17 @@ def test_each_hand_graded_answer_gets_its_rubric_from_the_readme():
     page = formgrader.with_rubrics(f"<p>answer</p>{box}", {"q6-answer": found["q6-answer"], "q9-answer": "x"})
     assert page.index('id="q6-answer-rubric"') < page.index('id="q6-answer-comment"')
     assert "<td>Uses the numbers</td>" in page and "q9-answer-rubric" not in page
+
+
+def test_a_test_cell_worth_no_points_has_no_score_box():
+    def box(grade_id, points):
+        return (
+            '<div class="panel-heading"><span class="nbgrader-label"><code>' + grade_id + "</code></span>"
+            '<div class="pull-right"><span><input class="score tabbable" id="' + grade_id + '" style="width: 4em;"'
+            ' type="number" /> / ' + points + "</span></div></div>"
+        )
+
+    page = formgrader.without_zero_point_boxes(box("q1-visible", "0.0") + box("q1-hidden", "2.0"), ["q1-visible"])
+    visible, hidden = page.split('<div class="panel-heading">')[1:]
+    assert formgrader.NO_POINTS in visible and 'style="display: none"' in visible and 'id="q1-visible"' in visible
+    assert formgrader.NO_POINTS not in hidden and "display: none" not in hidden and "/ 2.0" in hidden

@@ -20,7 +20,8 @@ over three of its routes. In the instructor's formgrader:
 * **Rubrics beside the answers** (``/formgrader/submissions/ID/``): each
   hand-graded answer ``qN-answer`` gets the rubric of question N, from the
   course's ``README.md`` (``### Rubric: ASSIGNMENT``, ``**Question N, ...``),
-  above its comment box.
+  above its comment box; a test cell worth no points (a check the student
+  could see) shows "no points" instead of a "/ 0.0" score box.
 * **What the pages tell the instructor**: *Manage Submissions* says to grade
   everything at once with ``htcourse grade`` (nbgrader's says ``nbgrader
   autograde``, unsandboxed), and *Manual Grading*, empty until something is
@@ -112,6 +113,24 @@ def with_rubrics(page: str, by_cell: dict[str, str]) -> str:
             f"<b>Rubric</b> (the course's README)\n{markdown2html_mistune(text)}</div>\n"
         )
         page = page.replace(box, panel + box)
+    return page
+
+
+#: What a test cell worth no points shows in the grading page instead of its score box.
+NO_POINTS = '<span class="pull-right text-muted htcourse-no-points">a check the student could see: no points</span>'
+
+
+def without_zero_point_boxes(page: str, zero_point_cells: list[str]) -> str:
+    """The grading page with the score box of each cell worth no points hidden (kept in the page for
+    the formgrader's script) and :data:`NO_POINTS` shown instead."""
+    for grade_id in zero_point_cells:
+        field = f'<input class="score tabbable" id="{html.escape(grade_id)}"'
+        at = page.find(field)
+        start = page.rfind('<div class="pull-right">', 0, at)
+        if at < 0 or start < 0 or page.count(field) != 1:
+            continue
+        hidden = '<div class="pull-right" style="display: none">'
+        page = page[:start] + NO_POINTS + hidden + page[start + len('<div class="pull-right">') :]
     return page
 
 
@@ -212,6 +231,8 @@ def _handlers():
                 model = self.gradebook.find_submission_notebook_by_id(self.path_args[0])
                 if readme.is_file():
                     chunk = with_rubrics(chunk, rubrics(readme.read_text(), model.assignment.assignment.name))
+                zero = [cell.name for cell in model.notebook.grade_cells if not cell.max_score]
+                chunk = without_zero_point_boxes(chunk, zero)
             return super().write(chunk)
 
     class FetchFeedbackHandler(BaseAssignmentHandler):
