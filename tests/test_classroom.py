@@ -546,7 +546,7 @@ def instructor_in_chromium(hub: Hub, teacher: str, students: list[str], listener
             ).json()
             ids = {s["student"]: s["id"] for s in submissions}
             page.goto(f"{base}/formgrader/submissions/{ids[students[1]]}/", wait_until="load")
-            page.locator("#notebook-container").wait_for(timeout=60_000)
+            page.locator("#notebook-container").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
             assert list(page.evaluate("() => window.__pwned || []")) + list(listener.hits) == []
             assert page.locator("strong", has_text="Bold words").count() >= 1
