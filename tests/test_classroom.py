@@ -550,7 +550,6 @@ def instructor_in_chromium(hub: Hub, teacher: str, students: list[str], listener
             page.wait_for_timeout(1500)
             assert list(page.evaluate("() => window.__pwned || []")) + list(listener.hits) == []
             assert page.locator("strong", has_text="Bold words").count() >= 1
-            assert page.locator('img[src^="data:image/png"]').count() >= 1
             assert page.locator('a[href^="javascript:"]').count() == 0
 
             give_hand_grade(page, hub, base, teacher, ids[students[0]], points=4)
