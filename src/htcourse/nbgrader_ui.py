@@ -105,14 +105,16 @@ def with_rubrics(page: str, by_cell: dict[str, str]) -> str:
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
     for grade_id, text in by_cell.items():
-        box = f'<div class="panel-footer">\n  <div><textarea id="{html.escape(grade_id)}-comment"'
-        if page.count(box) != 1:
+        comment = f'id="{html.escape(grade_id)}-comment"'
+        at = page.find(comment)
+        start = page.rfind('<div class="panel-footer">', 0, at)
+        if at < 0 or start < 0 or page.count(comment) != 1:
             continue
         panel = (
             f'<div class="panel-footer htcourse-rubric" id="{html.escape(grade_id)}-rubric">'
             f"<b>Rubric</b> (the course's README)\n{markdown2html_mistune(text)}</div>\n"
         )
-        page = page.replace(box, panel + box)
+        page = page[:start] + panel + page[start:]
     return page
 
 
