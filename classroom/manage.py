@@ -73,6 +73,20 @@ STUDENT_DISABLED_LAB = [
 ]
 
 
+#: The instructor's server: the course's formgrader fixes (its Autograde button runs the course's
+#: sandboxed grader, its file links work on a hub; htcourse.nbgrader_ui), and pages that JupyterLab
+#: may show in a tab of its own (JupyterHub's default, frame-ancestors 'none', leaves the Lab's
+#: Nbgrader > Formgrader tab blank). 'self' is this hub's address: only the hub's own pages may
+#: frame the instructor's. The hub does not let the instructor open students' servers
+#: (JupyterHub's admin_access is off), so no page a student wrote loads with the instructor's login.
+INSTRUCTOR_SERVER_CONFIG = {
+    "ServerApp": {
+        "jpserver_extensions": {"htcourse.nbgrader_ui": True},
+        "tornado_settings": {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}},
+    }
+}
+
+
 class ClassroomError(RuntimeError):
     """The classroom cannot be started or stopped as asked; the message says why and what to do."""
 
@@ -280,6 +294,9 @@ def set_up_homes(students: list[str]) -> Path:
     course = Path(teacher.pw_dir) / "course"
     shutil.copytree(REPO / "assignments" / "source", course / "source")
     shutil.copy(REPO / "assignments" / "nbgrader_config.py", course / "nbgrader_config.py")
+    # The instructors' README: the cycle's commands and the rubrics, which the formgrader shows
+    # beside the answers they grade (htcourse.nbgrader_ui).
+    shutil.copy(REPO / "assignments" / "README.md", course / "README.md")
     for root, dirs, files in os.walk(course):
         for name in [*dirs, *files, "."]:
             os.chown(os.path.join(root, name), teacher.pw_uid, teacher.pw_gid)
@@ -288,13 +305,26 @@ def set_up_homes(students: list[str]) -> Path:
         Path(teacher.pw_dir) / ".jupyter" / "nbgrader_config.py",
         f"c = get_config()  # noqa: F821\nc.CourseDirectory.root = {str(course)!r}\n",
     )
+    _write_as(
+        INSTRUCTOR,
+        Path(teacher.pw_dir) / ".jupyter" / "jupyter_server_config.json",
+        json.dumps(INSTRUCTOR_SERVER_CONFIG, indent=2),
+    )
     for student in students:
         home = Path(pwd.getpwnam(student).pw_dir)
         _write_as(
             student,
             home / ".jupyter" / "jupyter_server_config.json",
             json.dumps(
-                {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}}, indent=2
+                {
+                    "ServerApp": {
+                        "jpserver_extensions": {
+                            "nbgrader.server_extensions.formgrader": False,
+                            "htcourse.nbgrader_ui": True,  # Fetch Feedback says when there is none yet
+                        }
+                    }
+                },
+                indent=2,
             ),
         )
         _write_as(
@@ -355,11 +385,20 @@ on the left (for example `datasets/listings.md`).
 
 To open this page again: `Welcome.md`, in the file browser.
 """
+#: The commands in it are the guide's (book/instructors/deployment.md) and the hub test's.
 INSTRUCTOR_WELCOME = """# Welcome, instructor
 
 - Your course is in `course/` (its `nbgrader_config.py` and `source/`). **Nbgrader → Formgrader**
   releases and collects assignments and is where you grade the written answers by hand.
-- In a terminal (**File → New → Terminal**), `nbgrader` and the course's Python are on your `PATH`.
+- Grade in a terminal (**File → New → Terminal**), where the course's tools are on your `PATH`:
+
+  ```bash
+  cd ~/course
+  htcourse grade ps4-dirty-data       # after Collect: every submission, in the grading sandbox
+  htcourse feedback ps4-dirty-data    # after your hand grades, before Release Feedback
+  ```
+
+  The formgrader's **Autograde** button grades one submission with the same sandboxed grader.
 - The instructor guide on the course site walks through the whole cycle.
 """
 
@@ -428,7 +467,10 @@ c.JupyterHub.pid_file = {str(state / "hub" / "jupyterhub.pid")!r}
 # Real system users, logging in with their passwords (PAM).
 c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.allowed_users = {set(users)!r}
-c.Authenticator.admin_users = {{{INSTRUCTOR!r}}}
+# Nobody is a hub admin: an admin may open every user's server, and every server here shares one
+# address, so a page a student wrote would run with the instructor's login (and could frame the
+# instructor's formgrader, which JupyterLab shows in a frame). Stop or start servers as root.
+c.Authenticator.admin_users = set()
 # Each user's server runs as that user, from the environment of Debian's python.
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [{str(env / "bin" / "jupyterhub-singleuser")!r}]

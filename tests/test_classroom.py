@@ -8,11 +8,17 @@ nbgrader server extensions behind the Assignments tab and the formgrader, and
 the formgrader's page in Chromium for the hand grade.
 
 1. the instructor generates and releases ps4-dirty-data (formgrader);
-2. two students fetch it (Assignments tab), answer, validate and submit;
-3. the instructor collects (formgrader) and autogrades with the course's
-   grader, sandboxed (as root, as `sudo make grade` would);
-4. the instructor gives a hand-graded answer its points in the formgrader's page;
-5. the instructor writes the feedback again and releases it;
+2. two students fetch it (Assignments tab), answer, validate and submit (the
+   second student's prose answer carries script); Fetch Feedback says there is
+   none yet;
+3. the instructor collects (formgrader) and grades with the course's grader,
+   sandboxed, typing the guide's commands into their own terminal on the hub;
+4. in Chromium, as the instructor: the formgrader inside JupyterLab, its
+   assignment and Preview links, its Autograde button (the course's grader) on
+   the hostile submission, whose grading page runs none of its script, and a
+   hand grade typed into the grading page;
+5. the instructor writes the feedback again (the guide's command, in the
+   terminal) and releases it;
 6. a student fetches the feedback and sees the score.
 
 The single-user environment is built once (a few minutes) into
@@ -22,9 +28,14 @@ as ``.venv`` is; everything else is removed at the end.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import concurrent.futures
+import importlib.util
 import json
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -44,6 +55,22 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 sys.path.insert(0, str(REPO_ROOT / "classroom"))
 import manage  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location(
+    "htcourse_hostile_markup_hub", REPO_ROOT / "tests" / "fixtures" / "submissions" / "hostile_markup.py"
+)
+HOSTILE = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(HOSTILE)
+GUIDE = REPO_ROOT / "book" / "instructors" / "deployment.md"
+
+
+def guide_commands() -> list[str]:
+    """The commands of the guide's "Grading from the instructor's account", in order, comments left out."""
+    text = GUIDE.read_text()
+    section = text.split("### Grading from the instructor's account", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    return [line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the classroom creates system users: needs root")
 
@@ -182,7 +209,7 @@ def hub():
         assert not any(Path("/home").glob("htc-*"))
 
 
-def answer_notebook(hub: Hub, student: str, course: Path) -> None:
+def answer_notebook(hub: Hub, student: str, course: Path, listener=None) -> None:
     """The student writes answers in the fetched notebook (contents API, as JupyterLab saves it)."""
     sys.path.insert(0, str(REPO_ROOT / "tests" / "fixtures" / "submissions"))
     import fake_students
@@ -190,7 +217,14 @@ def answer_notebook(hub: Hub, student: str, course: Path) -> None:
 
     nb = fake_students.correct(course, ASSIGNMENT)
     if student.endswith("2"):
+        # The second student gets question 1 wrong and writes script into a hand-graded prose answer.
         fake_students.set_answer(nb, "q1-answer", fake_students.WRONG[ASSIGNMENT]["q1-answer"])
+        if listener is not None:
+            answer = fake_students.cell(nb, "q6-answer")
+            answer.source = HOSTILE.hostile_markdown(listener.port)
+            answer["attachments"] = {
+                "drawing.png": {"image/png": base64.b64encode(fake_students.tiny_png(6, 6)).decode()}
+            }
     path = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
     saved = hub.api(
         student,
@@ -201,10 +235,11 @@ def answer_notebook(hub: Hub, student: str, course: Path) -> None:
     assert saved.status_code == 200, saved.text
 
 
-def test_a_whole_assignment_cycle_through_the_hub(hub):
+def test_a_whole_assignment_cycle_through_the_hub(hub, tmp_path):
     teacher, students = manage.INSTRUCTOR, [u for u in hub.record["users"] if u != manage.INSTRUCTOR]
     course = Path(hub.record["course"])
     started = time.monotonic()
+    listener = HOSTILE.Listener()  # every payload in the hostile answer calls it if it runs
 
     # 0. Students see the Assignments tab but not the formgrader; the instructor has the formgrader.
     for user in [teacher, *students]:
@@ -230,55 +265,55 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
         form = {"course_id": "htcourse", "assignment_id": ASSIGNMENT}
         fetched = hub.api(student, "POST", f"/user/{student}/assignments/fetch", data=form).json()
         assert [a["status"] for a in fetched["value"] if a["assignment_id"] == ASSIGNMENT] == ["fetched"], fetched
-        answer_notebook(hub, student, course)
+        answer_notebook(hub, student, course, listener)
         valid = hub.api(
             student, "POST", f"/user/{student}/assignments/validate", data={"path": f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"}
         ).json()
         assert valid["success"], valid
         submitted = hub.api(student, "POST", f"/user/{student}/assignments/submit", data=form).json()
         assert submitted["success"] and any(a["status"] == "submitted" for a in submitted["value"]), submitted
+    # Fetch Feedback before the instructor has returned any says so (nbgrader's list would not change).
+    early = hub.api(students[0], "POST", f"/user/{students[0]}/assignments/fetch_feedback", data=form).json()
+    assert early["success"] is False and f"No feedback for {ASSIGNMENT} yet" in early["value"], early
 
     # 3. The instructor collects, then grades with the course's grader in its sandbox.
     collected = hub.api(teacher, "POST", f"/user/{teacher}/formgrader/api/assignment/{ASSIGNMENT}/collect").json()
     assert collected["success"], collected.get("error", "")[-2000:]
     assert sorted(p.name for p in (course / "submitted").iterdir()) == sorted(students)
     a_student_reaches_nothing_of_others(hub, course, attacker=students[1], victim=students[0])
-    env = dict(os.environ, HTCOURSE_EXCHANGE=hub.record["exchange"])
-    grade = subprocess.run(
-        [sys.executable, "-m", "htcourse.grading", "--course", str(course), "grade", ASSIGNMENT, "--jobs", "2"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert grade.returncode == 0, grade.stdout[-2000:] + grade.stderr[-2000:]
-    assert "WITHOUT the sandbox" not in grade.stderr
-    owner = pwd.getpwnam(teacher)
-    subprocess.run(["chown", "-R", f"{owner.pw_uid}:{owner.pw_gid}", str(course)], check=True)
+    # The instructor grades in their own terminal on the hub, with the guide's commands.
+    commands = guide_commands()
+    assert commands[:2] == ["cd ~/course", f"htcourse grade {ASSIGNMENT}"], commands
+    assert f"htcourse grade {ASSIGNMENT}" in manage.INSTRUCTOR_WELCOME
+    began = time.monotonic()
+    graded = run_in_terminal(hub, teacher, commands[:2])
+    print(f"\nhtcourse grade in the instructor's terminal: {time.monotonic() - began:.0f} s\n{graded[-1500:]}")
+    assert f"Summary for {ASSIGNMENT}: 2 submission(s)" in graded and "graded: 2" in graded, graded[-3000:]
+    assert "WITHOUT the sandbox" not in graded, graded[-3000:]
+    # Hidden tests put back by the grader on purpose are not reported as changed cells.
+    assert "has changed!" not in graded, graded[-3000:]
+    flagged = next(line for line in graded.splitlines() if line.strip().startswith(f"{students[1]}:"))
+    assert "<script>" in flagged, flagged  # the hostile markup was removed, and the instructor is told
     scores = {
         s["student"]: s["score"]
         for s in hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/submissions/{ASSIGNMENT}").json()
     }
     assert scores == {students[0]: 10.0, students[1]: 8.0}, scores  # second student got q1 (2 points) wrong
 
-    # 4. The hand grade, typed into the formgrader's page in Chromium.
-    give_hand_grade_in_formgrader(hub, teacher, students[0], points=4)
+    # 4. In Chromium, as the instructor: the formgrader in JupyterLab and its links, the Autograde button,
+    #    the hostile submission (nothing of it runs), and the hand grade typed into the grading page.
+    instructor_in_chromium(hub, teacher, students, listener, tmp_path)
     scores = {
         s["student"]: s["score"]
         for s in hub.api(teacher, "GET", f"/user/{teacher}/formgrader/api/submissions/{ASSIGNMENT}").json()
     }
-    assert scores[students[0]] == 14.0, scores
+    assert scores == {students[0]: 14.0, students[1]: 8.0}, scores
 
-    # 5. Feedback written again after hand grading (the course's grader), then released from the formgrader.
-    feedback = subprocess.run(
-        [sys.executable, "-m", "htcourse.grading", "--course", str(course), "feedback", ASSIGNMENT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert feedback.returncode == 0, feedback.stderr[-2000:]
-    subprocess.run(["chown", "-R", f"{owner.pw_uid}:{owner.pw_gid}", str(course)], check=True)
+    # 5. Feedback written again after hand grading (the guide's command, in the instructor's terminal),
+    #    then released from the formgrader.
+    assert commands[2:] == ["cd ~/course", f"htcourse feedback {ASSIGNMENT}"], commands
+    written = run_in_terminal(hub, teacher, commands[2:])
+    assert "EXIT=0" in written, written[-2000:]
     released = hub.api(
         teacher, "POST", f"/user/{teacher}/formgrader/api/assignment/{ASSIGNMENT}/release_feedback"
     ).json()
@@ -297,8 +332,6 @@ def test_a_whole_assignment_cycle_through_the_hub(hub):
     response = hub.api(student, "GET", f"/user/{student}/api/contents/{quote(folder)}/{ASSIGNMENT}.html")
     assert response.status_code == 200, f"{response.status_code} for {folder}: {response.text[:300]}"
     page = response.json()
-    import re
-
     assert re.search(rf"{ASSIGNMENT} \(Score: 14\.0 / 23\.0\)", page["content"]), (
         "the feedback shows the total: 10 autograded + 4 by hand, out of 23"
     )
@@ -405,63 +438,160 @@ def launch_button_pulls_the_repository(hub: Hub, student: str) -> None:
     assert opened.status_code == 200, f"the link's notebook is not in the pulled folder: {unquote(query['urlpath'])}"
 
 
-def give_hand_grade_in_formgrader(hub: Hub, teacher: str, student: str, points: int) -> None:
-    """Log in as the instructor in Chromium and type the points for question 6 in the formgrader's grading page."""
+def run_in_terminal(hub: Hub, user: str, commands: list[str], timeout: float = 600) -> str:
+    """Type ``commands`` into a new terminal of ``user``'s server on the hub, as a person would in
+    JupyterLab's terminal (same shell, same environment), and return what the terminal showed."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    created = hub.api(user, "POST", f"/user/{user}/api/terminals")
+    assert created.status_code == 200, created.text
+    name = created.json()["name"]
+    url = hub.url.replace("http://", "ws://") + f"/user/{user}/terminals/websocket/{name}"
+    # The exit status is printed as EXIT=<digits>: the echo of the typed line shows EXIT=$? instead.
+    line = " && ".join(commands) + "; echo EXIT=$?\r"
+
+    async def talk() -> str:
+        request = HTTPRequest(url, headers={"Authorization": f"token {hub.token(user)}"})
+        connection = await websocket_connect(request)
+        await connection.write_message(json.dumps(["stdin", line]))
+        shown, deadline = "", time.monotonic() + timeout
+        while not re.search(r"EXIT=\d+", shown) and time.monotonic() < deadline:
+            message = await asyncio.wait_for(connection.read_message(), deadline - time.monotonic())
+            if message is None:
+                break
+            kind, *data = json.loads(message)
+            if kind == "stdout":
+                shown += data[0]
+        connection.close()
+        return shown
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own event loop, whatever runs in this thread
+        shown = pool.submit(asyncio.run, talk()).result()
+    hub.api(user, "DELETE", f"/user/{user}/api/terminals/{name}")
+    shown = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\r", "", shown)
+    assert re.search(r"EXIT=0\b", shown), f"{commands} failed in {user}'s terminal:\n{shown[-3000:]}"
+    return shown
+
+
+def _log_in(page, hub: Hub, user: str) -> None:
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", hub.record["passwords"][user])
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(f"{hub.url}/user/{user}/lab**", timeout=120_000)
+
+
+def instructor_in_chromium(hub: Hub, teacher: str, students: list[str], listener, shots: Path) -> None:
+    """The instructor's browser: the formgrader inside JupyterLab, its links, its Autograde button on the
+    hostile submission, that submission's grading page (nothing of it runs), and a hand grade."""
     from playwright.sync_api import sync_playwright
 
-    submissions = hub.api(
-        teacher, "GET", f"/user/{teacher}/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}"
-    ).json()
-    submission_id = next(s["id"] for s in submissions if s["student"] == student)
+    base = f"{hub.url}/user/{teacher}"
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         )
         try:
-            page = browser.new_page()
-            page.goto(f"{hub.url}/hub/login")
-            page.fill("input[name=username]", teacher)
-            page.fill("input[name=password]", hub.record["passwords"][teacher])
-            page.click("input[type=submit], button[type=submit]")
-            page.wait_for_url(f"{hub.url}/user/{teacher}/lab**", timeout=120_000)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            _log_in(page, hub, teacher)
             # JupyterLab's page sets the server's _xsrf cookie, which the formgrader's saves send back.
             page.wait_for_function("() => document.cookie.includes('_xsrf')", timeout=60_000)
-            saves = []
-            page.on(
-                "response",
-                lambda r: (
-                    saves.append(f"{r.request.method} {r.url} {r.status}")
-                    if r.request.method in ("PUT", "POST")
-                    else None
-                ),
-            )
-            page.goto(f"{hub.url}/user/{teacher}/formgrader/submissions/{submission_id}/")
-            score = page.locator("input.score#q6-answer")
-            score.wait_for(timeout=60_000)
-            page.wait_for_load_state("networkidle")
-            # The formgrader saves a grade when the field changes and loses focus. Its script binds
-            # the fields only once it has loaded the grades, so a person who types too early just
-            # types again: so does this (clear, type, move on), until the grade is saved.
-            deadline, hand = time.monotonic() + 60, []
-            while time.monotonic() < deadline:
-                for value in ("", str(points)):
-                    score.fill(value)
-                    score.press("Tab")
-                for _ in range(10):
-                    grades = hub.api(
-                        teacher,
-                        "GET",
-                        f"/user/{teacher}/formgrader/api/grades",
-                        params={"submission_id": submission_id},
-                    ).json()
-                    hand = [g for g in grades if g["name"] == "q6-answer"]
-                    if hand and hand[0]["manual_score"] == points:
-                        return
-                    time.sleep(0.5)
-            raise AssertionError(f"the formgrader did not save the hand grade: {hand}; requests: {saves}")
+
+            # Nbgrader > Formgrader opens the formgrader inside JupyterLab (not a blank, refused frame).
+            page.get_by_text("Nbgrader", exact=True).first.click()
+            page.get_by_text("Formgrader", exact=True).first.click()
+            frame = page.frame_locator("iframe[src*='formgrader']")
+            frame.locator("h1", has_text="Manage Assignments").wait_for(timeout=60_000)
+            frame.locator(f"a:text-is('{ASSIGNMENT}')").first.wait_for(state="attached", timeout=60_000)
+            page.screenshot(path=str(shots / "instructor-lab-formgrader.png"))
+            print(f"\nthe instructor's formgrader in JupyterLab: {shots / 'instructor-lab-formgrader.png'}")
+
+            # The formgrader's own tab: the assignment's name and its Preview icon lead into the
+            # instructor's server (nbgrader's own links, /tree/..., are the hub's 404).
+            page.goto(f"{base}/formgrader/manage_assignments")
+            row = page.locator("tr", has=page.get_by_text(ASSIGNMENT, exact=True))
+            row.locator(".preview a").wait_for(timeout=60_000)
+            for link, folder in (
+                (row.locator("a", has_text=ASSIGNMENT), "source"),
+                (row.locator(".preview a"), "release"),
+            ):
+                href = link.get_attribute("href")
+                target = hub.url + href if href.startswith("/") else href
+                assert target == f"{base}/tree/course/{folder}/{ASSIGNMENT}", href
+                opened = page.request.get(target)
+                assert opened.status == 200 and ASSIGNMENT in opened.text(), (href, opened.status)
+
+            page.goto(f"{base}/formgrader/gradebook")
+            assert "htcourse grade" in page.locator("#htcourse-manual-grading-hint").inner_text()
+
+            # Autograde for the hostile student: the course's grader runs, in its sandbox.
+            page.goto(f"{base}/formgrader/manage_submissions/{ASSIGNMENT}")
+            hint = page.locator("#htcourse-grade-hint")
+            assert f'htcourse grade "{ASSIGNMENT}"' in hint.inner_text(), "the page points to the course's grader"
+            row = page.locator("tr", has=page.get_by_text(students[1], exact=True))
+            row.locator(".autograde a").click()
+            modal = page.locator("#success-modal, #error-modal")
+            modal.wait_for(timeout=300_000)
+            shown = modal.inner_text()
+            assert "Successfully autograded" in shown, shown[-2000:]
+            assert f"Summary for {ASSIGNMENT}: 1 submission(s)" in shown and "<script>" in shown, shown[-2000:]
+            assert "has changed!" not in shown, shown[-2000:]
+            page.screenshot(path=str(shots / "instructor-autograde.png"))
+
+            # The hostile submission in the grading page: its prose shows, nothing of its script runs.
+            submissions = hub.api(
+                teacher, "GET", f"/user/{teacher}/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}"
+            ).json()
+            ids = {s["student"]: s["id"] for s in submissions}
+            page.goto(f"{base}/formgrader/submissions/{ids[students[1]]}/", wait_until="load")
+            page.locator("#notebook-container").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            assert list(page.evaluate("() => window.__pwned || []")) + list(listener.hits) == []
+            assert page.locator("strong", has_text="Bold words").count() >= 1
+            assert page.locator('a[href^="javascript:"]').count() == 0
+
+            give_hand_grade(page, hub, base, teacher, ids[students[0]], points=4)
         finally:
             browser.close()
+
+
+def give_hand_grade(page, hub: Hub, base: str, teacher: str, submission_id: str, points: int) -> None:
+    """Type the points for question 6 in the formgrader's grading page, where its rubric shows."""
+    saves = []
+    page.on(
+        "response",
+        lambda r: (
+            saves.append(f"{r.request.method} {r.url} {r.status}") if r.request.method in ("PUT", "POST") else None
+        ),
+    )
+    page.goto(f"{base}/formgrader/submissions/{submission_id}/")
+    score = page.locator("input.score#q6-answer")
+    score.wait_for(timeout=60_000)
+    rubric = page.locator("#q6-answer-rubric")  # beside the answer it grades, from the course's README
+    assert rubric.is_visible() and "Uses the numbers" in rubric.inner_text(), "no rubric beside question 6"
+    # The visible checks are worth no points: no "/ 0.0" box to fill in for them.
+    assert page.locator(".htcourse-no-points").count() == 5 and page.locator("input.score#q1-visible").is_hidden()
+    assert page.locator("input.score#q1-hidden").is_visible()
+    page.wait_for_load_state("networkidle")
+    # The formgrader saves a grade when the field changes and loses focus. Its script binds
+    # the fields only once it has loaded the grades, so a person who types too early just
+    # types again: so does this (clear, type, move on), until the grade is saved.
+    deadline, hand = time.monotonic() + 60, []
+    while time.monotonic() < deadline:
+        for value in ("", str(points)):
+            score.fill(value)
+            score.press("Tab")
+        for _ in range(10):
+            grades = hub.api(
+                teacher, "GET", f"/user/{teacher}/formgrader/api/grades", params={"submission_id": submission_id}
+            ).json()
+            hand = [g for g in grades if g["name"] == "q6-answer"]
+            if hand and hand[0]["manual_score"] == points:
+                return
+            time.sleep(0.5)
+    raise AssertionError(f"the formgrader did not save the hand grade: {hand}; requests: {saves}")
 
 
 def test_the_first_minute_on_the_hub(hub, tmp_path):

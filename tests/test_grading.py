@@ -419,81 +419,16 @@ def test_submission_size_limits_are_the_course_config(tmp_path):
 # --- hostile submissions: links out of the sandbox, script for the instructor -------------
 
 
-class _Listener:
-    """A loopback HTTP listener that records every request a payload makes."""
-
-    def __init__(self):
-        import http.server
-        import threading
-
-        hits = self.hits = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                hits.append(self.path)
-                self.send_response(204)
-                self.send_header("Access-Control-Allow-Origin", "*")
-                self.end_headers()
-
-            do_POST = do_GET
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def payload(port: int, kind: str) -> str:
-    """JavaScript that marks the page it runs in and calls the loopback listener (no double quotes)."""
-    return f"top.__pwned=(top.__pwned||[]).concat(['{kind}']);fetch('http://127.0.0.1:{port}/{kind}')"
-
-
-#: What a prose answer legitimately needs (checked to still show after cleaning).
-LEGIT_MARKDOWN = (
-    "**Bold words** and *emphasis*, a [real link](https://example.org/report), and a list:\n\n"
-    "- first point\n- second point\n\n"
-    "| year | cases |\n|---|---|\n| 2020 | 12 |\n\n"
-    "![my drawing](attachment:drawing.png)\n\n"
+_spec = importlib.util.spec_from_file_location(
+    "htcourse_hostile_markup", Path(__file__).parent / "fixtures" / "submissions" / "hostile_markup.py"
 )
-
-
-def hostile_markdown(port: int) -> str:
-    js = lambda kind: payload(port, kind)  # noqa: E731
-    return (
-        LEGIT_MARKDOWN
-        + "\n\n".join(
-            [
-                f"<script>{js('md-script')}</script>",
-                f'<img src="x" onerror="{js("md-onerror")}">',
-                f'<svg onload="{js("md-svg")}"></svg>',
-                f'<iframe srcdoc="&lt;script&gt;{js("md-iframe")}&lt;/script&gt;"></iframe>',
-                f'<details open ontoggle="{js("md-toggle")}"><summary>more</summary>x</details>',
-                f"[click me](javascript:{js('md-link')})",
-                f'<a href="javascript:{js("md-a")}">also click</a>',
-            ]
-        )
-        + "\n\n"
-        + fake.STUDENT_PROSE
-    )
-
-
-def hostile_code(port: int) -> str:
-    js = lambda kind: payload(port, kind)  # noqa: E731
-    svg = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js("out-svg")}"><rect width="5" height="5"/></svg>'
-    width = {"image/png": {"width": "1 onerror=" + js("out-width")}}  # nbconvert writes an image's width unquoted
-    return "\n".join(
-        [
-            "from IPython.display import display, HTML, SVG, Javascript, Markdown",
-            f"display(HTML({'<b>bold output</b><script>' + js('out-script') + '</script>'!r}))",
-            f"display(HTML({'<img src=x onerror=' + chr(34) + js('out-onerror') + chr(34) + '>'!r}))",
-            f"display(SVG({svg!r}))",
-            f"display(Javascript({js('out-js')!r}))",
-            f"display(Markdown({'<img src=x onerror=' + chr(34) + js('out-md') + chr(34) + '>'!r}))",
-            f"display({{'image/png': 'AAAA'}}, raw=True, metadata={width!r})",
-        ]
-    )
+hostile_markup = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hostile_markup)
+_Listener, hostile_markdown, hostile_code = (
+    hostile_markup.Listener,
+    hostile_markup.hostile_markdown,
+    hostile_markup.hostile_code,
+)
 
 
 @pytest.fixture(scope="module")
