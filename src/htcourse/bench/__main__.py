@@ -21,7 +21,11 @@ def table(results: dict) -> str:
     for name, seconds in results.get("notebooks", {}).items():
         lines.append(f"{'execute ' + name:<60.60} {seconds:>6} s")
     for key, value in results.get("grading", {}).items():
-        lines.append(f"{key:<40} {value}")
+        if key != "stages":
+            lines.append(f"{key:<40} {value}")
+    if results.get("grading", {}).get("stages"):
+        lines += ["", "Where a sandboxed notebook's grading time goes (htcourse.grading.stages)"]
+        lines += grading_bench.stage_lines(results["grading"]["stages"])
     weight = results.get("site_weight", {})
     if weight:
         lines.append(f"{'largest page':<40} {weight['largest_page']}")

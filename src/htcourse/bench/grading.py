@@ -84,17 +84,54 @@ c.Autograde.autograde_preprocessors = [p for p in c.Autograde.autograde_preproce
 """
 
 
-def checker_seconds(course: Path, key: str = "checker_seconds") -> list[float]:
-    """Seconds (``checker_cpu_seconds``: CPU seconds) the trusted checker took for each graded submission.
-
-    From the grader's markers.
-    """
+def stage_figures(course: Path) -> list[dict]:
+    """Each graded submission's seconds per stage (``{stage: [wall, CPU, helpers' CPU]}``), from its marker."""
     import json
 
     out = []
     for marker in sorted((course / "autograded").glob(f"*/{ASSIGNMENT}/.htcourse-graded.json")):
-        out.append(float(json.loads(marker.read_text(encoding="utf-8")).get(key, 0.0)))
+        out.append(json.loads(marker.read_text(encoding="utf-8")).get("stages", {}))
     return out
+
+
+def stage_table(figures: list[dict]) -> dict:
+    """Mean seconds per notebook of each stage (:data:`htcourse.grading.stages.STAGES`) and its share of the wall time.
+
+    ``wall_s``: the time a worker spent in the stage; ``cpu_s``: the worker's CPU in it; ``helper_cpu_s``:
+    CPU in its helper processes (the trusted checker and its child). With more workers than CPUs a wall
+    time includes waiting for a CPU.
+    """
+    from htcourse.grading.stages import STAGES
+
+    n = len(figures) or 1
+    names = list(STAGES) + sorted({s for f in figures for s in f} - set(STAGES))
+    sums = {name: [sum(f.get(name, [0.0, 0.0, 0.0])[i] for f in figures) / n for i in range(3)] for name in names}
+    total = sum(wall for wall, _, _ in sums.values()) or 1.0
+    table = {
+        name: {
+            "wall_s": round(wall, 3),
+            "share": round(wall / total, 3),
+            "cpu_s": round(cpu, 3),
+            "helper_cpu_s": round(helper, 3),
+        }
+        for name, (wall, cpu, helper) in sums.items()
+    }
+    table["total"] = {
+        "wall_s": round(total, 3),
+        "share": 1.0,
+        "cpu_s": round(sum(c for _, c, _ in sums.values()), 3),
+        "helper_cpu_s": round(sum(h for _, _, h in sums.values()), 3),
+    }
+    return table
+
+
+def stage_lines(table: dict) -> list[str]:
+    """The stage table as text: mean seconds per notebook, share of the total."""
+    lines = [f"{'stage (mean per notebook)':<26} {'wall s':>8} {'share':>7} {'CPU s':>8} {'helpers CPU s':>14}"]
+    for name, row in table.items():
+        share = f"{100 * row['share']:>6.1f}%"
+        lines.append(f"{name:<26} {row['wall_s']:>8.3f} {share} {row['cpu_s']:>8.3f} {row['helper_cpu_s']:>14.3f}")
+    return lines
 
 
 def raw_execution(course: Path) -> float:
@@ -114,6 +151,15 @@ def raw_execution(course: Path) -> float:
             resources={"metadata": {"path": str(path.parent)}},
         ).execute()
     return time.perf_counter() - start
+
+
+def course_grader(course: Path, jobs: int, *options: str) -> float:
+    """Seconds ``python -m htcourse.grading grade`` takes on ``course`` with ``jobs`` workers."""
+    return _run(
+        [sys.executable, "-m", "htcourse.grading", "--course", str(course), "grade", ASSIGNMENT, "--jobs", str(jobs)]
+        + list(options),
+        course,
+    )
 
 
 def run(n: int, workdir: Path) -> dict:
@@ -139,34 +185,14 @@ def run(n: int, workdir: Path) -> dict:
     stock_feedback_s = _run([str(BIN / "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"], stock)
     stock_s = stock_autograde_s + stock_feedback_s
     ours = fresh("parallel")
-    ours_s = _run(
-        [sys.executable, "-m", "htcourse.grading", "--course", str(ours), "grade", ASSIGNMENT, "--jobs", str(jobs)],
-        ours,
-    )
+    ours_s = course_grader(ours, jobs)
     unsandboxed = fresh("parallel-unsandboxed")
-    unsandboxed_s = _run(
-        [
-            sys.executable,
-            "-m",
-            "htcourse.grading",
-            "--course",
-            str(unsandboxed),
-            "grade",
-            ASSIGNMENT,
-            "--jobs",
-            str(jobs),
-            "--unsandboxed",
-        ],
-        unsandboxed,
-    )
+    unsandboxed_s = course_grader(unsandboxed, jobs, "--unsandboxed")
     raw_s = raw_execution(template)
 
     stock_scores, our_scores = scores(stock), scores(ours)
-    checks = checker_seconds(ours)
-    checker_mean = sum(checks) / len(checks) if checks else float("nan")
-    checker_median = sorted(checks)[len(checks) // 2] if checks else float("nan")
-    cpu = checker_seconds(ours, "checker_cpu_seconds")
-    checker_cpu_mean = sum(cpu) / len(cpu) if cpu else float("nan")
+    table = stage_table(stage_figures(ours))
+    check = table.get("check", {"wall_s": float("nan"), "cpu_s": float("nan"), "helper_cpu_s": float("nan")})
     return {
         "submissions": n,
         "cpus": cpus,
@@ -183,18 +209,61 @@ def run(n: int, workdir: Path) -> dict:
         "stock_autograde_per_notebook_vs_raw_nbclient": round(stock_autograde_s / raw_s, 2),
         "identical_scores": stock_scores == our_scores and len(our_scores) == n,
         # hidden tests in the trusted checker: the time a worker waits for them, mean per notebook (its
-        # start and setup, once per worker, included) and median (a notebook after the first of its
-        # worker); with more workers than CPUs that includes waiting for a CPU. Then the CPU they cost
-        # (the worker's part of a check, the checker's and its child's), mean per notebook.
-        "trusted_checker_per_notebook_s": round(checker_mean, 3),
-        "trusted_checker_cost_vs_raw_nbclient": round(checker_mean / (raw_s / n), 3),
-        "trusted_checker_median_s": round(checker_median, 3),
-        "trusted_checker_median_vs_raw_nbclient": round(checker_median / (raw_s / n), 3),
-        "trusted_checker_cpu_per_notebook_s": round(checker_cpu_mean, 3),
-        "trusted_checker_cpu_vs_raw_nbclient": round(checker_cpu_mean / (raw_s / n), 3),
+        # start and setup, once per worker, included); with more workers than CPUs that includes waiting
+        # for a CPU. Then the CPU they cost (the worker's part of a check, the checker's and its child's).
+        "trusted_checker_per_notebook_s": check["wall_s"],
+        "trusted_checker_cost_vs_raw_nbclient": round(check["wall_s"] / (raw_s / n), 3),
+        "trusted_checker_cpu_per_notebook_s": round(check["cpu_s"] + check["helper_cpu_s"], 3),
+        "trusted_checker_cpu_vs_raw_nbclient": round((check["cpu_s"] + check["helper_cpu_s"]) / (raw_s / n), 3),
         "sandboxed_kernel_start": (
             "forked from a warm interpreter (htcourse.grading.sandbox.forkserver)"
             if os.geteuid() == 0
             else "a fresh Python (fast start needs root)"
         ),
+        # where a sandboxed notebook's time goes in the course's grader (htcourse.grading.stages)
+        "stages": table,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m htcourse.bench.grading``: the course's grader alone (sandboxed), for A/B comparisons.
+
+    Prints the seconds, the stage table and the scores' digest (the same
+    digest on two runs means the same scores). ``make bench`` runs the whole
+    comparison with stock nbgrader instead (:func:`run`).
+    """
+    import argparse
+    import hashlib
+    import json
+    import tempfile
+
+    from htcourse.grading.batch import default_jobs
+
+    parser = argparse.ArgumentParser(prog="python -m htcourse.bench.grading", description=main.__doc__)
+    parser.add_argument("--students", type=int, default=24, help="synthetic submissions")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="grading workers")
+    parser.add_argument("--unsandboxed", action="store_true", help="grade without the sandbox")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="htcourse-bench-") as tmp:
+        course = make_course(Path(tmp) / "course", args.students)
+        seconds = course_grader(course, args.jobs, *(["--unsandboxed"] if args.unsandboxed else []))
+        graded = scores(course)
+        table = stage_table(stage_figures(course))
+    digest = hashlib.sha256(json.dumps(sorted(graded.items())).encode()).hexdigest()[:12]
+    print(
+        json.dumps(
+            {
+                "submissions": args.students,
+                "graded": len(graded),
+                "seconds": round(seconds, 2),
+                "scores_digest": digest,
+                "load": os.getloadavg(),
+            }
+        )
+    )
+    print("\n".join(stage_lines(table)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

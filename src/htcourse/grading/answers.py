@@ -42,10 +42,6 @@ DECLARATION = re.compile(r"^[ \t]*#[ \t]*ANSWERS CHECKED:[ \t]*(?P<names>.*?)[ \
 #: The ename of the error output that the grader writes into a failed hidden-test cell.
 CHECK_ENAME = "HiddenTestFailed"
 _BUILTINS = frozenset(dir(builtins))
-#: Seconds each call of :func:`check_executed` took in this process (the grader reports them; make bench),
-#: and the CPU seconds it cost, here and in the checker (which, with more workers than CPUs, can be less).
-CHECK_SECONDS: list[float] = []
-CHECK_CPU_SECONDS: list[float] = []
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -252,6 +248,7 @@ def check_executed(
     *,
     timeout: float,
     max_report_bytes: int = wire.MAX_REPORT_BYTES,
+    resources: dict | None = None,
 ) -> dict[str, dict]:
     """Judge every hidden-test cell of an executed notebook in the trusted checker.
 
@@ -259,11 +256,12 @@ def check_executed(
     source (hidden tests included); ``setup`` is the read-only setup cells'
     source in order. Each such cell gets back its full source and, if it
     failed, one error output with the words for the feedback. Returns
-    ``{grade id: {"passed", "lines"}}``.
+    ``{grade id: {"passed", "lines"}}``. The time it took (the stage "check",
+    :mod:`.stages`) is added to ``resources`` if given.
     """
     import time
 
-    from htcourse.grading import checker
+    from htcourse.grading import checker, stages
 
     started, cpu_started = time.perf_counter(), time.process_time()
     reports, cells = {}, {}
@@ -289,8 +287,8 @@ def check_executed(
 
             kept = [o for o in cell.get("outputs", []) if o.get("ename") in (SKIPPED_ENAME, TIMEOUT_ENAME)]
             cell.outputs = kept + [failed_output(result["lines"])]
-    CHECK_SECONDS.append(time.perf_counter() - started)
-    CHECK_CPU_SECONDS.append(time.process_time() - cpu_started + checker_cpu)
+    if resources is not None:
+        stages.record(resources, "check", time.perf_counter() - started, time.process_time() - cpu_started, checker_cpu)
     return results
 
 
@@ -303,7 +301,9 @@ class CheckAnswers(ReportAnswers):
 
     def preprocess(self, nb, resources):
         setup, hidden = from_gradebook(nb, resources)
-        check_executed(nb, hidden, setup, timeout=self.timeout, max_report_bytes=self.max_report_bytes)
+        check_executed(
+            nb, hidden, setup, timeout=self.timeout, max_report_bytes=self.max_report_bytes, resources=resources
+        )
         return nb, resources
 
 

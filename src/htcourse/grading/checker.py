@@ -29,14 +29,12 @@ import os
 import re
 import select
 import signal
-import subprocess
 import sys
-import threading
 import time
 import traceback
 
 from htcourse.grading import wire
-from htcourse.grading.sandbox.processes import end_helper
+from htcourse.grading.sandbox.processes import Helper, Helpers
 
 #: Seconds all the hidden tests of one notebook may take in the checker.
 DEFAULT_TIMEOUT = 120
@@ -301,66 +299,40 @@ def main() -> None:
 # --- in the grader ------------------------------------------------------------------
 
 
-class Checker:
+class Checker(Helper):
     """The grader's handle on its checker process.
 
     Neither starting it nor :meth:`prepare` waits for it: the checker's
     interpreter starts, and runs an assignment's setup, while the student's
     kernel runs the notebook. Its first line says it has started; then the
-    replies come in the order of the requests, and ``_pending`` counts the
+    replies come in the order of the requests, and ``pending`` counts the
     ``prepare`` replies not read yet.
     """
 
+    error = CheckerError
+    name = "trusted checker"
+
     def __init__(self, timeout: float = 120):
-        from htcourse.grading.sandbox.processes import _die_with_parent
-
-        self.owner = os.getpid()
-        self._lock = threading.Lock()
+        super().__init__("htcourse.grading.checker")
         self._start_timeout = timeout
-        self._started = False
-        self._pending = 0
+        self.started = False  # its first line ("ready") has been read
+        self.pending = 0
         self.last_cpu_seconds = 0.0  # CPU the checker spent on the last check
-        env = dict(os.environ)
-        env.pop("PYTHONSTARTUP", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "htcourse.grading.checker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            cwd="/",
-            preexec_fn=_die_with_parent,
-        )
-
-    def _read_line(self, timeout: float) -> bytes:
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        return self.process.stdout.readline() if ready else b""
-
-    def _send(self, line: str) -> None:
-        """Send one request (the lock held); the checker reads it once it has started."""
-        try:
-            self.process.stdin.write(line.encode())
-            self.process.stdin.flush()
-        except OSError as exc:
-            raise CheckerError(f"cannot reach the trusted checker: {exc}") from None
 
     def _wait_started(self) -> None:
         """Read the checker's first line (the lock held), which says it has started."""
-        if not self._started:
-            if self._read_line(self._start_timeout) != b"ready\n":
+        if not self.started:
+            if self.read_line(self._start_timeout) != b"ready\n":
                 self.close()
                 raise CheckerError("the trusted checker did not start")
-            self._started = True
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
+            self.started = True
 
     def prepare(self, setup: list[str], tests: list[dict]) -> None:
         """Have the checker run ``setup`` now, without waiting for it (a check later waits)."""
         line = json.dumps({"prepare": True, "setup": setup, "tests": tests}) + "\n"
-        with self._lock:
-            self._send(line)
-            self._pending += 1
+        with self.lock:
+            self.send(line)
+            self.pending += 1
 
     def check(
         self, setup: list[str], tests: list[dict], reports: dict[str, str], timeout: float = DEFAULT_TIMEOUT
@@ -375,19 +347,19 @@ class Checker:
             f'{{"setup": {json.dumps(setup)}, "tests": {json.dumps(tests)}, "timeout": {float(timeout)!r}, '
             f'"reports": {{{body}}}}}\n'
         )
-        with self._lock:
+        with self.lock:
             # By now (after the notebook ran) the checker has long started; a check
             # can be large, so it is sent only to a checker that reads.
             self._wait_started()
-            self._send(line)
+            self.send(line)
             # The first request of a setup runs it (datasets, images): allow for that.
             # Replies to earlier prepare requests come first; a failed setup is
             # reported again by this check, which runs it again.
             while True:
-                line = self._read_line(timeout + 300)
-                if not line or not self._pending:
+                line = self.read_line(timeout + 300)
+                if not line or not self.pending:
                     break
-                self._pending -= 1
+                self.pending -= 1
         if not line:
             self.close()
             raise CheckerError("the trusted checker did not answer")
@@ -408,12 +380,8 @@ class Checker:
             }
         return {r["id"]: r for r in reply["results"]}
 
-    def close(self) -> None:
-        end_helper(self.process, timeout=5)
 
-
-_checkers: dict[tuple, Checker] = {}
-_checker_lock = threading.Lock()
+_checkers = Helpers(Checker)
 
 
 def get() -> Checker:
@@ -422,13 +390,7 @@ def get() -> Checker:
     Keyed by the environment: the datasets a setup cell loads depend on it
     (``HTCOURSE_DATASETS``), and the checker keeps each setup's results.
     """
-    key = tuple(sorted(os.environ.items()))
-    with _checker_lock:
-        checker = _checkers.get(key)
-        # A forked grading worker must not share its parent's checker (or its pipes).
-        if checker is None or checker.owner != os.getpid() or not checker.alive:
-            checker = _checkers[key] = Checker()
-        return checker
+    return _checkers.get(tuple(sorted(os.environ.items())))
 
 
 if __name__ == "__main__":

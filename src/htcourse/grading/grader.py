@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from htcourse.grading import markers, nbgrader_steps, preflight
+from htcourse.grading import markers, nbgrader_steps, preflight, stages
 from htcourse.grading.course import Course
 from htcourse.grading.markup import inline_uploaded_images, removed_in
 from htcourse.grading.nbgrader_steps import GradingError, write_feedback
@@ -112,6 +112,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
     result = Result(student_id, assignment)
     started = time.monotonic()
     staging = None
+    clock = stages.Clock(result.stages)  # make bench's stages (stages.py)
     try:
         notebooks = course.notebooks(assignment)
         templates = [load_template(course, assignment, nb) for nb in notebooks]
@@ -156,10 +157,10 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         if checked.timestamp_ok:
             workdir.copy_regular(checked.folder / "timestamp.txt", staged / "timestamp.txt")
 
-        # 3. autograde (nbgrader), this student only
-        from nbgrader.converters import Autograde
+        clock.lap("working copy")
 
-        autograde = Autograde(
+        # 3. autograde (nbgrader), this student only
+        autograde = stages.staged_autograde()(
             coursedir=course.coursedir(
                 submitted_directory=str(staging), student_id=student_id, assignment_id=assignment, notebook_id="*"
             ),
@@ -168,9 +169,6 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         )
         autograde.force = True
         autograde.create_student = True
-        from htcourse.grading.answers import CHECK_CPU_SECONDS, CHECK_SECONDS
-
-        checks_before = len(CHECK_SECONDS)
         left_before = len(workdir.LEFT_BEHIND)
         bounds_before = len(bounds.REACHED)
         try:
@@ -182,8 +180,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
                 raise GradingError(f"{exc} ({'; '.join(dict.fromkeys(reached))})", exc.log) from None
             raise
         finally:
-            result.checker_seconds = sum(CHECK_SECONDS[checks_before:])
-            result.checker_cpu_seconds = sum(CHECK_CPU_SECONDS[checks_before:])
+            clock.lap("converter", within=autograde.stages)  # the notebooks' stages, and the converter's rest
             result.flags += list(dict.fromkeys(bounds.REACHED[bounds_before:]))
             left = [item for _, item in workdir.LEFT_BEHIND[left_before:]]
             if left:
@@ -198,6 +195,7 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
             if not path.is_file():
                 raise GradingError(f"nbgrader wrote no graded notebook {path.name}")
             result.flags += _flags_from_autograded(nbformat.read(str(path), as_version=4), timeout)
+        clock.lap("autograde rest")
 
         # 4. feedback, with hidden tests removed (see feedback.py)
         try:
@@ -205,9 +203,11 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         except GradingError as exc:
             result.log += exc.log
             raise
+        clock.lap("feedback")
 
         # 5. scores, then the marker that says this submission is complete
         _scores(course, result)
+        clock.lap("gradebook")
         result.status = "graded"
         markers.write_marker(course, result, fingerprint)
     except (preflight.SubmissionError, GradingError) as exc:

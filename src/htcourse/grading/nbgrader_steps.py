@@ -55,6 +55,9 @@ def reason_from_log(text: str, default: str) -> str:
 
 def run(converter) -> str:
     """Run an nbgrader converter and return its log; raise :class:`GradingError` if it fails."""
+    from htcourse.grading import cached
+
+    cached.install()  # what nbgrader sets up per submission, once per process (cached.py)
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))

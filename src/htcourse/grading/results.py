@@ -33,8 +33,7 @@ class Result:
     hand_grading_needed: int = 0
     submitted_as: dict[str, str] = field(default_factory=dict)  # see preflight.Checked
     seconds: float = 0.0
-    checker_seconds: float = 0.0  # of which in the trusted checker (hidden tests; see answers.py)
-    checker_cpu_seconds: float = 0.0  # the CPU that cost, in this process and in the checker
+    stages: dict[str, list[float]] = field(default_factory=dict)  # where the seconds went (stages.py)
     log: str = field(default="", repr=False)
 
     @property

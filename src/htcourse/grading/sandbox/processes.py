@@ -1,11 +1,19 @@
-"""Process helpers shared by the fork server and the grader's trusted checker (Linux ``prctl``)."""
+"""Helper processes of the grader: the fork server's and the trusted checker's shared client code.
+
+:class:`Helper` is the grader's end of either helper (start, send a line,
+read a line within a timeout, close); :class:`Helpers` keeps one per key and
+process. The rest are Linux process helpers (``prctl``) used on both ends.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
 import subprocess
+import sys
+import threading
 
 _PR_SET_PDEATHSIG = 1
 
@@ -54,3 +62,78 @@ def owner_gone(name: str, prefix: str) -> bool:
     except OSError:
         return False
     return False
+
+
+class Helper:
+    """The grader's end of a helper process: ``python -m <module>``, one request line in, reply lines out.
+
+    The fork server (:mod:`.forkserver`) and the trusted checker
+    (:mod:`htcourse.grading.checker`) are both such helpers. This class
+    starts one (with the grader's environment or ``env``, in ``/``, dying
+    with its parent), sends a request line, reads a reply line within a
+    timeout, and closes it; a subclass holds :attr:`lock` around a request
+    and its reply, and raises its own :attr:`error`.
+    """
+
+    #: The exception a subclass raises when its helper cannot be reached.
+    error: type[Exception] = RuntimeError
+    #: What the helper is called in error messages.
+    name = "helper process"
+    #: Seconds to wait for the helper to end once its input is closed.
+    close_timeout: float = 5
+
+    def __init__(self, module: str, args: tuple[str, ...] = (), env: dict | None = None):
+        self.owner = os.getpid()
+        self.lock = threading.Lock()
+        if env is None:
+            env = dict(os.environ)
+            env.pop("PYTHONSTARTUP", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd="/",
+            preexec_fn=_die_with_parent,
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def read_line(self, timeout: float) -> bytes:
+        """One reply line (with its newline), or ``b""`` if none came within ``timeout`` or the helper ended."""
+        ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, timeout))
+        return self.process.stdout.readline() if ready else b""
+
+    def send(self, line: str) -> None:
+        """Send one request line; raise :attr:`error` if the helper cannot be reached."""
+        try:
+            self.process.stdin.write(line.encode())
+            self.process.stdin.flush()
+        except OSError as exc:
+            raise self.error(f"cannot reach the {self.name}: {exc}") from None
+
+    def close(self) -> None:
+        end_helper(self.process, timeout=self.close_timeout)
+
+
+class Helpers:
+    """This process's helpers, one per key, started on first use and again if one stopped.
+
+    A forked grading worker never uses its parent's helper (or its pipes): a
+    helper belongs to the process that started it.
+    """
+
+    def __init__(self, start):
+        self._start = start
+        self._helpers: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, *args) -> Helper:
+        """The helper for ``key``, started with ``start(*args)`` if there is none alive of this process."""
+        with self._lock:
+            helper = self._helpers.get(key)
+            if helper is None or helper.owner != os.getpid() or not helper.alive:
+                helper = self._helpers[key] = self._start(*args)
+            return helper

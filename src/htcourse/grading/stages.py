@@ -1,0 +1,102 @@
+"""Where grading one submission spends its time, stage by stage (``make bench`` prints the table).
+
+Each step measures itself and writes its figures where nbgrader carries a
+notebook's state: the ``resources`` dict that every preprocessor receives
+and returns. :func:`record` adds one stage's wall and CPU seconds there;
+:class:`StagedAutograde` (nbgrader's ``Autograde``) gathers them from the
+resources of each notebook it writes, and times its sanitising pass. The
+grader adds the steps around nbgrader (:mod:`.grader`), keeps the total in
+``Result.stages`` and the completion marker (:mod:`.markers`), and the bench
+reads the markers (:mod:`htcourse.bench.grading`).
+
+Wall seconds are what a worker waited; CPU seconds are the worker's own
+(``time.process_time``) and, apart, those of its helper processes (for the
+check, the trusted checker's and its child's). A kernel's CPU is not
+counted: it runs in the sandbox, in no process of the worker's.
+"""
+
+from __future__ import annotations
+
+import time
+
+#: The key of the stage figures in nbgrader's ``resources``:
+#: ``{stage: [wall s, the worker's CPU s, CPU s in helper processes]}``.
+KEY = "htcourse_stages"
+
+#: The stages in the order a submission passes them, with what each covers (the bench's table).
+STAGES = {
+    "working copy": "preflight checks, rebuilding the notebook around the assignment's cells, the staging folder",
+    "converter": "making nbgrader's autograde converter, its student and submission rows in the gradebook",
+    "sanitise": "nbgrader's sanitising pass (ClearOutput ... ReportAnswers), reading and writing the notebook",
+    "kernel start": "starting the sandboxed kernel until it answers, and shutting it down",
+    "execution": "running the notebook's cells in the kernel",
+    "check": "the hidden tests in the trusted checker (CPU: worker, checker and its child)",
+    "autograde rest": "the autograde pass's other steps (limits, markup, SaveAutoGrades, late penalties), "
+    "writing and reading the graded notebook",
+    "feedback": "nbgrader generate_feedback: the feedback page (HTML) without hidden tests",
+    "gradebook": "reading the scores back, the completion marker",
+}
+
+
+def record(resources: dict, stage: str, wall: float, cpu: float = 0.0, helper_cpu: float = 0.0) -> None:
+    """Add seconds to ``stage`` in a notebook's ``resources`` (wall; the worker's CPU; helpers' CPU)."""
+    into(resources.setdefault(KEY, {}), stage, wall, cpu, helper_cpu)
+
+
+def into(stages: dict, stage: str, wall: float, cpu: float = 0.0, helper_cpu: float = 0.0) -> None:
+    """Add seconds to ``stage`` in ``stages`` (``{stage: [wall, CPU, helpers' CPU]}``)."""
+    figures = stages.setdefault(stage, [0.0, 0.0, 0.0])
+    figures[0] += wall
+    figures[1] += cpu
+    figures[2] += helper_cpu
+
+
+def merge(stages: dict, more: dict) -> None:
+    for stage, figures in more.items():
+        into(stages, stage, *figures)
+
+
+class Clock:
+    """Laps of one submission's grading: each :meth:`lap` adds the time since the last to a stage."""
+
+    def __init__(self, stages: dict):
+        self.stages = stages
+        self._last = (time.perf_counter(), time.process_time())
+
+    def lap(self, stage: str, within: dict | None = None) -> None:
+        """Add the time since the last lap to ``stage``; ``within``: stages measured inside it, moved out."""
+        now = (time.perf_counter(), time.process_time())
+        into(self.stages, stage, now[0] - self._last[0], now[1] - self._last[1])
+        for inner, (wall, cpu, helper_cpu) in (within or {}).items():
+            into(self.stages, stage, -wall, -cpu)
+            into(self.stages, inner, wall, cpu, helper_cpu)
+        self._last = now
+
+
+def staged_autograde():
+    """nbgrader's ``Autograde`` converter, keeping the stage figures of every notebook it grades."""
+    from nbgrader.converters import Autograde
+
+    class StagedAutograde(Autograde):
+        """``Autograde`` whose ``stages`` hold the figures its preprocessors put in ``resources``."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.stages: dict = {}
+
+        # Autograde converts each notebook in two passes (sanitise, then autograde), each from
+        # init_single_notebook_resources to write_single_notebook with resources of its own.
+
+        def init_single_notebook_resources(self, notebook_filename):
+            self._pass = (time.perf_counter(), time.process_time())
+            return super().init_single_notebook_resources(notebook_filename)
+
+        def write_single_notebook(self, output, resources):
+            super().write_single_notebook(output, resources)
+            figures = resources.get(KEY, {})
+            merge(self.stages, figures)
+            wall = time.perf_counter() - self._pass[0] - sum(f[0] for f in figures.values())
+            cpu = time.process_time() - self._pass[1] - sum(f[1] for f in figures.values())
+            into(self.stages, "sanitise" if self._sanitizing else "autograde rest", wall, cpu)
+
+    return StagedAutograde

@@ -1,0 +1,47 @@
+"""Unit tests of htcourse.grading.stages: where grading one submission spends its time (make bench's table)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+
+
+def test_a_lap_moves_the_stages_measured_within_it_out_of_it():
+    from htcourse.grading import stages
+
+    figures: dict = {}
+    clock = stages.Clock(figures)
+    time.sleep(0.01)
+    clock.lap("working copy")
+    time.sleep(0.02)
+    clock.lap("converter", within={"execution": [0.015, 0.001, 0.0], "check": [0.001, 0.0005, 0.2]})
+    assert set(figures) == {"working copy", "converter", "execution", "check"}
+    assert figures["working copy"][0] >= 0.01
+    assert figures["execution"] == [0.015, 0.001, 0.0]
+    assert figures["check"] == [0.001, 0.0005, 0.2], "a helper's CPU is kept, never taken from the converter"
+    # the converter keeps what its notebooks' stages did not take
+    assert 0.02 - 0.016 <= figures["converter"][0] < 1
+
+
+def test_a_checked_notebook_carries_its_check_stage_in_its_resources():
+    """CheckAnswers' figures travel in the notebook's resources (no module state): wall, CPU, the checker's CPU."""
+    from htcourse.grading import answers, stages, wire
+
+    hidden = {
+        "q1-hidden": "# ANSWERS CHECKED: a\n### BEGIN HIDDEN TESTS\nassert a == 42, 'a is off'\n### END HIDDEN TESTS"
+    }
+    cell = nbformat.v4.new_code_cell("a = 42", metadata={"nbgrader": {"grade_id": "q1-hidden", "grade": True}})
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={wire.MIME: json.loads(json.dumps(wire.build_report("q1-hidden", ["a"], {"a": 42})))}
+        )
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    resources: dict = {}
+    results = answers.check_executed(nb, hidden, [], timeout=60, resources=resources)
+    assert results["q1-hidden"]["passed"] is True
+    wall, cpu, checker_cpu = resources[stages.KEY]["check"]
+    assert wall > 0 and cpu > 0 and checker_cpu > 0
+    assert not hasattr(answers, "CHECK_SECONDS"), "the figures travel in resources, not in module state"
