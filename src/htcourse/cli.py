@@ -159,8 +159,7 @@ def _lms_feedback(course, assignment: str) -> None:
 
 
 def cmd_grade(args) -> int:
-    from htcourse.grading import late
-    from htcourse.grading.batch import grade_all
+    from htcourse.grading.batch import grade_all  # applies the late policy first (batch.apply_late_policy)
 
     overrides = {}
     if args.unsandboxed:
@@ -177,9 +176,6 @@ def cmd_grade(args) -> int:
     from htcourse.grading.course import Course
 
     course = Course(args.course, overrides)
-    course.check_assignment(args.assignment)
-    for line in late.apply(course, args.assignment):
-        print(line)
     code = grade_all(args.assignment, course, students=args.student, force=args.force, jobs=args.jobs).exit_code
     _lms_feedback(course, args.assignment)
     return code

@@ -22,11 +22,9 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
+from htcourse.grading.cells import SKIPPED_ENAME, TIMEOUT_ENAME
 from htcourse.grading.outputs import TRUNCATION_MARK
-from htcourse.grading.wire import MAX_REPORT_BYTES, MIME
-
-TIMEOUT_ENAME = "CellTimeoutError"
-SKIPPED_ENAME = "CellNotRun"
+from htcourse.grading.wire import MAX_ANSWERS_BYTES, MIME
 
 
 def _error(ename: str, message: str) -> NotebookNode:
@@ -34,6 +32,25 @@ def _error(ename: str, message: str) -> NotebookNode:
 
 
 class BoundedExecute(Execute):
+    # nbgrader's and nbclient's time limits, with the course's defaults (see htcourse.grading.limits)
+    timeout = Integer(
+        30,
+        allow_none=True,
+        help=(
+            "Seconds one cell may run before its kernel is interrupted; later cells still run "
+            "(HTCOURSE_CELL_TIMEOUT sets it for a run)."
+        ),
+    ).tag(config=True)
+    startup_timeout = Integer(
+        120, help="Seconds a student's kernel may take to start (in its sandbox) before grading gives up."
+    ).tag(config=True)
+    iopub_timeout = Integer(
+        30,
+        help=(
+            "Seconds to wait, after a cell has finished, for the rest of its output (which carries the report "
+            "of its answers to the hidden tests; nbclient's own default of 4 s is too short on a busy machine)."
+        ),
+    ).tag(config=True)
     max_cell_timeouts = Integer(
         2, help="After this many cells have run over the time limit, the remaining cells are not run."
     ).tag(config=True)
@@ -91,7 +108,7 @@ class BoundedExecute(Execute):
             # the report of a hidden-test cell's answers (answers.py), bounded by its own limit
             read[5] = read[5] + 1 if len(read) > 5 else 1
             report = content["data"][MIME]
-            if read[5] <= 2 and len(str(report)) <= 1.1 * MAX_REPORT_BYTES + 10_000:
+            if read[5] <= 2 and len(str(report)) <= 1.1 * MAX_ANSWERS_BYTES + 10_000:
                 return super().output(outs, msg, display_id, cell_index)
             return None
         size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
