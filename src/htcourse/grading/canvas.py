@@ -183,10 +183,6 @@ def match(rows: list[RosterRow], students: list[str]) -> Match:
     return result
 
 
-#: One student's scores on one assignment (the record every export shares; see :mod:`.results`).
-Grade = Scores
-
-
 def grades(gradebook, assignments: list[str] | None = None) -> tuple[list[str], list[str], list[Scores]]:
     """(assignment names, student ids, one :class:`Scores` per student and assignment) from an nbgrader gradebook."""
     try:
