@@ -14,11 +14,19 @@ CHROMIUM ?= /usr/bin/chromium
 .PHONY: book test serve clean datasets setup system-packages assignments validate grade bench \
         reader zip launch-cells classroom classroom-down canvas lint format
 
-$(STAMP): requirements.txt pyproject.toml package.json package-lock.json
+# uv (pinned in the lock) installs the lock in a fraction of pip's time. Its cache lives in
+# .venv/uv-cache, where the classroom's single-user environment (classroom/manage.py) finds the
+# same wheels again; removing .venv removes it.
+$(STAMP): requirements.txt pyproject.toml package.json package-lock.json jupyter-config/jupyter_server_config.d/htcourse.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3" "$$(grep -m1 '^uv==' requirements.txt)"
+	UV_CACHE_DIR=$(VENV)/uv-cache UV_PYTHON_DOWNLOADS=never $(BIN)/uv pip install --quiet \
+	  --python $(BIN)/python -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	# An editable install leaves out pyproject's data-files: the switch of the formgrader's
+	# Content-Security-Policy (a Jupyter server extension), copied as a wheel would install it.
+	install -D -m 644 jupyter-config/jupyter_server_config.d/htcourse.json \
+	    $(VENV)/etc/jupyter/jupyter_server_config.d/htcourse.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 

@@ -71,6 +71,8 @@ c.BoundedExecute.sandbox = True
 # the reason. What the grader keeps of one cell's output while it runs
 # (c.BoundedExecute.max_output_chars_read, max_outputs_read) is bounded too: the rest is
 # dropped as it arrives, so an endless print cannot grow the grader's memory.
+# One message larger than c.NoPauseKernelClient.max_message_bytes (e.g. one print of a
+# 200 MB string) is not read at all: the cell says so, later cells are not run, the summary flags it.
 # Each kernel starts as a fork of a Python that has already imported ipykernel
 # and pandas (src/htcourse/grading/sandbox/forkserver.py), moved into the same sandbox: most of
 # the start-up time of a fresh Python is saved. Needs root (as the sandbox does to

@@ -102,6 +102,7 @@ def test_markers_and_error_names_are_typed_only_in_cells_py():
         cells.TIMEOUT_ENAME,
         cells.SKIPPED_ENAME,
         cells.HIDDEN_FAILED_ENAME,
+        cells.OUTPUT_TOO_LARGE_ENAME,
     }
     offenders = []
     for path in GRADING.rglob("*.py"):

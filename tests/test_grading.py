@@ -613,6 +613,51 @@ def _legit_formatting_shows(page) -> None:
     assert page.locator('a[href^="javascript:"]').count() == 0
 
 
+def _formgrader_has_its_policy_and_still_works(page, response, base: str, course: Path, student: str) -> None:
+    """The formgrader's Content-Security-Policy (htcourse.grading.formgrader_csp): no injected script runs,
+    nbgrader's own do (the grade boxes fill in and save, the name toggle answers, other pages render)."""
+    from nbgrader.api import Gradebook
+
+    policy = response.headers.get("content-security-policy", "")
+    directives = {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
+    assert directives.get("object-src") == ["'none'"] and directives.get("base-uri") == ["'none'"], policy
+    scripts = directives["script-src"]
+    assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts and "'self'" not in scripts, policy
+    assert sum(s.startswith("'sha256-") for s in scripts) >= 3, policy  # nbgrader's own inline scripts
+    assert "frame-ancestors" in directives, policy  # the server's own directive kept
+    # A script put into the page now (as a payload the cleaner missed would be) does not run.
+    ran = page.evaluate(
+        """() => { const s = document.createElement('script'); s.textContent = 'window.__injected = 1';
+                   document.body.appendChild(s); return window.__injected || 0; }"""
+    )
+    assert ran == 0
+    # nbgrader's own scripts ran: its variables are set, the name toggle answers, the grade boxes work.
+    assert page.evaluate("() => typeof submission_id === 'string' && typeof toggle_name === 'function'")
+    page.locator(".name-hidden.glyphicon").click()
+    assert page.locator("a.name-shown").is_visible()
+    # the grade boxes fill in from the formgrader's API (an autograded answer shows its points) ...
+    page.wait_for_function("() => (document.getElementById('q1-hidden') || {}).placeholder === '2'", timeout=15_000)
+    assert page.evaluate("() => formgrader.loaded === true")  # its set-up ran to the end (keyboard shortcuts)
+    # ... and a hand grade typed into one is saved
+    grade_id = "q8-answer"  # a hand-graded answer: the autograded scores stay as they are
+    box = page.locator(f"input.score#{grade_id}")
+    box.fill("3")
+    with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
+        box.press("Tab")
+    assert saved.value.ok, (saved.value.status, saved.value.text()[:500])
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "htcourse") as gb:
+        for _ in range(50):
+            grade = gb.find_grade(grade_id, ASSIGNMENT, ASSIGNMENT, student)
+            if grade.manual_score == 3:
+                break
+            gb.db.expire_all()
+            time.sleep(0.2)
+        assert grade.manual_score == 3, (grade_id, grade.manual_score)
+    listing = page.goto(f"{base}/formgrader/manage_assignments", wait_until="load")
+    assert "script-src" in listing.headers.get("content-security-policy", "")
+    page.locator("#main-table tr", has_text=ASSIGNMENT).first.wait_for(timeout=15_000)
+
+
 def test_no_payload_runs_in_the_formgrader_or_the_feedback(hostile, browser):
     """The instructor opens the hostile submission in the formgrader, and the feedback page: nothing runs."""
     import socket
@@ -658,11 +703,18 @@ def test_no_payload_runs_in_the_formgrader_or_the_feedback(hostile, browser):
                 time.sleep(0.2)
         context = browser.new_context()
         page = context.new_page()
-        page.goto(f"{base}/formgrader/submissions/{submission_id}/?index=0&token=instructor-token", wait_until="load")
+        # logged in as a person would be (a token in the address alone does not reach the formgrader's API)
+        page.goto(f"{base}/login", wait_until="load")
+        page.fill("#password_input", "instructor-token")
+        page.click("#login_submit")
+        page.wait_for_load_state()
+        url = f"{base}/formgrader/submissions/{submission_id}/?index=0"
+        response = page.goto(url, wait_until="load")
         assert page.locator("#notebook-container").count() >= 1, page.content()[:2000]
         assert _students_payloads_ran(page, listener) == []
         _legit_formatting_shows(page)
         assert page.locator("b", has_text="bold output").count() >= 1
+        _formgrader_has_its_policy_and_still_works(page, response, base, course, "markup")
         page.goto((course / "feedback" / "markup" / ASSIGNMENT / f"{ASSIGNMENT}.html").as_uri(), wait_until="load")
         assert _students_payloads_ran(page, listener) == []
         _legit_formatting_shows(page)

@@ -1,22 +1,19 @@
 """Every lab notebook (book/modules/*/lab-*.ipynb) runs on data from another seed, has no outputs, and has its parts.
 
 A lab must stay coherent when its datasets are regenerated with another
-seed: nothing in it may depend on one seed's numbers. This module generates
-every dataset once per session with seed 12345 into a temporary folder,
-points the kernel at it with ``HTCOURSE_DATASETS`` and executes the labs with
-nbclient, several at a time. Labs are found by glob, so a new lab is tested
-without editing this file.
+seed: nothing in it may depend on one seed's numbers. The labs are executed
+once by the site build (on the committed datasets) and once by nbval, whose
+kernel conftest.py points at datasets generated with another seed, with
+self-checks that raise when a worked solution is wrong. This module checks
+their parts. Labs are found by glob, so a new lab is tested without editing
+this file.
 """
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import re
-import shutil
-import subprocess
-import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -25,8 +22,6 @@ import pytest
 from htcourse.paths import REPO_ROOT
 
 LABS = sorted(REPO_ROOT.glob("book/modules/*/lab-*.ipynb"))
-OTHER_SEED = 12345
-CELL_TIMEOUT = 120  # seconds, as in _config.yml
 
 
 def lab_id(path: Path) -> str:
@@ -37,74 +32,29 @@ def markdown(nb) -> str:
     return "\n\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
 
 
-@pytest.fixture(scope="session")
-def other_seed_datasets(tmp_path_factory) -> Path:
-    """Every dataset generated with another seed; hand-made CSVs (not generated) are copied as they are."""
-    folder = tmp_path_factory.mktemp(f"datasets-seed-{OTHER_SEED}")
-    result = subprocess.run(
-        [sys.executable, "-m", "htcourse.datasets", "generate", "--seed", str(OTHER_SEED), "--out", str(folder)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"generating the datasets with seed {OTHER_SEED} failed:\n{result.stderr}")
-    for committed in (REPO_ROOT / "datasets").glob("*.csv"):
-        if not (folder / committed.name).exists():
-            shutil.copy(committed, folder / committed.name)
-    return folder
-
-
-def execute(lab: Path, datasets: Path):
-    """Run ``lab`` top to bottom; return (None or the error as text, the executed notebook)."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(lab, as_version=4)
-    # HTCOURSE_SITE_BUILD makes charts render as the site build renders them
-    # (checked description and size, static SVG). Altair 6's own mimetype
-    # ("application/vnd.vegalite.v6.json") does not pass nbformat's output
-    # validation, which nbclient applies to every output.
-    env = dict(os.environ, HTCOURSE_DATASETS=str(datasets), HTCOURSE_SITE_BUILD="1")
-    client = NotebookClient(
-        nb, kernel_name="python3", timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(lab.parent)}}
-    )
-    try:
-        client.execute(env=env)
-    except Exception as error:  # CellExecutionError carries the cell's traceback
-        return f"{type(error).__name__}: {error}", nb
-    return None, nb
-
-
-EXECUTING_TESTS = {"test_lab_runs_on_data_from_another_seed", "test_lab_solutions_pass_their_self_checks"}
-
-
-@pytest.fixture(scope="session")
-def executed_labs(request, other_seed_datasets) -> dict[Path, tuple[str | None, float, object]]:
-    """Execute the selected labs once per session, in parallel threads: {lab: (error or None, seconds, notebook)}."""
-    wanted = {
-        item.callspec.params["lab"]
-        for item in request.session.items
-        if getattr(item, "originalname", "") in EXECUTING_TESTS
-    } or set(LABS)
-
-    def run(lab: Path):
-        start = time.perf_counter()
-        error, notebook = execute(lab, other_seed_datasets)
-        return lab, (error, time.perf_counter() - start, notebook)
-
-    workers = max(1, min(len(wanted), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(pool.map(run, sorted(wanted)))
-
-
 def test_labs_are_found():
     assert LABS, "no lab notebooks match book/modules/*/lab-*.ipynb"
 
 
-@pytest.mark.parametrize("lab", LABS, ids=lab_id)
-def test_lab_runs_on_data_from_another_seed(lab, executed_labs):
-    error, seconds, _ = executed_labs[lab]
-    assert error is None, f"{lab_id(lab)} fails on datasets generated with seed {OTHER_SEED}:\n{error}"
+def test_nbval_runs_every_lab_on_another_seed_with_strict_self_checks(tmp_path):
+    """nbval executes every notebook under book/ (pyproject.toml), and conftest gives its kernel data
+    from another seed, the site build's chart checks, and self-checks that raise on a wrong answer:
+    so a lab that depends on one seed's numbers, or whose worked solution fails its own check, fails."""
+    spec = importlib.util.spec_from_file_location("htcourse_root_conftest", REPO_ROOT / "conftest.py")
+    root = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root)
+    from htcourse.charts import SITE_BUILD_ENV
+    from htcourse.selfcheck import STRICT_ENV
+
+    options = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "book" in options["testpaths"] and "--nbval-lax" in options["addopts"]
+    env = root.nbval_environment(tmp_path)
+    assert env[STRICT_ENV] == "1" and env[SITE_BUILD_ENV] == "1"
+    folder = Path(env["HTCOURSE_DATASETS"])
+    committed = REPO_ROOT / "datasets"
+    assert (folder / "listings.csv").read_bytes() != (committed / "listings.csv").read_bytes(), root.OTHER_SEED
+    for published in committed.glob("mse_*.csv"):  # real tables are copied, never regenerated
+        assert (folder / published.name).read_bytes() == published.read_bytes()
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lab_id)
@@ -208,33 +158,6 @@ def test_lab_has_exercises_in_the_pattern(lab):
     assert numbers == list(range(1, len(found) + 1)), f"{lab_id(lab)}: exercises numbered {numbers}"
     names = [e["name"] for e in found]
     assert len(set(names)) == len(names), f"{lab_id(lab)}: two exercises store their answer in the same name: {names}"
-
-
-def verdicts(cell) -> str:
-    """The self-check verdicts a cell displayed (their Markdown), as one text."""
-    return "\n".join(
-        str(output.get("data", {}).get("text/markdown", ""))
-        for output in cell.get("outputs", [])
-        if output.get("output_type") in ("execute_result", "display_data")
-    )
-
-
-@pytest.mark.parametrize("lab", LABS, ids=lab_id)
-def test_lab_solutions_pass_their_self_checks(lab, executed_labs):
-    """Executed with its solutions (on data from another seed), every self-check says the reader's cell is not
-    attempted yet, and every solution's self-check says right."""
-    error, _, nb = executed_labs[lab]
-    assert error is None, f"{lab_id(lab)} did not run: {error}"
-    found = exercises(nb)
-    assert len(found) >= MIN_EXERCISES
-    wrong = []
-    for e in found:
-        label = f"Exercise {e['number']}"
-        if f"{label}: not attempted yet." not in verdicts(e["check"]):
-            wrong.append(f"{label}'s self-check before the solution says {verdicts(e['check'])!r}")
-        if f"✅ {label}: right." not in verdicts(e["solution"]):
-            wrong.append(f"{label}'s solution gives {verdicts(e['solution'])!r}")
-    assert not wrong, f"{lab_id(lab)}: " + "; ".join(wrong)
 
 
 def test_the_pattern_check_catches_a_broken_exercise():

@@ -7,6 +7,7 @@ the feedback page in Chromium) is tested in tests/test_grading.py.
 from __future__ import annotations
 
 import base64
+import re
 
 import nbformat
 import pytest
@@ -131,3 +132,23 @@ def test_an_uploaded_picture_becomes_an_attachment_but_a_link_does_not(tmp_path)
     assert "![mine](attachment:piece.png)" in nb.cells[0].source
     assert "![theirs](link.png)" in nb.cells[0].source
     assert len(problems) == 1 and "link.png" in problems[0]
+
+
+def test_no_id_or_name_of_the_formgraders_own_survives():
+    """Student markup cannot take the id of a formgrader element (DOM clobbering): ids are prefixed, names go."""
+    own = ["q8-answer", "q8-answer-comment", "q8-answer_extra_credit", "notebook-container", "statusmessage"]
+    source = "## q8-answer\n\nSee [the heading](#q8-answer).\n\n" + " ".join(
+        f'<span id="{name}">x</span><a name="{name}">y</a><img name="{name}" src="attachment:d.png">' for name in own
+    )
+    cleaned, _ = markup.clean_markdown(source, {"d.png": {"image/png": PNG}})
+    for page in (markup.render_markdown(cleaned, {"d.png": {"image/png": PNG}}), cleaned):
+        ids = re.findall(r'\bid="([^"]*)"', page)
+        assert ids and all(i.startswith(markup.ID_PREFIX) for i in ids), ids
+        assert not set(ids) & set(own) and " name=" not in page, page
+        assert 'href="#user-content-q8-answer"' in page  # the link within the answer still finds its heading
+    # an output's HTML too
+    output = nbformat.v4.new_output("display_data", data={"text/html": '<div id="notebook-container">z</div>'})
+    markup.clean_output(output)
+    assert 'id="user-content-notebook-container"' in output["data"]["text/html"]
+    # cleaning twice changes nothing more
+    assert markup.clean_markdown(cleaned, {"d.png": {"image/png": PNG}}) == (cleaned, [])

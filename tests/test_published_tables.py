@@ -163,3 +163,61 @@ def test_nrm_file_has_its_checksum_and_ogl_licence():
     assert resource["licenses"][0]["name"] == "OGL-UK-3.0"
     text = (COMMITTED / nrm.datasheet).read_text(encoding="utf-8")
     assert "Open Government Licence v3.0" in text and "17,004" in text and "7,432" in text
+
+
+# --- The NRM's referrals by first responder, exploitation type and age (2022 Q2 to 2023 Q4) ----------------
+
+#: Published quarterly totals, each from the Home Office bulletin for that quarter (first publication).
+NRM_PUBLISHED_QUARTERS = {
+    (2023, 1): 4_746,  # bulletin for January to March 2023, published 4 May 2023 ("4,746 potential victims")
+    (2023, 4): 4_142,  # bulletin for October to December 2023, published 7 March 2024 ("4,142 potential victims")
+}
+
+
+def test_nrm_by_type_loads_and_matches_the_published_quarterly_totals():
+    frame = data.load("nrm_referrals_by_type")
+    assert tuple(frame.columns) == schema.COLUMNS["nrm_referrals_by_type.csv"]
+    key = ["year", "quarter", "responderType", "exploitationType", "ageGroup"]
+    assert not frame.duplicated(key).any() and (frame["referrals"] > 0).all()
+    assert set(frame["responderType"]) == set(published_tables.RESPONDER_TYPES)
+    quarters = frame.groupby(["year", "quarter"])["referrals"].sum()
+    assert list(quarters.index) == [(2022, 2), (2022, 3), (2022, 4), (2023, 1), (2023, 2), (2023, 3), (2023, 4)]
+    assert quarters[2023, 1] == NRM_PUBLISHED_QUARTERS[2023, 1]
+    # The October to December 2023 release's four first-responder tables hold one referral fewer than its
+    # bulletin (the datasheet says so): a child referred for criminal exploitation only. The bulletin's
+    # 1,172 referrals for criminal exploitation only, 844 of them children, were read in Southwell and
+    # Partners' summary of that bulletin.
+    assert NRM_PUBLISHED_QUARTERS[2023, 4] - quarters[2023, 4] == 1
+    q4 = frame.query("year == 2023 and quarter == 4 and exploitationType == 'Criminal'")
+    assert (q4["referrals"].sum(), q4.query("ageGroup == 'child'")["referrals"].sum()) == (1_172 - 1, 844 - 1)
+
+
+def test_nrm_by_type_agrees_with_the_quarterly_series_up_to_later_revisions():
+    """Each quarter here is its own release's first view; the quarterly series is one later release's view."""
+    by_type = data.load("nrm_referrals_by_type").groupby(["year", "quarter", "ageGroup"])["referrals"].sum()
+    series = data.load("nrm_referrals_quarterly").groupby(["year", "quarter", "ageGroup"])["referrals"].sum()
+    difference = (by_type - series.loc[by_type.index]).abs()
+    assert 0 < difference.max() <= 10, difference.max()  # revisions are small but real
+    assert series.loc[2023].sum() == 17_004 and by_type.loc[2023].sum() == 17_023  # see the datasheet
+
+
+def test_nrm_by_type_file_has_its_checksum_ogl_licence_and_datasheet():
+    series = published_tables.NRM_BY_TYPE
+    assert hashlib.sha256((COMMITTED / series.filename).read_bytes()).hexdigest() == series.sha256
+    package = json.loads((COMMITTED / DATAPACKAGE_FILE).read_text(encoding="utf-8"))
+    resource = {r["path"]: r for r in package["resources"]}[series.filename]
+    assert resource["hash"] == f"sha256:{series.sha256}"
+    assert resource["licenses"][0]["name"] == "OGL-UK-3.0" and "NOT synthetic" in resource["description"]
+
+
+@pytest.mark.parametrize("series", published_tables.SERIES, ids=lambda s: s.filename)
+def test_series_datasheet_has_the_sections_licence_and_published_figures(series):
+    text = (COMMITTED / series.datasheet).read_text(encoding="utf-8")
+    assert text.startswith("# Datasheet:") and f"`{series.filename}`" in text
+    assert "**not synthetic**" in text.split("\n\n")[1]
+    sections = [s.replace("## Published estimate", "## Published figures") for s in SECTIONS]
+    positions = [text.find(section) for section in sections]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(sections, positions))
+    assert "Open Government Licence v3.0" in text
+    for column in schema.COLUMNS[series.filename]:
+        assert f"`{column}`" in text, column

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import run_coroutine
 from nbclient import NotebookClient
 from traitlets import Bool, Int, List, Unicode
 
+from conftest import run_coroutine
 from htcourse.grading.sandbox.bwrap import SANDBOX_UIDS, SandboxUnavailable, bwrap_command, find_tools
 from htcourse.grading.sandbox.kernel import SandboxKernelManager
 from htcourse.paths import REPO_ROOT
@@ -372,3 +372,64 @@ def test_the_working_copy_takes_regular_files_only_and_reports_what_was_left(tmp
     finally:
         workdir.remove_scratch(work)
     assert not work.parent.exists() and secret.read_text() == "root only"
+
+
+#: One cell prints a 40 MB string: ipykernel sends it as one message, over the 8 MB bound set here
+#: (the default bound is larger; a smaller string keeps the test quick). Run by a Python of its own,
+#: so that its peak memory (ru_maxrss of that process, not of the kernel) is the grader's alone.
+HUGE_MESSAGE_BYTES, HUGE_MESSAGE_BOUND = 40_000_000, 8_000_000
+HUGE_MESSAGE_RUN = """
+import json, resource, sys, tempfile
+import nbformat
+from traitlets.config import Config
+from htcourse.grading.execute import BoundedExecute
+
+nb = nbformat.v4.new_notebook()
+sources = ("print('small')", "print('x' * HUGE_MESSAGE_BYTES)", "print('after')")
+nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+config = Config({"NoPauseKernelClient": {"max_message_bytes": HUGE_MESSAGE_BOUND}})
+run = BoundedExecute(
+    config=config, sandbox=False, timeout=120, iopub_timeout=1, allow_errors=True, kernel_name="python3"
+)
+with tempfile.TemporaryDirectory() as folder:
+    run.preprocess(nb, {"metadata": {"path": folder}})
+print(json.dumps({"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "nb": nbformat.writes(nb)}))
+"""
+
+
+def test_one_huge_output_message_is_not_read_and_is_flagged(tmp_path):
+    """The grader's memory stays flat when one message is huge (NoPauseKernelClient.max_message_bytes)."""
+    import json
+    import subprocess
+    import sys
+
+    from htcourse.grading.grader import _flags_from_autograded
+    from htcourse.grading.sandbox.kernel import NoPauseKernelClient
+
+    limit = HUGE_MESSAGE_BOUND
+    assert HUGE_MESSAGE_BOUND < HUGE_MESSAGE_BYTES and NoPauseKernelClient.max_message_bytes.default_value > limit
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            HUGE_MESSAGE_RUN.replace("HUGE_MESSAGE_BYTES", str(HUGE_MESSAGE_BYTES)).replace(
+                "HUGE_MESSAGE_BOUND", str(HUGE_MESSAGE_BOUND)
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    nb = nbformat.reads(result["nb"], 4)
+    small, huge, after = (cell.outputs for cell in nb.cells)
+    assert text(small) == "small\n"
+    assert [o.get("ename") for o in huge] == ["OutputTooLarge"] and f"{limit:,} bytes" in huge[0]["evalue"]
+    assert raised(after) == "CellNotRun" and "larger than" in after[0]["evalue"]
+    flags = _flags_from_autograded(nb, 120)
+    assert any("too large to read" in f for f in flags) and any("were not run" in f for f in flags), flags
+    # Read whole, one 200 MB string lifted the grader's peak from about 130 MB to about 730 MB (3 bytes
+    # per byte sent): 40 MB would lift it to about 250 MB.
+    assert result["peak_bytes"] < 190 * 1024**2, result["peak_bytes"]

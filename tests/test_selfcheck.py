@@ -119,3 +119,15 @@ def test_a_long_text_frame_names_the_first_differing_row_plainly():
     verdict = selfcheck.check("e", got, expected)
     assert not verdict and "4,000 values of 6,000 differ (the first at 0)" in str(verdict)
     assert selfcheck.check("e", got.copy(), got)
+
+
+def test_strict_mode_raises_on_a_wrong_answer_only(monkeypatch):
+    """Under STRICT_ENV (set when nbval executes the labs), a wrong solution fails the run; an
+    unattempted exercise and a right answer do not."""
+    monkeypatch.setenv(selfcheck.STRICT_ENV, "1")
+    assert not selfcheck.check("Exercise 1", None, 3).attempted
+    assert selfcheck.check("Exercise 1", 3, 3)
+    with pytest.raises(selfcheck.SelfCheckFailed, match="Exercise 1: not yet right"):
+        selfcheck.check("Exercise 1", 4, 3)
+    monkeypatch.setenv(selfcheck.STRICT_ENV, "0")
+    assert not selfcheck.check("Exercise 1", 4, 3)

@@ -217,6 +217,8 @@ MSE_TABLE_COLUMNS = {
 
 #: The UK National Referral Mechanism's quarterly referrals (official statistics, not generated).
 NRM_REFERRALS_COLUMNS = ("year", "quarter", "ageGroup", "location", "referrals")
+#: The same referrals by first-responder type, exploitation type and age group (2022 Q2 to 2023 Q4).
+NRM_BY_TYPE_COLUMNS = ("year", "quarter", "responderType", "exploitationType", "ageGroup", "referrals")
 
 #: CSV file name -> its columns, in file order: every table in ``datasets/``.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -240,6 +242,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "images_licences.csv": IMAGES_LICENCES_COLUMNS,
     **MSE_TABLE_COLUMNS,
     "nrm_referrals_quarterly.csv": NRM_REFERRALS_COLUMNS,
+    "nrm_referrals_by_type.csv": NRM_BY_TYPE_COLUMNS,
 }
 
 

@@ -19,16 +19,26 @@ reader learns where to look without being handed the answer.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from numbers import Number
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["NOT_ATTEMPTED", "Verdict", "check", "compare"]
+__all__ = ["NOT_ATTEMPTED", "STRICT_ENV", "SelfCheckFailed", "Verdict", "check", "compare"]
 
 #: What a reader's answer holds before they write anything.
 NOT_ATTEMPTED = None
+
+#: Set to ``1`` (off by default), a wrong answer raises :class:`SelfCheckFailed` instead of showing
+#: a verdict, so that executing a lab with its worked solutions fails when a solution no longer
+#: passes its own check. The site build and nbval (the test suite) set it; readers never need it.
+STRICT_ENV = "HTCOURSE_SELFCHECK_STRICT"
+
+
+class SelfCheckFailed(AssertionError):
+    """A wrong answer under :data:`STRICT_ENV`: a lab's worked solution fails its own self-check."""
 
 
 class Verdict:
@@ -202,6 +212,7 @@ def check(
     ``got`` is the reader's answer; if it is still ``None`` the verdict is "not attempted".
     ``hint`` is added when the answer is wrong (a pointer to the step, never the answer).
     Returns a :class:`Verdict` (truthy when right); in a notebook it displays as one line.
+    With :data:`STRICT_ENV` set to ``1``, a wrong answer raises :class:`SelfCheckFailed` instead.
     """
     if expected is None:
         raise ValueError(f"{label}: the reference value is None, so nothing can be checked")
@@ -210,4 +221,7 @@ def check(
     problem = compare(got, expected, rtol=rtol, atol=atol, check_order=check_order)
     if problem is None:
         return Verdict(label, True, "")
-    return Verdict(label, False, f"{problem} {hint}".strip())
+    verdict = Verdict(label, False, f"{problem} {hint}".strip())
+    if os.environ.get(STRICT_ENV) == "1":
+        raise SelfCheckFailed(str(verdict))
+    return verdict

@@ -130,8 +130,8 @@ def datapackage_text() -> str:
         "Only an empty cell is a missing value: NA is Namibia's ISO code. "
         "Two tables are not generated but written by hand, and say so: the published "
         "global estimates (global_estimates.csv) and the image licences (images_licences.csv). "
-        "The mse_*.csv files are not synthetic either: published multiple-systems tables of real "
-        "aggregate counts, each with its source, licence and SHA-256 hash in its resource.",
+        "The mse_*.csv and nrm_*.csv files are not synthetic either: published multiple-systems tables and "
+        "official statistics of real aggregate counts, each with its source, licence and SHA-256 hash in its resource.",
         "licenses": [dict(LICENCE)],
         "resources": [resource for module in DATASETS.values() for resource in module.resources()]
         + handwritten_tables.resources()

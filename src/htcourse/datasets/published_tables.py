@@ -162,8 +162,21 @@ NRM = PublishedSeries(
     "December 2023, Table 2; tidied in the R package asylum (British Red Cross, MIT)",
     OGL,
 )
+NRM_BY_TYPE = PublishedSeries(
+    "nrm_referrals_by_type.csv",
+    "UK National Referral Mechanism: referrals by quarter, first-responder type, exploitation type and age group, "
+    "2022 Q2 to 2023 Q4",
+    "nrm_referrals_by_type.md",
+    "e854bf4599efed746f8f2b1a5eafaf6bb3fa8fbaafea9c34810182288d081696",
+    "Home Office, Modern Slavery: National Referral Mechanism and Duty to Notify statistics UK, quarterly releases "
+    "from April to June 2022 to October to December 2023, the tables of referrals by first responder, exploitation "
+    "type, age at exploitation, gender and nationality; tidied in the R package asylum (British Red Cross, MIT)",
+    OGL,
+)
+#: The first-responder types of :data:`NRM_BY_TYPE`, as the Home Office's four tables divide them.
+RESPONDER_TYPES = ("government agency", "local authority", "NGO or third sector", "police")
 #: Every published series.
-SERIES: tuple[PublishedSeries, ...] = (NRM,)
+SERIES: tuple[PublishedSeries, ...] = (NRM, NRM_BY_TYPE)
 #: Every file: the tables and their datasheets (a datasheet may cover two tables).
 FILES: tuple[str, ...] = tuple(dict.fromkeys(name for t in (*TABLES, *SERIES) for name in (t.filename, t.datasheet)))
 
@@ -253,8 +266,40 @@ def resources() -> list[dict]:
         ],
         primary_key=["year", "quarter", "ageGroup", "location"],
     )
-    nrm["hash"] = f"sha256:{NRM.sha256}"
-    nrm["licenses"] = [dict(NRM.licence)]
-    nrm["sources"] = [{"title": NRM.source}]
-    out.append(nrm)
+    by_type = csv_resource(
+        NRM_BY_TYPE.filename,
+        NRM_BY_TYPE.title,
+        "NOT synthetic: official statistics (Open Government Licence v3.0), each quarter as its own release first "
+        f"published it, summed over gender and nationality; see {NRM_BY_TYPE.datasheet}.",
+        [
+            schema_field("year", "integer", "Calendar year of the referral.", required=True, minimum=2022),
+            schema_field(
+                "quarter", "integer", "Calendar quarter (1 = January to March).", required=True, enum=[1, 2, 3, 4]
+            ),
+            schema_field(
+                "responderType",
+                "string",
+                "The kind of first responder organisation that made the referral.",
+                required=True,
+                enum=list(RESPONDER_TYPES),
+            ),
+            schema_field(
+                "exploitationType",
+                "string",
+                "The exploitation type or combination recorded, as the Home Office labels it "
+                "(for example 'Criminal' or 'Labour & Criminal').",
+                required=True,
+            ),
+            schema_field(
+                "ageGroup", "string", "Age at exploitation.", required=True, enum=["adult", "child", "unknown"]
+            ),
+            schema_field("referrals", "integer", "Potential victims referred to the NRM.", required=True, minimum=1),
+        ],
+        primary_key=["year", "quarter", "responderType", "exploitationType", "ageGroup"],
+    )
+    for series, resource in ((NRM, nrm), (NRM_BY_TYPE, by_type)):
+        resource["hash"] = f"sha256:{series.sha256}"
+        resource["licenses"] = [dict(series.licence)]
+        resource["sources"] = [{"title": series.source}]
+        out.append(resource)
     return out

@@ -27,7 +27,10 @@ HIDDEN_FAILED_ENAME = "HiddenTestFailed"
 TIMEOUT_ENAME = "CellTimeoutError"
 #: A cell that was not run because earlier cells used up the notebook's time (execute.py).
 SKIPPED_ENAME = "CellNotRun"
-#: Every error output the grader writes itself: feedback shows these as they are.
+#: A cell that sent one output over ``NoPauseKernelClient.max_message_bytes``, which was not read (execute.py).
+OUTPUT_TOO_LARGE_ENAME = "OutputTooLarge"
+#: The grader's own error outputs that feedback keeps in a hidden-test cell (any other error there
+#: becomes "A hidden test did not pass.").
 GRADER_ENAMES = (HIDDEN_FAILED_ENAME, SKIPPED_ENAME, TIMEOUT_ENAME)
 #: Raised by the student's own code when its kernel ran out of memory.
 MEMORY_ENAME = "MemoryError"

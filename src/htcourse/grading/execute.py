@@ -22,7 +22,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
-from htcourse.grading.cells import SKIPPED_ENAME, TIMEOUT_ENAME
+from htcourse.grading.cells import OUTPUT_TOO_LARGE_ENAME, SKIPPED_ENAME, TIMEOUT_ENAME
 from htcourse.grading.outputs import TRUNCATION_MARK
 from htcourse.grading.wire import MAX_ANSWERS_BYTES, MIME
 
@@ -151,6 +151,8 @@ class BoundedExecute(Execute):
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
+            if self._note_unread_output(cell):  # nbclient waited for output that was never to come
+                return cell, resources
             # The kernel did not even report that it had stopped (it ignored the
             # interrupt): nothing more can run in it. Stock nbgrader fails the whole
             # submission here; record the timeout and skip the remaining cells.
@@ -162,4 +164,20 @@ class BoundedExecute(Execute):
             return cell, resources
         if any(o.get("output_type") == "error" and o.get("ename") == TIMEOUT_ENAME for o in cell.get("outputs", [])):
             self._timeouts = getattr(self, "_timeouts", 0) + 1
+        self._note_unread_output(cell)
         return cell, resources
+
+    def _note_unread_output(self, cell) -> bool:
+        """After a cell sent one message over the client's max_message_bytes: say so; run no more."""
+        lost = getattr(self.kc, "iopub_lost", None)
+        if cell.cell_type != "code" or lost is None or getattr(self, "_skip_reason", "") or not lost():
+            return False
+        limit = self.kc.max_message_bytes
+        cell.setdefault("outputs", []).append(
+            _error(
+                OUTPUT_TOO_LARGE_ENAME,
+                f"This cell sent one output larger than {limit:,} bytes, which the grader does not read.",
+            )
+        )
+        self._skip_reason = f"an earlier cell sent one output larger than {limit:,} bytes"
+        return True

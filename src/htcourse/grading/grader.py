@@ -63,6 +63,8 @@ def _flags_from_autograded(nb, timeout: int) -> list[str]:
             flags.append(f"{_cell_name(cell, i)} ran out of disk space (its working folder and /tmp are size-capped)")
         if cells.MEMORY_ENAME in enames:
             flags.append(f"{_cell_name(cell, i)} ran out of memory (MemoryError)")
+        if cells.OUTPUT_TOO_LARGE_ENAME in enames:
+            flags.append(f"{_cell_name(cell, i)} sent one output too large to read (not read; later cells not run)")
         if was_truncated(cell):
             flags.append(f"the output of {_cell_name(cell, i)} was cut (it printed too much)")
     for i, cell in enumerate(nb.cells):
@@ -70,7 +72,8 @@ def _flags_from_autograded(nb, timeout: int) -> list[str]:
         if removed:
             flags.append(f"markup removed from {_cell_name(cell, i)}: {', '.join(removed)}")
     if skipped:
-        flags.append(f"{skipped} later cell(s) were not run because earlier cells ran past the time limits")
+        why = "an earlier cell's output was too large" if any("too large" in f for f in flags) else "time limits"
+        flags.append(f"{skipped} later cell(s) were not run ({why})")
     return flags
 
 

@@ -40,6 +40,7 @@ LIMITS: list[tuple[str, str, str]] = [
     # output
     ("htcourse.grading.execute", "BoundedExecute", "max_output_chars_read"),
     ("htcourse.grading.execute", "BoundedExecute", "max_outputs_read"),
+    ("htcourse.grading.sandbox.kernel", "NoPauseKernelClient", "max_message_bytes"),
     ("nbgrader.preprocessors", "LimitOutput", "max_lines"),
     ("nbgrader.preprocessors", "LimitOutput", "max_traceback"),
     ("htcourse.grading.outputs", "LimitOutputSize", "max_output_chars"),

@@ -115,6 +115,11 @@ ALLOWED_ATTRIBUTES = {
     "col": {"span"},
     "ol": {"start", "type"},
 }
+#: Every id in a student's markup starts with this (as GitHub does), and links within the page follow:
+#: no heading or element of a student's can take the id of one of the formgrader's own elements
+#: (its grade boxes are ``id="<grade id>"``), which scripts would then find first (DOM clobbering).
+#: ``name`` is not allowed at all.
+ID_PREFIX = "user-content-"
 #: Links may go to the web, to an e-mail address or within the page.
 LINK_SCHEMES = ("http:", "https:", "mailto:", "#")
 #: Pictures only from the notebook itself.
@@ -185,17 +190,23 @@ _IMAGE_SUFFIXES = {
 }
 
 
+def _own_id(name: str) -> str:
+    return name if name.startswith(ID_PREFIX) else ID_PREFIX + name
+
+
 def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
     text = value.strip()
     low = re.sub(r"[\x00-\x20]", "", text).lower()
     if element == "a" and attribute == "href":
+        if low.startswith("#"):  # a link within the page, to the student's own (prefixed) ids
+            return "#" + _own_id(text[1:])
         return text if low.startswith(LINK_SCHEMES) else None
     if element == "img" and attribute == "src":
         return text if low.startswith(IMAGE_PREFIXES) else None
     if attribute in ("width", "height", "colspan", "rowspan", "span", "start", "border"):
         return text if re.fullmatch(r"\d{1,5}(%|px)?", text) else None
     if attribute == "id":
-        return text if re.fullmatch(r"[A-Za-z0-9_.:\-]{1,100}", text) else None
+        return _own_id(text) if re.fullmatch(r"[A-Za-z0-9_.:\-]{1,100}", text) else None
     return value
 
 

@@ -33,7 +33,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.console import colorize
 
-from htcourse import charts
+from htcourse import charts, selfcheck
 from htcourse.sitebuild import launch
 from htcourse.sitebuild.bibstyle import register_bibliography_style
 from htcourse.sitebuild.lighten import lighten_site
@@ -84,6 +84,9 @@ def _on_config_inited(app: Sphinx, config) -> None:
     # Notebooks executed by this build render charts for the site (static SVG
     # plus a spec the page script makes interactive); see htcourse.charts.
     os.environ[charts.SITE_BUILD_ENV] = "1"
+    # A worked solution that fails its own self-check stops the build (allow_errors is false)
+    # rather than showing "not yet right" under a folded solution; see htcourse.selfcheck.
+    os.environ[selfcheck.STRICT_ENV] = "1"
     # myst-nb would add require.js and the widget manager to every page with
     # widget state; htcourse-interactive.js loads them on demand instead.
     config.nb_ipywidgets_js = {}

@@ -47,9 +47,20 @@ with group ``nogroup``, different for every kernel):
    reads nothing the kernel wrote but its messages; then nbgrader writes
    the graded notebook, sets permissions and writes the feedback in folders
    that only the grader's user has ever written (markup in the notebook
-   cleaned first, :mod:`htcourse.grading.markup`); hidden tests run in the
-   trusted checker (:mod:`htcourse.grading.checker`), the grader's own
-   process with working folder ``/``, on the answers as data.
+   cleaned first, :mod:`htcourse.grading.markup`, ids renamed
+   ``user-content-…``); hidden tests run in the trusted checker
+   (:mod:`htcourse.grading.checker`), the grader's own process with working
+   folder ``/``, on the answers as data;
+4. the instructor's browser, later: the formgrader's pages carry a
+   Content-Security-Policy that runs only nbgrader's own inline scripts
+   (:mod:`htcourse.grading.formgrader_csp`), the feedback pages one that runs
+   no script at all.
+
+*Bounds on what the grader reads from a kernel:* at most
+``BoundedExecute.max_output_chars_read`` of a cell's output is kept as it
+arrives, and no single message over ``NoPauseKernelClient.max_message_bytes``
+is read at all (ZeroMQ refuses it before storing it; the notebook's run ends
+there and the submission is flagged).
 
 *What it does not protect against:* a student who knows the right answer
 forging the report of it (that earns only what the honest answer would); a

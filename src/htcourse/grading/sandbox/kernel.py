@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from queue import Empty
 
+import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Int, List, Unicode
@@ -62,6 +63,51 @@ class NoPauseKernelClient(AsyncKernelClient):
     """
 
     flush_seconds = 0.01
+
+    max_message_bytes = Int(
+        64 * 1024**2,
+        help=(
+            "The largest single message the grader reads from a kernel (ZeroMQ's maxmsgsize, checked "
+            "before a byte of it is stored). A larger one, e.g. one print of a 200 MB string, is not "
+            "read: the kernel's output channel closes, the remaining cells are not run and the "
+            "submission is flagged. Leave room for the report of a hidden-test cell's answers "
+            "(c.ReportAnswers.max_report_bytes)."
+        ),
+    ).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Default options of every socket this client's context makes (shell, iopub, stdin, control, hb).
+        self.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        self._iopub_monitor = None
+        self._iopub_lost = False
+
+    def connect_iopub(self, identity: bytes | None = None):
+        sock = super().connect_iopub(identity=identity)
+        # ZeroMQ closes a connection that brings a message over maxmsgsize (and does not reopen it):
+        # watch the output channel for that, through a monitor socket read without blocking.
+        address = f"inproc://htcourse-iopub-{id(sock)}"
+        sock.monitor(address, zmq.EVENT_DISCONNECTED)
+        self._iopub_monitor = zmq.Context.shadow(self.context.underlying).socket(zmq.PAIR)
+        self._iopub_monitor.linger = 0
+        self._iopub_monitor.connect(address)
+        return sock
+
+    def stop_channels(self) -> None:
+        if self._iopub_monitor is not None:  # first: ending the context waits for every socket in it
+            self._iopub_monitor.close(linger=0)
+            self._iopub_monitor = None
+        super().stop_channels()
+
+    def iopub_lost(self) -> bool:
+        """Whether the kernel's output channel has closed since it connected (the kernel itself may live on)."""
+        while not self._iopub_lost and self._iopub_monitor is not None:
+            try:
+                self._iopub_monitor.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            self._iopub_lost = True
+        return self._iopub_lost
 
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)

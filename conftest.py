@@ -1,0 +1,78 @@
+"""The repository's root conftest: how nbval runs the notebooks under book/.
+
+nbval (pyproject.toml's addopts) executes every notebook under book/. The site build has just
+run them on the committed datasets, so nbval runs them on datasets generated with another seed
+(nothing in a lab may depend on one seed's numbers), with charts checked as in the site build,
+and with strict self-checks: a worked solution that no longer passes its own check fails.
+It sits at the root because a conftest's per-item hooks reach only the items below it; the
+other shared fixtures are in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent
+
+OTHER_SEED = 12345
+
+
+def generate_other_seed_datasets(folder: Path) -> Path:
+    """Every dataset generated with OTHER_SEED into ``folder``; the published tables (not generated) copied."""
+    result = subprocess.run(
+        [sys.executable, "-m", "htcourse.datasets", "generate", "--seed", str(OTHER_SEED), "--out", str(folder)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"generating the datasets with seed {OTHER_SEED} failed:\n{result.stderr}")
+    for committed in (REPO_ROOT / "datasets").glob("*.csv"):
+        if not (folder / committed.name).exists():
+            shutil.copy(committed, folder / committed.name)
+    return folder
+
+
+def nbval_environment(folder: Path) -> dict[str, str]:
+    """The variables the notebooks' kernel gets under nbval, with the datasets generated into ``folder``."""
+    from htcourse.charts import SITE_BUILD_ENV
+    from htcourse.selfcheck import STRICT_ENV
+
+    return {
+        "HTCOURSE_DATASETS": str(generate_other_seed_datasets(folder)),
+        SITE_BUILD_ENV: "1",
+        STRICT_ENV: "1",
+    }
+
+
+_NBVAL_ENV = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    """nbval starts a notebook's kernel while its first cell is set up: give it nbval_environment."""
+    from nbval.plugin import IPyNbCell
+
+    if not isinstance(item, IPyNbCell):
+        yield
+        return
+    if _NBVAL_ENV not in item.config.stash:
+        folder = item.config._tmp_path_factory.mktemp(f"nbval-datasets-seed-{OTHER_SEED}")
+        item.config.stash[_NBVAL_ENV] = nbval_environment(folder)
+    env = item.config.stash[_NBVAL_ENV]
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
