@@ -11,7 +11,14 @@ Environment variables (all optional):
   collect. Default: ``exchange/`` in this folder (one machine). On a
   JupyterHub, set it to the shared exchange, e.g. ``/srv/nbgrader/exchange``.
 - ``HTCOURSE_CELL_TIMEOUT``: seconds one cell may run when a submission is
-  graded before it is interrupted (default 30). Later cells still run.
+  graded before it is interrupted (default: ``c.BoundedExecute.timeout``).
+  Later cells still run.
+
+Every bound on a submission (time, memory, disk, output, size) is a setting
+with its default and help in the class that applies it; this file sets only
+those whose course value differs from their class's default. The
+instructors' guide lists them all in one table (``python -m
+htcourse.grading.limits`` prints it); set any of them here to change it.
 """
 
 import os
@@ -35,22 +42,14 @@ c.CourseDirectory.max_file_size = 20_000  # kilobytes
 # One machine: the exchange lives in this folder. JupyterHub: a shared folder.
 c.Exchange.root = os.environ.get("HTCOURSE_EXCHANGE", str(HERE / "exchange"))
 
-# Grading: a per-cell timeout, after which the kernel is interrupted and the
-# remaining cells still run, and limits on what a cell may print.
-c.Execute.timeout = int(os.environ.get("HTCOURSE_CELL_TIMEOUT", "30"))
-c.Execute.startup_timeout = 120
+# Grading: a per-cell timeout (c.BoundedExecute.timeout), after which the kernel is
+# interrupted and the remaining cells still run; a bound on the whole notebook's time
+# (c.BoundedExecute.max_seconds, max_cell_timeouts); the time a kernel may take to
+# start and a cell's output to arrive (startup_timeout, iopub_timeout). Their
+# defaults are in src/htcourse/grading/execute.py.
+if os.environ.get("HTCOURSE_CELL_TIMEOUT"):
+    c.BoundedExecute.timeout = int(os.environ["HTCOURSE_CELL_TIMEOUT"])
 c.Execute.interrupt_on_timeout = True
-# After a cell has finished, wait up to this long for the rest of its output
-# (nbclient's default is 4 s). A cell's output includes the report of its
-# answers to the hidden tests: on a busy machine, behind a cell that printed
-# megabytes, 4 s can be too short, and a lost report fails that question.
-# A cell whose output is complete costs nothing extra.
-c.Execute.iopub_timeout = 30
-# Code that ignores the interrupt would make every later cell wait its own
-# timeout: after two cells have run over time (or one that ignored the
-# interrupt), or after 10 minutes in all, the remaining cells are not run.
-c.BoundedExecute.max_cell_timeouts = 2
-c.BoundedExecute.max_seconds = 600
 # Keep the kernel's own start-up warnings out of the grading report.
 c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
 # Once the last cell has run, its outputs are in: stop the kernel at once
@@ -58,26 +57,21 @@ c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
 c.Execute.shutdown_kernel = "immediate"
 # Student code runs in a bubblewrap sandbox (src/htcourse/grading/sandbox/): it sees
 # only its own working copy, the datasets and the course package, read-only
-# system files, no network, as an unprivileged user with these limits.
+# system files, no network, as an unprivileged user, within the limits of
+# c.SandboxKernelManager (cpu_seconds, memory_bytes, max_processes; defaults in
+# src/htcourse/grading/sandbox/kernel.py).
 # make grade UNSANDBOXED=1 (python -m htcourse.grading grade --unsandboxed) sets
 # it False for that run, as does --BoundedExecute.sandbox=False on an nbgrader
 # command line: only for submissions you trust, on a machine without bubblewrap.
 c.BoundedExecute.sandbox = True
-c.SandboxKernelManager.cpu_seconds = 300
-c.SandboxKernelManager.memory_bytes = 2 * 1024**3
-c.SandboxKernelManager.max_processes = 64
 # Bounds for a whole sandbox (src/htcourse/grading/sandbox/bounds.py): the memory of all
-# its processes together (a memory cgroup), and the size of its working folder and
-# /tmp (memory-backed, so they count towards that memory too). A submission that
-# reaches one is flagged with the reason.
-c.SandboxKernelManager.sandbox_memory_bytes = 2 * 1024**3
-c.SandboxKernelManager.workdir_bytes = 512 * 1024**2
-c.SandboxKernelManager.tmp_bytes = 512 * 1024**2
-# What the grader keeps of one cell's output while it runs (the rest is dropped as
-# it arrives, so an endless print cannot grow the grader's memory).
-c.BoundedExecute.max_output_chars_read = 400_000
-c.BoundedExecute.max_outputs_read = 2_000
-# One message larger than c.NoPauseKernelClient.max_message_bytes (64 MB; e.g. one print of a
+# its processes together (a memory cgroup, c.SandboxKernelManager.sandbox_memory_bytes),
+# and the size of its working folder and /tmp (workdir_bytes, tmp_bytes; memory-backed,
+# so they count towards that memory too). A submission that reaches one is flagged with
+# the reason. What the grader keeps of one cell's output while it runs
+# (c.BoundedExecute.max_output_chars_read, max_outputs_read) is bounded too: the rest is
+# dropped as it arrives, so an endless print cannot grow the grader's memory.
+# One message larger than c.NoPauseKernelClient.max_message_bytes (e.g. one print of a
 # 200 MB string) is not read at all: the cell says so, later cells are not run, the summary flags it.
 # Each kernel starts as a fork of a Python that has already imported ipykernel
 # and pandas (src/htcourse/grading/sandbox/forkserver.py), moved into the same sandbox: most of
@@ -85,6 +79,7 @@ c.BoundedExecute.max_outputs_read = 2_000
 # change user); otherwise, or if the fork fails, kernels start afresh. Set
 # False to always start them afresh.
 c.SandboxKernelManager.fast_start = True
+# nbgrader's own bound on what a cell printed (its defaults are 1000 lines and 100 of traceback).
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
 # Hidden tests never reach the student's kernel (src/htcourse/grading/answers.py,
@@ -103,9 +98,8 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
     "htcourse.grading.answers.ReportAnswers",
 ]
-# The largest report of one cell's answers, and how long one notebook's hidden tests may run.
-c.ReportAnswers.max_report_bytes = 20_000_000
-c.CheckAnswers.timeout = 120
+# The largest report of one cell's answers (c.ReportAnswers.max_report_bytes), and how
+# long one notebook's hidden tests may run (c.CheckAnswers.timeout): see answers.py.
 c.Autograde.autograde_preprocessors = [
     "htcourse.grading.execute.BoundedExecute",
     "htcourse.grading.answers.CheckAnswers",

@@ -386,8 +386,8 @@ def test_checker_prepares_a_setup_ahead_and_answers_in_order():
     from htcourse.grading import checker, wire
 
     tests = [{"id": "q1", "label": "question 1", "names": ["a"], "source": "assert a == base + 1, 'a is off by some'"}]
-    good = {"q1": json.dumps(wire.build_report("q1", ["a"], {"a": 42}))}
-    bad = {"q1": json.dumps(wire.build_report("q1", ["a"], {"a": 7}))}
+    good = {"q1": json.dumps(wire.build_answers_message("q1", ["a"], {"a": 42}))}
+    bad = {"q1": json.dumps(wire.build_answers_message("q1", ["a"], {"a": 7}))}
     c = checker.Checker()
     try:
         c.prepare(["base = 41"], tests)

@@ -7,6 +7,7 @@ AssignLatePenalties, the exports) is tested in tests/test_lms.py.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -90,3 +91,53 @@ def test_bad_extension_files_are_clear_errors(tmp_path, body, message):
 
 def test_no_extensions_file_means_no_extensions(tmp_path):
     assert late.read_extensions(SimpleNamespace(root=tmp_path, config=Config())) == []
+
+
+def _course_with_a_due_date(tmp_path, due_dates: str) -> Path:
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    root = tmp_path / "course"
+    (root / "source" / "ps1").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), str(root / "source" / "ps1" / "ps1.ipynb"))
+    (root / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.CourseDirectory.root = {str(root)!r}\nc.CourseDirectory.course_id = 'test'\n"
+        f"c.LatePolicy.due_dates = {due_dates}\n",
+        encoding="utf-8",
+    )
+    (root / "extensions.csv").write_text("student,assignment,due,reason\nana,ps1,2026-10-19 17:00 UTC,private\n")
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "test") as gb:
+        gb.add_assignment("ps1")
+    return root
+
+
+def _grade(command: str, root: Path, *extra: str) -> int:
+    if command == "htcourse":
+        from htcourse.cli import main
+
+        return main(["grade", "ps1", "--unsandboxed", "--course", str(root), *extra])
+    from htcourse.grading.__main__ import main
+
+    return main(["--course", str(root), "grade", "ps1", "--unsandboxed", *extra])
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+@pytest.mark.parametrize("command", ["htcourse", "python -m htcourse.grading"])
+def test_both_grade_commands_apply_the_due_date_and_extensions(tmp_path, capsys, command):
+    from nbgrader.api import Gradebook
+
+    root = _course_with_a_due_date(tmp_path, '{"ps1": "2026-10-16 17:00 UTC"}')
+    assert _grade(command, root) == 0  # nothing submitted yet: nothing graded
+    out = capsys.readouterr().out
+    assert "ps1: due 2026-10-16 17:00 UTC; no penalty for late work" in out
+    assert "extension for ana noted (no submission yet)" in out
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "test") as gb:
+        assert gb.find_assignment("ps1").duedate == datetime(2026, 10, 16, 17)
+
+
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+@pytest.mark.parametrize("command", ["htcourse", "python -m htcourse.grading"])
+def test_both_grade_commands_refuse_a_bad_late_policy_in_words(tmp_path, capsys, command):
+    root = _course_with_a_due_date(tmp_path, '{"ps9": "2026-10-16 17:00 UTC"}')
+    assert _grade(command, root) == 2
+    assert "LatePolicy.due_dates names unknown assignment(s) ps9" in capsys.readouterr().err

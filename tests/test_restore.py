@@ -26,11 +26,11 @@ def test_restore_puts_back_deleted_and_edited_cells(course_template):
     copy = nbformat.from_dict(json.loads(json.dumps(fake.cell(nb, "q1-hidden"))))
     nb.cells.append(copy)  # a duplicated test cell
 
-    fixed, report = restore(nb, template)
+    fixed, summary = restore(nb, template)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in fixed.cells]
     assert [t.grade_id for t in template.cells] == [i for i in ids if i]
-    assert ("q3-hidden", "hidden-test cell") in report.restored and ("q4-answer", "answer cell") in report.restored
-    assert ("setup", "read-only cell") in report.replaced and ("q1-visible", "test cell") in report.replaced
+    assert ("q3-hidden", "hidden-test cell") in summary.restored and ("q4-answer", "answer cell") in summary.restored
+    assert ("setup", "read-only cell") in summary.replaced and ("q1-visible", "test cell") in summary.replaced
     src = fake.source(course_template, "ps4-dirty-data")
     assert fake.cell(fixed, "q3-hidden").source == fake.cell(src, "q3-hidden").source  # hidden tests and all
     assert fake.cell(fixed, "setup").source == fake.cell(src, "setup").source

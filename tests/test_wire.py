@@ -54,7 +54,7 @@ def test_answers_travel_as_plain_data_and_forgeries_build_nothing_else():
     class Frame(pd.DataFrame):
         pass
 
-    report = wire.build_report("q1", ["a", "b", "c", "d"], {"a": Sneaky(1), "b": Frame(frame), "c": lambda: 1})
+    report = wire.build_answers_message("q1", ["a", "b", "c", "d"], {"a": Sneaky(1), "b": Frame(frame), "c": lambda: 1})
     assert report["answers"] == {}
     assert {k: v[0] for k, v in report["problems"].items()} == {
         "a": wire.UNSUPPORTED,
@@ -62,7 +62,8 @@ def test_answers_travel_as_plain_data_and_forgeries_build_nothing_else():
         "c": wire.UNSUPPORTED,
         "d": wire.UNDEFINED,
     }
-    assert wire.build_report("q1", ["big"], {"big": "x" * 1000}, max_bytes=100)["problems"]["big"][0] == wire.TOO_LARGE
+    too_big = wire.build_answers_message("q1", ["big"], {"big": "x" * 1000}, max_bytes=100)
+    assert too_big["problems"]["big"][0] == wire.TOO_LARGE
     for forged in [
         {"$np": ["V8", 1]},
         {"$np": ["object", 1]},

@@ -23,6 +23,8 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from htcourse.paths import REPO_ROOT
@@ -37,16 +39,6 @@ class UsageError(Exception):
 
 def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
-
-
-def _add(sub, name: str, help_text: str, examples: list[str], wraps: str):
-    return sub.add_parser(
-        name,
-        help=help_text,
-        description=f"{help_text[0].upper()}{help_text[1:]}. (Wraps {wraps}.)",
-        epilog=_examples(*examples),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
 
 
 def _course(args):
@@ -159,8 +151,7 @@ def _lms_feedback(course, assignment: str) -> None:
 
 
 def cmd_grade(args) -> int:
-    from htcourse.grading import late
-    from htcourse.grading.batch import grade_all
+    from htcourse.grading.batch import grade_all  # applies the late policy first (batch.apply_late_policy)
 
     overrides = {}
     if args.unsandboxed:
@@ -177,9 +168,6 @@ def cmd_grade(args) -> int:
     from htcourse.grading.course import Course
 
     course = Course(args.course, overrides)
-    course.check_assignment(args.assignment)
-    for line in late.apply(course, args.assignment):
-        print(line)
     code = grade_all(args.assignment, course, students=args.student, force=args.force, jobs=args.jobs).exit_code
     _lms_feedback(course, args.assignment)
     return code
@@ -240,7 +228,208 @@ def cmd_classroom(args) -> int:
     return subprocess.call(command)
 
 
-# --- the parser ------------------------------------------------------------------
+# --- the parser: one table, one row per subcommand ---------------------------------------
+
+
+COURSE_HELP = "the nbgrader course folder (default: assignments/ in the repository, or $HTCOURSE_COURSE_DIR)"
+SITE_HELP = "the built site (default _build/html)"
+READER_OUT_HELP = "where to write the PDF (default: in the site, linked from its landing page)"
+
+
+def arg(*flags: str, **options) -> tuple[tuple[str, ...], dict]:
+    """One ``add_argument`` call of a subcommand, as data."""
+    return flags, options
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, one-line help, examples, what it wraps, the function it runs and its options."""
+
+    name: str
+    help: str
+    examples: tuple[str, ...]
+    wraps: str
+    func: Callable[[argparse.Namespace], int]
+    arguments: tuple[tuple[tuple[str, ...], dict], ...] = ()
+    course: bool = False  # takes --course: a grading command (nbgrader is imported only for these)
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "build",
+        "build the site with Jupyter Book into _build/html",
+        ("htcourse build",),
+        "jupyter-book build -W -n",
+        cmd_build,
+        (arg("--path", default=str(REPO_ROOT), help="the course repository (default: this one)"),),
+    ),
+    Command(
+        "serve",
+        "serve the built site on this computer",
+        ("htcourse serve", "htcourse serve --port 8001"),
+        "python -m http.server",
+        cmd_serve,
+        (
+            arg("--port", type=int, default=8000, help="the port (default 8000)"),
+            arg("--bind", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this computer only)"),
+            arg("--site", default=str(SITE), help=SITE_HELP),
+        ),
+    ),
+    Command(
+        "reader",
+        "write the course reader: every page in one PDF, linked from the site",
+        ("htcourse reader",),
+        "htcourse.sitebuild.reader; needs chromium",
+        cmd_reader,
+        (
+            arg("--site", default=str(SITE), help=SITE_HELP),
+            arg("--out", default=None, help=READER_OUT_HELP),
+        ),
+    ),
+    Command(
+        "zip",
+        "pack the built site into one zip to read offline",
+        ("htcourse zip",),
+        "htcourse.sitebuild.reader.zip_site",
+        cmd_zip,
+        (
+            arg("--site", default=str(SITE), help=SITE_HELP),
+            arg("--out", default=None, help="the zip to write (default _build/course-site.zip)"),
+        ),
+    ),
+    Command(
+        "datasets",
+        "regenerate the course's synthetic datasets (the default seed reproduces the committed files)",
+        ("htcourse datasets --list", "htcourse datasets", "htcourse datasets --seed 2027 --out /tmp/variant"),
+        "python -m htcourse.datasets",
+        cmd_datasets,
+        (
+            arg("--list", action="store_true", help="list the datasets and their files, and write nothing"),
+            arg("--seed", type=int, default=None, help="random seed for a new variant (default: the course's)"),
+            arg("--out", default=None, help="output folder (default: datasets/)"),
+            arg("--only", nargs="+", metavar="NAME", help="only these datasets"),
+        ),
+    ),
+    Command(
+        "assignments",
+        "generate the student versions (nbgrader generate_assignment), with the due date on top",
+        ("htcourse assignments", "htcourse assignments ps4-dirty-data"),
+        "htcourse.grading.prepare.generate",
+        cmd_assignments,
+        (arg("assignments", nargs="*", help="only these (default: all)"),),
+        course=True,
+    ),
+    Command(
+        "validate",
+        "check every source notebook: solutions pass their tests, points and authoring rules",
+        ("htcourse validate", "htcourse validate ps4-dirty-data"),
+        "htcourse.grading.prepare.validate",
+        cmd_validate,
+        (arg("assignments", nargs="*", help="only these (default: all)"),),
+        course=True,
+    ),
+    Command(
+        "collect",
+        "take the submissions zip downloaded from Canvas or Moodle into the course",
+        (
+            "htcourse collect ps4-dirty-data --from canvas submissions.zip --roster canvas-gradebook.csv",
+            "htcourse collect ps4-dirty-data --from moodle submissions.zip --roster grading-worksheet.csv",
+        ),
+        "htcourse.grading.lms.collect",
+        cmd_collect,
+        (
+            arg("assignment"),
+            arg("--from", dest="lms", required=True, choices=["canvas", "moodle"], help="the LMS the zip comes from"),
+            arg("zip", help="the submissions zip, as downloaded"),
+            arg(
+                "--roster",
+                required=True,
+                help="Canvas: the gradebook export (Grades > Export); Moodle: the assignment's grading worksheet",
+            ),
+        ),
+        course=True,
+    ),
+    Command(
+        "grade",
+        "autograde every submission in the sandbox, apply the late policy, write feedback and grades",
+        ("htcourse grade ps4-dirty-data", "htcourse grade ps4-dirty-data --student ana --force"),
+        "htcourse.grading.batch.grade_all",
+        cmd_grade,
+        (
+            arg("assignment"),
+            arg("--student", action="append", default=None, help="grade only this student (repeatable)"),
+            arg("--force", action="store_true", help="grade again even submissions unchanged since the last run"),
+            arg("--jobs", type=int, default=None, help="submissions graded at once (default: one more than the CPUs)"),
+            arg(
+                "--unsandboxed",
+                action="store_true",
+                help="run student code WITHOUT the sandbox (only for submissions you trust)",
+            ),
+        ),
+        course=True,
+    ),
+    Command(
+        "feedback",
+        "write the feedback again after hand grading (and the LMS feedback zip)",
+        ("htcourse feedback ps4-dirty-data",),
+        "htcourse.grading.batch.regenerate_feedback",
+        cmd_feedback,
+        (arg("assignment"),),
+        course=True,
+    ),
+    Command(
+        "export",
+        "export grades (manual grades and late penalties included): canvas, moodle or csv",
+        (
+            "htcourse export canvas --roster canvas-gradebook.csv",
+            "htcourse export moodle",
+            "htcourse export csv --assignment ps4-dirty-data",
+        ),
+        "htcourse.grading.canvas, .moodle, .export",
+        cmd_export,
+        (
+            arg(
+                "to",
+                choices=["canvas", "moodle", "csv"],
+                help="canvas: gradebook import; moodle: grade import CSV; csv: plain",
+            ),
+            arg("--assignment", action="append", default=None, help="only this assignment (repeatable)"),
+            arg("--roster", default=None, help="canvas only: Canvas's gradebook export, to match students"),
+            arg("--out", default=None, help="folder to write into (default: COURSE/grades/)"),
+            arg(
+                "--allow-unmatched",
+                action="store_true",
+                help="export even if some students cannot be matched (they are listed)",
+            ),
+        ),
+        course=True,
+    ),
+    Command(
+        "classroom",
+        "a local JupyterHub for a class on this machine (needs root): up, down or status",
+        (
+            "sudo htcourse classroom up --students 3",
+            "htcourse classroom status",
+            "sudo htcourse classroom down --keep-env",
+        ),
+        "classroom/manage.py",
+        cmd_classroom,
+        (
+            arg("action", choices=["up", "down", "status"]),
+            arg("--port", type=int, default=8765, help="up: the hub's port (default 8765)"),
+            arg("--students", type=int, default=3, help="up: how many student accounts (default 3)"),
+            arg("--exchange", default=None, help="up: use this existing exchange folder"),
+            arg("--keep-env", action="store_true", help="down: keep the single-user environment (faster next time)"),
+            arg(
+                "--state",
+                default=None,
+                help="where the classroom lives (default: classroom/manage.py's, /srv/htcourse-classroom)",
+            ),
+        ),
+    ),
+)
+
+GRADING_COMMANDS = {c.name for c in COMMANDS if c.course}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -260,191 +449,20 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def course_option(sp):
-        sp.add_argument(
-            "--course",
-            default=None,
-            help="the nbgrader course folder (default: assignments/ in the repository, or $HTCOURSE_COURSE_DIR)",
+    for command in COMMANDS:
+        sp = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=f"{command.help[0].upper()}{command.help[1:]}. (Wraps {command.wraps}.)",
+            epilog=_examples(*command.examples),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-
-    b = _add(
-        sub,
-        "build",
-        "build the site with Jupyter Book into _build/html",
-        ["htcourse build"],
-        "jupyter-book build -W -n",
-    )
-    b.add_argument("--path", default=str(REPO_ROOT), help="the course repository (default: this one)")
-    b.set_defaults(func=cmd_build)
-    s = _add(
-        sub,
-        "serve",
-        "serve the built site on this computer",
-        ["htcourse serve", "htcourse serve --port 8001"],
-        "python -m http.server",
-    )
-    s.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
-    s.add_argument(
-        "--bind", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this computer only)"
-    )
-    s.add_argument("--site", default=str(SITE), help="the built site (default _build/html)")
-    s.set_defaults(func=cmd_serve)
-    r = _add(
-        sub,
-        "reader",
-        "write the course reader: every page in one PDF, linked from the site",
-        ["htcourse reader"],
-        "htcourse.sitebuild.reader; needs chromium",
-    )
-    r.add_argument("--site", default=str(SITE), help="the built site (default _build/html)")
-    r.add_argument(
-        "--out", default=None, help="where to write the PDF (default: in the site, linked from its landing page)"
-    )
-    r.set_defaults(func=cmd_reader)
-    z = _add(
-        sub,
-        "zip",
-        "pack the built site into one zip to read offline",
-        ["htcourse zip"],
-        "htcourse.sitebuild.reader.zip_site",
-    )
-    z.add_argument("--site", default=str(SITE), help="the built site (default _build/html)")
-    z.add_argument("--out", default=None, help="the zip to write (default _build/course-site.zip)")
-    z.set_defaults(func=cmd_zip)
-    d = _add(
-        sub,
-        "datasets",
-        "regenerate the course's synthetic datasets (the default seed reproduces the committed files)",
-        ["htcourse datasets --list", "htcourse datasets", "htcourse datasets --seed 2027 --out /tmp/variant"],
-        "python -m htcourse.datasets",
-    )
-    d.add_argument("--list", action="store_true", help="list the datasets and their files, and write nothing")
-    d.add_argument("--seed", type=int, default=None, help="random seed for a new variant (default: the course's)")
-    d.add_argument("--out", default=None, help="output folder (default: datasets/)")
-    d.add_argument("--only", nargs="+", metavar="NAME", help="only these datasets")
-    d.set_defaults(func=cmd_datasets)
-
-    a = _add(
-        sub,
-        "assignments",
-        "generate the student versions (nbgrader generate_assignment), with the due date on top",
-        ["htcourse assignments", "htcourse assignments ps4-dirty-data"],
-        "htcourse.grading.prepare.generate",
-    )
-    a.add_argument("assignments", nargs="*", help="only these (default: all)")
-    course_option(a)
-    a.set_defaults(func=cmd_assignments)
-    v = _add(
-        sub,
-        "validate",
-        "check every source notebook: solutions pass their tests, points and authoring rules",
-        ["htcourse validate", "htcourse validate ps4-dirty-data"],
-        "htcourse.grading.prepare.validate",
-    )
-    v.add_argument("assignments", nargs="*", help="only these (default: all)")
-    course_option(v)
-    v.set_defaults(func=cmd_validate)
-    c = _add(
-        sub,
-        "collect",
-        "take the submissions zip downloaded from Canvas or Moodle into the course",
-        [
-            "htcourse collect ps4-dirty-data --from canvas submissions.zip --roster canvas-gradebook.csv",
-            "htcourse collect ps4-dirty-data --from moodle submissions.zip --roster grading-worksheet.csv",
-        ],
-        "htcourse.grading.lms.collect",
-    )
-    c.add_argument("assignment")
-    c.add_argument("--from", dest="lms", required=True, choices=["canvas", "moodle"], help="the LMS the zip comes from")
-    c.add_argument("zip", help="the submissions zip, as downloaded")
-    c.add_argument(
-        "--roster",
-        required=True,
-        help="Canvas: the gradebook export (Grades > Export); Moodle: the assignment's grading worksheet",
-    )
-    course_option(c)
-    c.set_defaults(func=cmd_collect)
-    g = _add(
-        sub,
-        "grade",
-        "autograde every submission in the sandbox, apply the late policy, write feedback and grades",
-        ["htcourse grade ps4-dirty-data", "htcourse grade ps4-dirty-data --student ana --force"],
-        "htcourse.grading.batch.grade_all",
-    )
-    g.add_argument("assignment")
-    g.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
-    g.add_argument("--force", action="store_true", help="grade again even submissions unchanged since the last run")
-    g.add_argument(
-        "--jobs", type=int, default=None, help="submissions graded at once (default: one more than the CPUs)"
-    )
-    g.add_argument(
-        "--unsandboxed",
-        action="store_true",
-        help="run student code WITHOUT the sandbox (only for submissions you trust)",
-    )
-    course_option(g)
-    g.set_defaults(func=cmd_grade)
-    f = _add(
-        sub,
-        "feedback",
-        "write the feedback again after hand grading (and the LMS feedback zip)",
-        ["htcourse feedback ps4-dirty-data"],
-        "htcourse.grading.batch.regenerate_feedback",
-    )
-    f.add_argument("assignment")
-    course_option(f)
-    f.set_defaults(func=cmd_feedback)
-    e = _add(
-        sub,
-        "export",
-        "export grades (manual grades and late penalties included): canvas, moodle or csv",
-        [
-            "htcourse export canvas --roster canvas-gradebook.csv",
-            "htcourse export moodle",
-            "htcourse export csv --assignment ps4-dirty-data",
-        ],
-        "htcourse.grading.canvas, .moodle, .export",
-    )
-    e.add_argument(
-        "to", choices=["canvas", "moodle", "csv"], help="canvas: gradebook import; moodle: grade import CSV; csv: plain"
-    )
-    e.add_argument("--assignment", action="append", default=None, help="only this assignment (repeatable)")
-    e.add_argument("--roster", default=None, help="canvas only: Canvas's gradebook export, to match students")
-    e.add_argument("--out", default=None, help="folder to write into (default: COURSE/grades/)")
-    e.add_argument(
-        "--allow-unmatched",
-        action="store_true",
-        help="export even if some students cannot be matched (they are listed)",
-    )
-    course_option(e)
-    e.set_defaults(func=cmd_export)
-    cl = _add(
-        sub,
-        "classroom",
-        "a local JupyterHub for a class on this machine (needs root): up, down or status",
-        [
-            "sudo htcourse classroom up --students 3",
-            "htcourse classroom status",
-            "sudo htcourse classroom down --keep-env",
-        ],
-        "classroom/manage.py",
-    )
-    cl.add_argument("action", choices=["up", "down", "status"])
-    cl.add_argument("--port", type=int, default=8765, help="up: the hub's port (default 8765)")
-    cl.add_argument("--students", type=int, default=3, help="up: how many student accounts (default 3)")
-    cl.add_argument("--exchange", default=None, help="up: use this existing exchange folder")
-    cl.add_argument("--keep-env", action="store_true", help="down: keep the single-user environment (faster next time)")
-    cl.add_argument(
-        "--state",
-        default=None,
-        help="where the classroom lives (default: classroom/manage.py's, /srv/htcourse-classroom)",
-    )
-    cl.set_defaults(func=cmd_classroom)
+        for flags, options in command.arguments:
+            sp.add_argument(*flags, **options)
+        if command.course:
+            sp.add_argument("--course", default=None, help=COURSE_HELP)
+        sp.set_defaults(func=command.func)
     return p
-
-
-GRADING_COMMANDS = {"assignments", "validate", "collect", "grade", "feedback", "export"}
 
 
 def main(argv: list[str] | None = None) -> int:

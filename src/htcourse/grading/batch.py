@@ -62,6 +62,7 @@ def _remove_stale_staging(max_age_hours: float = 12, tmpdir: Path | None = None)
     (no process id) are removed after ``max_age_hours``.
     """
     from htcourse.grading.sandbox import workdir
+    from htcourse.grading.sandbox.processes import owner_gone
 
     cutoff = time.time() - max_age_hours * 3600
     removed = []
@@ -69,14 +70,28 @@ def _remove_stale_staging(max_age_hours: float = 12, tmpdir: Path | None = None)
     for path in tmpdir.glob(STAGING_PREFIX + "*"):
         try:
             named = path.name[len(STAGING_PREFIX) :].split("-", 1)[0].isdigit()
-            if path.is_dir() and (
-                workdir.owner_gone(path.name, STAGING_PREFIX) if named else path.stat().st_mtime < cutoff
-            ):
+            if path.is_dir() and (owner_gone(path.name, STAGING_PREFIX) if named else path.stat().st_mtime < cutoff):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
         except OSError:
             pass
     return removed + workdir.remove_stale(tmpdir)
+
+
+def apply_late_policy(course: Course, assignment: str, echo: Callable[[str], None] = say) -> None:
+    """Write the due date and extensions into the gradebook (:func:`htcourse.grading.late.apply`).
+
+    Every way of grading a class goes through :func:`grade_all`, which calls
+    this first, so nbgrader's ``AssignLatePenalties`` always sees the course's
+    late policy. A bad policy or extensions file is a :class:`CourseError`.
+    """
+    from htcourse.grading import late
+
+    try:
+        for line in late.apply(course, assignment):
+            echo(line)
+    except late.LateError as exc:
+        raise CourseError(str(exc)) from None
 
 
 def grade_all(
@@ -96,12 +111,15 @@ def grade_all(
     timeout, so workers write in turn and no grade is lost. Scores do not
     depend on ``jobs``.
 
-    Raises :class:`CourseError` if the assignment cannot be graded at all,
-    including when the sandbox is on and bubblewrap is missing.
+    The course's due dates and extensions go into the gradebook first
+    (:func:`apply_late_policy`). Raises :class:`CourseError` if the assignment
+    cannot be graded at all, including when the sandbox is on and bubblewrap
+    is missing, or the late policy or extensions file is wrong.
     """
     course = course or Course()
     course.check_assignment(assignment)
     check_sandbox(course)
+    apply_late_policy(course, assignment, echo)
     batch = Batch(assignment)
     todo = course.submissions(assignment)
     if students:

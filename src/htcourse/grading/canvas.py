@@ -49,6 +49,8 @@ from pathlib import Path
 from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Unicode
 
+from htcourse.grading.results import Scores, read_all_scores
+
 IDENTITY_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 PLAIN_COLUMNS = [
     "student_id",
@@ -181,56 +183,31 @@ def match(rows: list[RosterRow], students: list[str]) -> Match:
     return result
 
 
-@dataclass
-class Grade:
-    student: str
-    assignment: str
-    timestamp: str
-    raw_score: float
-    penalty: float
-    score: float
-    max_score: float
-    needs_manual_grade: bool
-
-
-def grades(gradebook, assignments: list[str] | None = None) -> tuple[list[str], list[str], list[Grade]]:
-    """(assignment names, student ids, one Grade per student and assignment) from an nbgrader gradebook."""
-    from htcourse.grading.export import submission_grades
-
-    names = [a.name for a in gradebook.assignments]
-    if assignments:
-        unknown = [a for a in assignments if a not in names]
-        if unknown:
-            raise RosterError(
-                f"assignment(s) {', '.join(unknown)} are not in the gradebook (known: {', '.join(names) or 'none'})"
-            )
-        names = [n for n in names if n in assignments]
-    students = sorted(s.id for s in gradebook.students)
-    out = []
-    for name in names:
-        assignment = gradebook.find_assignment(name)
-        for student in students:
-            row = submission_grades(gradebook, name, student)
-            if row is None:
-                out.append(Grade(student, name, "", 0.0, 0.0, 0.0, assignment.max_score, False))
-                continue
-            out.append(
-                Grade(
-                    student,
-                    name,
-                    row.timestamp,
-                    row.raw_score,
-                    row.late_submission_penalty,
-                    row.score,
-                    assignment.max_score,
-                    row.hand_grading_needed > 0,
-                )
-            )
-    return names, students, out
+def grades(gradebook, assignments: list[str] | None = None) -> tuple[list[str], list[str], list[Scores]]:
+    """(assignment names, student ids, one :class:`Scores` per student and assignment) from an nbgrader gradebook."""
+    try:
+        return read_all_scores(gradebook, assignments)
+    except LookupError as exc:
+        raise RosterError(str(exc)) from None
 
 
 def _number(value: float) -> str:
     return f"{value:g}"
+
+
+def _plain_row(roster_row: RosterRow | None, **values: str) -> list[str]:
+    """One row of the plain CSV, in PLAIN_COLUMNS order: the roster's ids (if matched) and ``values``."""
+    if roster_row is not None:
+        values.update(
+            canvas_id=roster_row.values["ID"],
+            sis_user_id=roster_row.values["SIS User ID"],
+            sis_login_id=roster_row.values["SIS Login ID"],
+            name=roster_row.values["Student"],
+        )
+    unknown = set(values) - set(PLAIN_COLUMNS)
+    if unknown:
+        raise KeyError(f"not columns of the plain CSV: {', '.join(sorted(unknown))}")
+    return [values.get(column, "") for column in PLAIN_COLUMNS]
 
 
 def write_exports(
@@ -274,43 +251,24 @@ def write_exports(
     plain_rows = [PLAIN_COLUMNS]
     for g in table:
         row = result.rows.get(g.student)
-        ids = (
-            [row.values["ID"], row.values["SIS User ID"], row.values["SIS Login ID"], row.values["Student"]]
-            if row
-            else ["", "", "", ""]
-        )
         plain_rows.append(
-            [
-                g.student,
-                *ids,
-                g.assignment,
-                g.timestamp,
-                _number(g.raw_score),
-                _number(g.penalty),
-                _number(g.score),
-                _number(g.max_score),
-                str(g.needs_manual_grade).lower(),
-                "yes" if row else "not on the roster",
-            ]
+            _plain_row(
+                row,
+                student_id=g.student,
+                assignment=g.assignment,
+                timestamp=g.timestamp,
+                raw_score=_number(g.raw_score),
+                late_submission_penalty=_number(g.late_submission_penalty),
+                score=_number(g.score),
+                max_score=_number(g.max_score),
+                needs_manual_grade=str(g.needs_manual_grade).lower(),
+                matched="yes" if row else "not on the roster",
+            )
         )
     for row in result.roster_only:
         for name in names:
             plain_rows.append(
-                [
-                    "",
-                    row.values["ID"],
-                    row.values["SIS User ID"],
-                    row.values["SIS Login ID"],
-                    row.values["Student"],
-                    name,
-                    "",
-                    "",
-                    "",
-                    "",
-                    _number(max_scores[name]),
-                    "",
-                    "not in the gradebook",
-                ]
+                _plain_row(row, assignment=name, max_score=_number(max_scores[name]), matched="not in the gradebook")
             )
     for path, content in ((Path(canvas_csv), canvas_rows), (Path(plain_csv), plain_rows)):
         path.parent.mkdir(parents=True, exist_ok=True)

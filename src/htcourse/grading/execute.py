@@ -23,12 +23,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from htcourse.grading import stages
+from htcourse.grading.cells import OUTPUT_TOO_LARGE_ENAME, SKIPPED_ENAME, TIMEOUT_ENAME
 from htcourse.grading.outputs import TRUNCATION_MARK
-from htcourse.grading.wire import MAX_REPORT_BYTES, MIME
-
-TIMEOUT_ENAME = "CellTimeoutError"
-SKIPPED_ENAME = "CellNotRun"
-OUTPUT_TOO_LARGE_ENAME = "OutputTooLarge"
+from htcourse.grading.wire import MAX_ANSWERS_BYTES, MIME
 
 
 def _error(ename: str, message: str) -> NotebookNode:
@@ -36,6 +33,25 @@ def _error(ename: str, message: str) -> NotebookNode:
 
 
 class BoundedExecute(Execute):
+    # nbgrader's and nbclient's time limits, with the course's defaults (see htcourse.grading.limits)
+    timeout = Integer(
+        30,
+        allow_none=True,
+        help=(
+            "Seconds one cell may run before its kernel is interrupted; later cells still run "
+            "(HTCOURSE_CELL_TIMEOUT sets it for a run)."
+        ),
+    ).tag(config=True)
+    startup_timeout = Integer(
+        120, help="Seconds a student's kernel may take to start (in its sandbox) before grading gives up."
+    ).tag(config=True)
+    iopub_timeout = Integer(
+        30,
+        help=(
+            "Seconds to wait, after a cell has finished, for the rest of its output (which carries the report "
+            "of its answers to the hidden tests; nbclient's own default of 4 s is too short on a busy machine)."
+        ),
+    ).tag(config=True)
     max_cell_timeouts = Integer(
         2, help="After this many cells have run over the time limit, the remaining cells are not run."
     ).tag(config=True)
@@ -108,7 +124,7 @@ class BoundedExecute(Execute):
             # the report of a hidden-test cell's answers (answers.py), bounded by its own limit
             read[5] = read[5] + 1 if len(read) > 5 else 1
             report = content["data"][MIME]
-            if read[5] <= 2 and len(str(report)) <= 1.1 * MAX_REPORT_BYTES + 10_000:
+            if read[5] <= 2 and len(str(report)) <= 1.1 * MAX_ANSWERS_BYTES + 10_000:
                 # nbclient makes a notebook node of every dict and list in an output and validates it:
                 # for a report of a table, about a tenth of a second. The report only goes on to the
                 # checker as data (answers.take_reports), so it is put in as it came, after nbclient

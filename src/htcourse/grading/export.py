@@ -1,19 +1,21 @@
 """The grades of one assignment as ``grades/<assignment>.csv`` (``make grade``, ``python -m htcourse.grading export``).
 
-:func:`submission_grades` is the one way the course reads a submission's
-scores out of the gradebook; the Canvas export (:mod:`.canvas`, also the
-``nbgrader export`` plugin) uses it too, so both files agree.
+:func:`htcourse.grading.results.read_scores` is the one way the course reads
+a submission's scores out of the gradebook, into one record
+(:class:`~htcourse.grading.results.Scores`); the Canvas export (:mod:`.canvas`,
+also the ``nbgrader export`` plugin) and the Moodle export (:mod:`.moodle`)
+read them the same way, so the three files agree.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from htcourse.grading.markers import read_marker
+from htcourse.grading.results import read_scores
 
 if TYPE_CHECKING:
     from htcourse.grading.course import Course
@@ -43,45 +45,6 @@ CSV_FIELDS = [
 ]
 
 
-@dataclass(frozen=True)
-class SubmissionGrades:
-    """One student's scores on one assignment, as the gradebook holds them."""
-
-    timestamp: str
-    auto_score: float
-    max_auto_score: float
-    hand_score: float
-    max_hand_score: float
-    hand_grading_needed: int  # answers still waiting for a hand grade
-    raw_score: float  # autograded plus hand-graded points (and extra credit)
-    late_submission_penalty: float
-    score: float  # raw_score less the late penalty, never below 0
-    max_score: float
-
-
-def submission_grades(gradebook, assignment: str, student: str) -> SubmissionGrades | None:
-    """The scores of ``student``'s submission of ``assignment``, or ``None`` if the gradebook has none."""
-    from nbgrader.api import MissingEntry
-
-    try:
-        sub = gradebook.find_submission(assignment, student)
-    except MissingEntry:
-        return None
-    penalty = sub.late_submission_penalty or 0.0
-    return SubmissionGrades(
-        timestamp=str(sub.timestamp or ""),
-        auto_score=sub.code_score,
-        max_auto_score=sub.max_code_score,
-        hand_score=sub.written_score,
-        max_hand_score=sub.max_written_score,
-        hand_grading_needed=sum(1 for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade),
-        raw_score=sub.score,
-        late_submission_penalty=penalty,
-        score=max(0.0, sub.score - penalty),
-        max_score=sub.max_score,
-    )
-
-
 def export_grades(course: Course, assignment: str, results: list[Result] | None = None) -> Path:
     """Write ``grades/<assignment>.csv`` (git-ignored): one row per student who submitted."""
     from nbgrader.api import MissingEntry
@@ -107,12 +70,12 @@ def export_grades(course: Course, assignment: str, results: list[Result] | None 
                 row["flags_or_reason"] = r.reason if r is not None else "not graded yet: run make grade"
                 writer.writerow(row)
                 continue
-            grades = submission_grades(gb, assignment, sid)
             try:
                 student = gb.find_student(sid)
+                grades = read_scores(gb, assignment, sid)
             except MissingEntry:
                 grades = None
-            if grades is None:
+            if grades is None or not grades.submitted:
                 row.update(status="not graded", flags_or_reason="no record in the gradebook")
                 writer.writerow(row)
                 continue

@@ -27,40 +27,20 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
-END_HIDDEN = "END HIDDEN TESTS"
+from htcourse.grading.cells import (  # noqa: F401 (BEGIN_HIDDEN: answers.py still imports it from here)
+    BEGIN_HIDDEN,
+    END_HIDDEN,
+    GRADER_ENAMES,
+    HIDDEN_FAILED_ENAME,
+    error_names,
+    has_hidden_tests,
+    split_hidden,
+)
+
 HIDDEN_FAILED = "A hidden test did not pass."
 REDACTED = "[This output was removed from your feedback because it contained hidden test code.]"
 
-#: Outputs of a hidden-test cell written by the grader itself (answers.CHECK_ENAME, execute's enames).
-_GRADER_ENAMES = ("HiddenTestFailed", "CellNotRun", "CellTimeoutError")
-
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def split_hidden(source: str, begin: str = BEGIN_HIDDEN, end: str = END_HIDDEN) -> tuple[str, list[str]]:
-    """Split ``source`` into (the source without hidden regions, the hidden lines).
-
-    The delimiter lines themselves are dropped, as nbgrader's ``ClearHiddenTests``
-    does. An unterminated region runs to the end of the cell (and is hidden).
-    """
-    kept: list[str] = []
-    hidden: list[str] = []
-    inside = False
-    for line in source.split("\n"):
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside:
-            hidden.append(line)
-        else:
-            kept.append(line)
-    return "\n".join(kept), hidden
-
-
-def has_hidden_tests(source: str, begin: str = BEGIN_HIDDEN) -> bool:
-    return begin in source
 
 
 def _signatures(lines: list[str]) -> set[str]:
@@ -111,7 +91,7 @@ class SanitizeHiddenTests(NbGraderPreprocessor):
     def _failed_output(self) -> NotebookNode:
         return NotebookNode(
             output_type="error",
-            ename="HiddenTestFailed",
+            ename=HIDDEN_FAILED_ENAME,
             evalue=self.failed_message,
             traceback=[self.failed_message],
         )
@@ -120,12 +100,12 @@ class SanitizeHiddenTests(NbGraderPreprocessor):
         if has_hidden_tests(cell.source, self.begin_test_delimeter):
             cell.source = split_hidden(cell.source, self.begin_test_delimeter, self.end_test_delimeter)[0].rstrip()
             if cell.cell_type == "code":
-                errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-                ours = [o for o in errors if o.get("ename") in _GRADER_ENAMES]
+                outputs = cell.get("outputs", [])
+                ours = [o for o in outputs if o.get("output_type") == "error" and o.get("ename") in GRADER_ENAMES]
                 if ours:
                     cell.outputs = ours
                 else:
-                    cell.outputs = [self._failed_output()] if errors else []
+                    cell.outputs = [self._failed_output()] if error_names(cell) else []
             return cell, resources
         if cell.cell_type == "code":
             outputs = []

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import nbformat
 
-from htcourse.grading import markers, nbgrader_steps, preflight, stages
+from htcourse.grading import cells, markers, nbgrader_steps, preflight, stages
 from htcourse.grading.course import Course
 from htcourse.grading.markup import inline_uploaded_images, removed_in
 from htcourse.grading.nbgrader_steps import GradingError, write_feedback
 from htcourse.grading.outputs import was_truncated
 from htcourse.grading.restore import load_template, restore
-from htcourse.grading.results import Result
+from htcourse.grading.results import Result, read_scores
 from htcourse.grading.sandbox import bounds, workdir
 
 STAGING_PREFIX = "htcourse-grading-"  # then the grading process's id (see batch._remove_stale_staging)
@@ -44,8 +44,7 @@ STAGING_PREFIX = "htcourse-grading-"  # then the grading process's id (see batch
 
 
 def _cell_name(cell, index: int) -> str:
-    gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    return gid or f"cell {index + 1} (one you added)"
+    return cells.grade_id(cell) or f"cell {index + 1} (one you added)"
 
 
 def _flags_from_autograded(nb, timeout: int) -> list[str]:
@@ -54,17 +53,17 @@ def _flags_from_autograded(nb, timeout: int) -> list[str]:
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        enames = {o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"}
-        if "CellTimeoutError" in enames:
+        enames = cells.error_names(cell)
+        if cells.TIMEOUT_ENAME in enames:
             flags.append(f"{_cell_name(cell, i)} ran longer than {timeout} s and was stopped")
-        if "CellNotRun" in enames:
+        if cells.SKIPPED_ENAME in enames:
             skipped += 1
         text = " ".join(str(o.get("evalue", "")) + " " + str(o.get("text", "")) for o in cell.get("outputs", []))
         if "No space left on device" in text or "Disk quota exceeded" in text:
             flags.append(f"{_cell_name(cell, i)} ran out of disk space (its working folder and /tmp are size-capped)")
-        if "MemoryError" in enames:
+        if cells.MEMORY_ENAME in enames:
             flags.append(f"{_cell_name(cell, i)} ran out of memory (MemoryError)")
-        if "OutputTooLarge" in enames:  # execute.OUTPUT_TOO_LARGE_ENAME
+        if cells.OUTPUT_TOO_LARGE_ENAME in enames:
             flags.append(f"{_cell_name(cell, i)} sent one output too large to read (not read; later cells not run)")
         if was_truncated(cell):
             flags.append(f"the output of {_cell_name(cell, i)} was cut (it printed too much)")
@@ -83,14 +82,14 @@ def _scores(course: Course, result: Result) -> None:
 
     with course.gradebook() as gb:
         try:
-            sub = gb.find_submission(result.assignment, result.student_id)
+            scores = read_scores(gb, result.assignment, result.student_id)
         except MissingEntry:
-            raise GradingError("the gradebook has no record of this submission after grading") from None
-        result.auto_score = float(sub.code_score)
-        result.max_auto_score = float(sub.max_code_score)
-        result.hand_score = float(sub.written_score)
-        result.max_hand_score = float(sub.max_written_score)
-        result.hand_grading_needed = sum(1 for nb in sub.notebooks for grade in nb.grades if grade.needs_manual_grade)
+            scores = None
+    if scores is None or not scores.submitted:
+        raise GradingError("the gradebook has no record of this submission after grading")
+    result.auto_score, result.max_auto_score = scores.auto_score, scores.max_auto_score
+    result.hand_score, result.max_hand_score = scores.hand_score, scores.max_hand_score
+    result.hand_grading_needed = scores.hand_grading_needed
 
 
 # --- one submission ------------------------------------------------------------
@@ -144,8 +143,8 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         staged = staging / student_id / assignment
         staged.mkdir(parents=True)
         for template in templates:
-            nb, report = restore(checked.notebooks[template.notebook], template)
-            result.flags += report.flags()
+            nb, repaired = restore(checked.notebooks[template.notebook], template)
+            result.flags += repaired.flags()
             # a picture saved beside the notebook becomes the cell's attachment now, before any
             # student code runs: nothing is read from the kernel's working folder later (markup.py)
             limit = 1000 * course.max_file_size_kb if course.max_file_size_kb is not None else None
@@ -189,7 +188,10 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
                     "the folder was discarded): " + "; ".join(left)
                 )
         graded_dir = course.autograded_submission_dir(student_id, assignment)
-        timeout = int(course.config.Execute.get("timeout", 30))
+        from htcourse.grading.execute import BoundedExecute
+        from htcourse.grading.limits import configured
+
+        timeout = int(configured(course.config, BoundedExecute, "timeout"))
         for nb_name in notebooks:
             path = graded_dir / f"{nb_name}.ipynb"
             if not path.is_file():

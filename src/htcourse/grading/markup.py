@@ -45,6 +45,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool
 
+from htcourse.grading import cells
+
 #: Where the grader records, per cell, what it removed.
 METADATA_KEY = "htcourse"
 REMOVED_KEY = "removed_markup"
@@ -472,7 +474,7 @@ def inline_uploaded_images(nb: NotebookNode, folder: Path, files, max_bytes: int
     available = {str(Path(f)) for f in files}
     problems: list[str] = []
     for cell in nb.cells:
-        if cell.cell_type != "markdown" or cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
+        if cell.cell_type != "markdown" or cells.is_locked(cell):
             continue  # the instructions are the course's own
 
         def replace(match: re.Match, cell: NotebookNode = cell) -> str:

@@ -9,11 +9,11 @@ its grade item (or to "new grade item"). Columns:
 
 ``First name, Last name, ID number, Email address, <assignment> ...``
 
-Each assignment column holds nbgrader's final score, as in the Canvas
-export (:mod:`.canvas`): autograded points plus every **manual grade**, less
-the **late penalty**; 0 for a student with no submission. The student's
-nbgrader id is the ``ID number`` (students collected from Moodle by
-``htcourse collect`` are known by their ID number, else by their email,
+Each assignment column holds nbgrader's final score
+(:attr:`htcourse.grading.results.Scores.score`, as in the Canvas export):
+autograded points plus every **manual grade**, less the **late penalty**;
+0 for a student with no submission. The student's nbgrader id is the
+``ID number`` (students collected from Moodle by ``htcourse collect`` are known by their ID number, else by their email,
 which then fills ``Email address``); a student with neither an email nor an
 ID number cannot be matched by Moodle and is an error unless
 ``allow_unmatched`` (then they are listed and left out).
@@ -54,11 +54,11 @@ def write_moodle_csv(
     gradebook, out: Path, assignments: list[str] | None = None, allow_unmatched: bool = False
 ) -> MoodleExport:
     """Write the import CSV to ``out`` (atomically); raise :class:`MoodleExportError` (writing nothing) on bad input."""
-    from htcourse.grading.canvas import RosterError, grades
+    from htcourse.grading.results import read_all_scores
 
     try:
-        names, students, table = grades(gradebook, assignments)
-    except RosterError as exc:
+        names, students, table = read_all_scores(gradebook, assignments)
+    except LookupError as exc:
         raise MoodleExportError(str(exc)) from None
     if not names:
         raise MoodleExportError("the gradebook has no assignments to export")

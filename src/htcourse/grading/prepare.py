@@ -28,8 +28,9 @@ from collections.abc import Callable
 
 import nbformat
 
+from htcourse.grading import cells
+from htcourse.grading.cells import BEGIN_HIDDEN, BEGIN_SOLUTION, END_SOLUTION, split_hidden
 from htcourse.grading.course import Course
-from htcourse.grading.feedback import split_hidden
 
 CANARY = re.compile(r"CANARY-(?P<assignment>[a-z0-9-]+?)-(?P<n>\d+)\b")
 
@@ -65,19 +66,18 @@ def _authoring_problems(assignment: str, nb) -> list[str]:
     out = []
     seen: dict[str, str] = {}
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        gid = meta.get("grade_id", "?")
+        gid = cells.grade_id(cell) or "?"
         regions = []
-        if meta.get("solution"):
-            if "BEGIN SOLUTION" in cell.source or cell.cell_type == "markdown":
+        if cells.is_solution(cell):
+            if BEGIN_SOLUTION in cell.source or cell.cell_type == "markdown":
                 regions.append("solution")
-        if "BEGIN HIDDEN TESTS" in cell.source:
+        if BEGIN_HIDDEN in cell.source:
             regions.append("hidden tests")
             visible, hidden = split_hidden(cell.source)
             code_lines = [line for line in visible.splitlines() if line.strip() and not line.strip().startswith("#")]
             if code_lines:
                 out.append(f"{gid}: put visible tests in their own cell; this hidden-test cell also runs visible code")
-            if not meta.get("grade"):
+            if not cells.is_grade(cell):
                 out.append(f"{gid}: hidden tests must be in an autograder test cell")
         for region in regions:
             tokens = [m for m in CANARY.finditer(cell.source)]
@@ -89,9 +89,9 @@ def _authoring_problems(assignment: str, nb) -> list[str]:
                 if m.group(0) in seen and seen[m.group(0)] != gid:
                     out.append(f"{gid}: canary {m.group(0)} is also used in {seen[m.group(0)]}")
                 seen[m.group(0)] = gid
-        if meta.get("solution") and cell.cell_type == "code" and "BEGIN SOLUTION" in cell.source:
+        if cells.is_solution(cell) and cell.cell_type == "code" and BEGIN_SOLUTION in cell.source:
             text = cell.source
-            begin, end = text.find("BEGIN SOLUTION"), text.find("END SOLUTION")
+            begin, end = text.find(BEGIN_SOLUTION), text.find(END_SOLUTION)
             if end != -1 and not CANARY.search(text[begin:end]):
                 out.append(f"{gid}: the canary must be inside the solution region")
     from htcourse.grading import answers
@@ -100,11 +100,7 @@ def _authoring_problems(assignment: str, nb) -> list[str]:
     for gid, source in hidden.items():
         out += answers.declaration_problems(gid, source, setup)
     # points in the header table
-    total = sum(
-        float(c.metadata.get("nbgrader", {}).get("points", 0) or 0)
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("grade")
-    )
+    total = sum(cells.points(c) for c in nb.cells)
     header = nb.cells[0].source if nb.cells else ""
     m = re.search(r"\*\*Points\*\*\s*\|\s*(\d+)", header)
     if not m:
@@ -116,25 +112,32 @@ def _authoring_problems(assignment: str, nb) -> list[str]:
     return out
 
 
-def check_solutions(path, timeout: int = 120) -> list[str]:
-    """Run a source notebook (with its solutions) as it is graded, hidden tests in the trusted checker."""
+def check_solutions(path, timeout: float | None = None) -> list[str]:
+    """Run a source notebook (with its solutions) as it is graded, hidden tests in the trusted checker.
+
+    ``timeout`` bounds each cell and the hidden tests (default: ``c.CheckAnswers.timeout``'s default).
+    """
     from nbclient import NotebookClient
 
     from htcourse.grading import answers
     from htcourse.grading.checker import CheckerError
+    from htcourse.grading.limits import configured
     from htcourse.grading.sandbox.kernel import NoPauseKernelManager
+
+    if timeout is None:
+        timeout = configured(None, answers.CheckAnswers, "timeout")
 
     nb = nbformat.read(str(path), as_version=4)
     setup, hidden = answers.setup_and_hidden(nb)
     if not hidden:
         return []
     for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = cells.grade_id(cell)
         if gid in hidden:
             cell.source = answers.report_source(hidden[gid], gid, answers.declared_names(hidden[gid]) or [])
     client = NotebookClient(
         nb,
-        timeout=timeout,
+        timeout=int(timeout),
         kernel_name="python3",
         allow_errors=True,
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
@@ -157,6 +160,8 @@ def validate(course: Course, assignments: list[str] | None = None, echo: Callabl
     """``nbgrader validate`` on each source notebook, plus the course's authoring rules."""
     from nbgrader.validator import Validator
 
+    from htcourse.grading.answers import CheckAnswers
+    from htcourse.grading.limits import configured
     from htcourse.grading.nbgrader_steps import log
 
     status = 0
@@ -175,7 +180,7 @@ def validate(course: Course, assignments: list[str] | None = None, echo: Callabl
                 problems.append(f"a cell changed type: {cell['source'][:60]}")
             problems += _authoring_problems(name, nbformat.read(str(path), as_version=4))
             if not problems:
-                problems += check_solutions(path)
+                problems += check_solutions(path, configured(course.config, CheckAnswers, "timeout"))
             if problems:
                 status = 1
                 echo(f"{name}/{nb_name}.ipynb: {len(problems)} problem(s)")

@@ -1,4 +1,11 @@
-"""What the grader prints: a progress line per submission and the summary of a class."""
+"""The grading report: what the grader tells the instructor, a progress line per submission and a class summary.
+
+In the grading code "report" means this and only this. The message a graded
+cell sends to the checker with its answers is an *answers message*
+(:func:`htcourse.grading.wire.send_answers`, :func:`~htcourse.grading.wire.build_answers_message`);
+what :func:`htcourse.grading.restore.restore` had to repair is a
+:class:`~htcourse.grading.restore.RestoreSummary`.
+"""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import nbformat
 from nbformat.notebooknode import NotebookNode, from_dict
 
-from htcourse.grading.feedback import split_hidden
+from htcourse.grading.cells import grade_id, nbgrader_meta, split_hidden
 
 GRADER_NOTE_KEY = "htcourse_grader_note"
 
@@ -69,7 +69,9 @@ class Template:
 
 
 @dataclass
-class RestoreReport:
+class RestoreSummary:
+    """What :func:`restore` had to repair in one notebook (the grader turns it into flags)."""
+
     restored: list[tuple[str, str]] = field(default_factory=list)  # (grade_id, kind) deleted, put back
     replaced: list[tuple[str, str]] = field(default_factory=list)  # (grade_id, kind) edited, original put back
     extra_cells: int = 0
@@ -89,7 +91,7 @@ def load_template(course, assignment: str, notebook: str) -> Template:
     from nbgrader.api import MissingEntry
 
     source_nb = nbformat.read(str(course.source_notebook(assignment, notebook)), as_version=4)
-    order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in source_nb.cells]
+    order = [grade_id(c) for c in source_nb.cells]
     order = [gid for gid in order if gid]
     with course.gradebook() as gb:
         try:
@@ -122,11 +124,6 @@ def load_template(course, assignment: str, notebook: str) -> Template:
 
 def _normal(text: str) -> str:
     return "\n".join(line.rstrip() for line in str(text).strip().splitlines())
-
-
-def _nbgrader_meta(cell) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return meta if isinstance(meta, dict) else {}
 
 
 def _make_cell(t: TemplateCell, source: str, attachments=None) -> NotebookNode:
@@ -170,9 +167,9 @@ def _as_plain(cell, n: int) -> NotebookNode:
     return from_dict(cell)
 
 
-def restore(student_nb: NotebookNode, template: Template) -> tuple[NotebookNode, RestoreReport]:
+def restore(student_nb: NotebookNode, template: Template) -> tuple[NotebookNode, RestoreSummary]:
     """Return (a notebook ready for nbgrader, what had to be repaired)."""
-    report = RestoreReport()
+    summary = RestoreSummary()
     by_id = template.by_id
     seen: dict[str, NotebookNode] = {}
     extras: dict[str | None, list[NotebookNode]] = {}
@@ -181,14 +178,14 @@ def restore(student_nb: NotebookNode, template: Template) -> tuple[NotebookNode,
     for cell in student_nb.get("cells", []):
         if cell.get("metadata", {}).get(GRADER_NOTE_KEY):
             continue  # a note from an earlier grading run
-        gid = _nbgrader_meta(cell).get("grade_id")
-        if isinstance(gid, str) and gid in by_id and gid not in seen:
+        gid = grade_id(cell)
+        if gid in by_id and gid not in seen:
             seen[gid] = cell
             anchor = gid
         else:
             n_extra += 1
             extras.setdefault(anchor, []).append(_as_plain(cell, n_extra))
-    report.extra_cells = n_extra
+    summary.extra_cells = n_extra
 
     cells: list[NotebookNode] = list(extras.get(None, []))
     n_note = 0
@@ -197,7 +194,7 @@ def restore(student_nb: NotebookNode, template: Template) -> tuple[NotebookNode,
         note = None
         if t.solution:
             if mine is None:
-                report.restored.append((t.grade_id, t.kind))
+                summary.restored.append((t.grade_id, t.kind))
                 note = "this answer cell was missing from your submission; it was put back, empty, before grading."
                 cell = _make_cell(t, t.source)
             else:
@@ -205,10 +202,10 @@ def restore(student_nb: NotebookNode, template: Template) -> tuple[NotebookNode,
         else:
             cell = _make_cell(t, t.source)
             if mine is None:
-                report.restored.append((t.grade_id, t.kind))
+                summary.restored.append((t.grade_id, t.kind))
                 note = f"this {t.kind} was missing from your submission; the original was put back before grading."
             else:
-                meta = _nbgrader_meta(mine)
+                meta = nbgrader_meta(mine)
                 changed = (
                     mine.get("cell_type") != t.cell_type
                     or _normal("".join(mine.get("source", ""))) != _normal(t.released)
@@ -217,7 +214,7 @@ def restore(student_nb: NotebookNode, template: Template) -> tuple[NotebookNode,
                     or (t.grade and meta.get("points") is not None and float(meta.get("points")) != t.points)
                 )
                 if changed:
-                    report.replaced.append((t.grade_id, t.kind))
+                    summary.replaced.append((t.grade_id, t.kind))
                     note = f"this {t.kind} had been changed; the original was put back before grading."
         if note:
             n_note += 1
@@ -228,4 +225,4 @@ def restore(student_nb: NotebookNode, template: Template) -> tuple[NotebookNode,
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata = copy.deepcopy(template.metadata)
     nbformat.validate(nb)
-    return nb, report
+    return nb, summary

@@ -58,3 +58,83 @@ class Batch:
         if self.interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if all(r.ok for r in self.results) else EXIT_SOME_FAILED
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One student's scores on one assignment, as the gradebook holds them.
+
+    The one record every export reads (the course's CSV in :mod:`.export`,
+    Canvas in :mod:`.canvas`, Moodle in :mod:`.moodle`) and the grader copies
+    into its :class:`Result`; made only by :func:`read_scores`, so that all of
+    them count manual grades, extra credit and the late penalty the same way.
+    """
+
+    student: str
+    assignment: str
+    submitted: bool  # False: no submission in the gradebook (every score 0)
+    timestamp: str
+    auto_score: float
+    max_auto_score: float
+    hand_score: float
+    max_hand_score: float
+    hand_grading_needed: int  # answers still waiting for a hand grade
+    raw_score: float  # autograded plus hand-graded points (and extra credit)
+    late_submission_penalty: float
+    score: float  # the final score: raw_score less the late penalty, never below 0
+    max_score: float
+
+    @property
+    def needs_manual_grade(self) -> bool:
+        return self.hand_grading_needed > 0
+
+
+def read_scores(gradebook, assignment: str, student: str) -> Scores:
+    """``student``'s scores on ``assignment`` from an open nbgrader gradebook.
+
+    A student with no submission gets ``submitted=False``, every score 0 and
+    the assignment's maximum. Raises nbgrader's ``MissingEntry`` if the
+    assignment itself is not in the gradebook.
+    """
+    from nbgrader.api import MissingEntry
+
+    try:
+        sub = gradebook.find_submission(assignment, student)
+    except MissingEntry:
+        top = float(gradebook.find_assignment(assignment).max_score)
+        return Scores(student, assignment, False, "", 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, top)
+    penalty = float(sub.late_submission_penalty or 0.0)
+    raw = float(sub.score)
+    return Scores(
+        student=student,
+        assignment=assignment,
+        submitted=True,
+        timestamp=str(sub.timestamp or ""),
+        auto_score=float(sub.code_score),
+        max_auto_score=float(sub.max_code_score),
+        hand_score=float(sub.written_score),
+        max_hand_score=float(sub.max_written_score),
+        hand_grading_needed=sum(1 for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade),
+        raw_score=raw,
+        late_submission_penalty=penalty,
+        score=max(0.0, raw - penalty),
+        max_score=float(sub.max_score),
+    )
+
+
+def read_all_scores(gradebook, assignments: list[str] | None = None) -> tuple[list[str], list[str], list[Scores]]:
+    """(assignment names, student ids, one :class:`Scores` per assignment and student), in the gradebook's order.
+
+    ``assignments`` keeps only those (a name the gradebook does not know is a
+    ``LookupError`` that says which are known).
+    """
+    names = [a.name for a in gradebook.assignments]
+    if assignments:
+        unknown = [a for a in assignments if a not in names]
+        if unknown:
+            raise LookupError(
+                f"assignment(s) {', '.join(unknown)} are not in the gradebook (known: {', '.join(names) or 'none'})"
+            )
+        names = [n for n in names if n in assignments]
+    students = sorted(s.id for s in gradebook.students)
+    return names, students, [read_scores(gradebook, name, student) for name in names for student in students]

@@ -1,7 +1,7 @@
-"""Answers as plain data: how a graded notebook reports the values its hidden tests need.
+"""Answers as plain data: how a graded notebook sends the values its hidden tests need.
 
 When a submission is graded, each hidden-test cell is replaced in the copy
-that runs by a call to :func:`report` (see :mod:`htcourse.grading.answers`).
+that runs by a call to :func:`send_answers` (see :mod:`htcourse.grading.answers`).
 It runs in the student's kernel, looks up the declared names and sends
 their values to the grader as one display output of the private MIME type
 :data:`MIME`, as JSON. Nothing of the hidden test is in that call. The
@@ -35,10 +35,11 @@ from __future__ import annotations
 import json
 import math
 
-#: The MIME type of a report (a display output the grader reads and removes).
+#: The MIME type of an answers message (a display output the grader reads and removes).
 MIME = "application/vnd.htcourse.answers+json"
-#: Largest report of one cell, in bytes of JSON (c.ReportAnswers.max_report_bytes overrides it).
-MAX_REPORT_BYTES = 20_000_000
+#: Largest answers message of one cell, in bytes of JSON (c.ReportAnswers.max_report_bytes overrides it).
+MAX_ANSWERS_BYTES = 20_000_000
+MAX_REPORT_BYTES = MAX_ANSWERS_BYTES  # the older name, still read by answers.py and checker.py
 MAX_DEPTH = 32
 
 #: dtypes a reported array, Series or DataFrame column may have.
@@ -163,8 +164,8 @@ def encode(value, depth: int = 0):
     raise Unreportable(f"{module + '.' if module and module != 'builtins' else ''}{kind.__qualname__}")
 
 
-def build_report(cell_id: str, names: list[str], namespace: dict, max_bytes: int = MAX_REPORT_BYTES) -> dict:
-    """The report of one cell: ``{"cell", "answers": {name: data}, "problems": {name: [why, detail]}}``."""
+def build_answers_message(cell_id: str, names: list[str], namespace: dict, max_bytes: int = MAX_ANSWERS_BYTES) -> dict:
+    """The answers message of one cell: ``{"cell", "answers": {name: data}, "problems": {name: [why, detail]}}``."""
     answers: dict = {}
     problems: dict = {}
     used = 0
@@ -189,11 +190,15 @@ def build_report(cell_id: str, names: list[str], namespace: dict, max_bytes: int
     return {"cell": cell_id, "answers": answers, "problems": problems}
 
 
-def report(cell_id: str, names: list[str], namespace: dict, max_bytes: int = MAX_REPORT_BYTES) -> None:
-    """Send the report of one cell to the grader (called in the student's kernel)."""
+def send_answers(cell_id: str, names: list[str], namespace: dict, max_bytes: int = MAX_ANSWERS_BYTES) -> None:
+    """Send the answers message of one cell to the grader (called in the student's kernel)."""
     from IPython.display import display
 
-    display({MIME: build_report(cell_id, names, namespace, max_bytes)}, raw=True)
+    display({MIME: build_answers_message(cell_id, names, namespace, max_bytes)}, raw=True)
+
+
+#: The older name, still called by the cells answers.report_source writes.
+report = send_answers
 
 
 # --- in the grader's trusted checker ---------------------------------------------------

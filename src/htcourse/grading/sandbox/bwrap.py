@@ -43,7 +43,9 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    cpu_seconds: int = 60
+    """The per-process limits of one sandbox: the defaults of ``c.SandboxKernelManager``'s settings (kernel.py)."""
+
+    cpu_seconds: int = 300
     memory_bytes: int = 2 * 1024**3
     max_processes: int = 64
     tmp_bytes: int = 512 * 1024**2  # the size of the sandbox's /tmp (memory-backed)

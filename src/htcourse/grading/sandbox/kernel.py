@@ -163,9 +163,16 @@ class SandboxKernelManager(NoPauseKernelManager):
     started from the event loop's own thread (see ``--die-with-parent``).
     """
 
-    cpu_seconds = Int(SandboxLimits.cpu_seconds, help="CPU seconds the kernel may use").tag(config=True)
-    memory_bytes = Int(SandboxLimits.memory_bytes, help="address space limit of the kernel").tag(config=True)
-    max_processes = Int(SandboxLimits.max_processes, help="processes the sandbox user may run").tag(config=True)
+    cpu_seconds = Int(
+        SandboxLimits.cpu_seconds,
+        help="CPU seconds each process of a student's sandbox may use (prlimit --cpu).",
+    ).tag(config=True)
+    memory_bytes = Int(
+        SandboxLimits.memory_bytes, help="Address space of each process of a student's sandbox (prlimit --as)."
+    ).tag(config=True)
+    max_processes = Int(
+        SandboxLimits.max_processes, help="Processes the sandbox's user may run at once (prlimit --nproc)."
+    ).tag(config=True)
     sandbox_memory_bytes = Int(
         2 * 1024**3,
         help=(
