@@ -96,9 +96,9 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
-    "htcourse.grading.answers.ReportAnswers",
+    "htcourse.grading.answers.SendAnswers",
 ]
-# The largest report of one cell's answers (c.ReportAnswers.max_report_bytes), and how
+# The largest report of one cell's answers (c.SendAnswers.max_answers_bytes), and how
 # long one notebook's hidden tests may run (c.CheckAnswers.timeout): see answers.py.
 c.Autograde.autograde_preprocessors = [
     "htcourse.grading.execute.BoundedExecute",

@@ -93,7 +93,6 @@ def _string_constants(path: Path) -> list[str]:
 
 
 def test_markers_and_error_names_are_typed_only_in_cells_py():
-    # answers.py is left to another change (see the report of issue 30); everything else uses cells.py
     typed = {
         cells.BEGIN_HIDDEN,
         cells.END_HIDDEN,
@@ -106,7 +105,7 @@ def test_markers_and_error_names_are_typed_only_in_cells_py():
     }
     offenders = []
     for path in GRADING.rglob("*.py"):
-        if path.name in {"cells.py", "answers.py"}:
+        if path.name == "cells.py":
             continue
         for value in _string_constants(path):
             if isinstance(value, str) and value in typed:
@@ -116,8 +115,6 @@ def test_markers_and_error_names_are_typed_only_in_cells_py():
 
 def test_nbgrader_metadata_is_read_only_through_cells_py():
     offenders = [
-        path.name
-        for path in GRADING.rglob("*.py")
-        if path.name not in {"cells.py", "answers.py"} and 'get("nbgrader"' in path.read_text()
+        path.name for path in GRADING.rglob("*.py") if path.name != "cells.py" and 'get("nbgrader"' in path.read_text()
     ]
     assert offenders == []

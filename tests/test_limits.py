@@ -80,7 +80,7 @@ def test_the_cell_timeout_can_be_set_for_one_run(monkeypatch):
 def test_numbers_are_shown_with_their_units():
     assert limits._show("memory_bytes", 2 * 1024**3) == "2 GiB"
     assert limits._show("tmp_bytes", 512 * 1024**2) == "512 MiB"
-    assert limits._show("max_report_bytes", 20_000_000) == "20,000,000 bytes"
+    assert limits._show("max_answers_bytes", 20_000_000) == "20,000,000 bytes"
     assert limits._show("timeout", 120.0) == "120 s"
     assert limits._show("max_file_size", 20_000) == "20,000 kB"
     assert re.fullmatch(r"\d+", limits._show("max_processes", 64))

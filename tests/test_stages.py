@@ -35,7 +35,8 @@ def test_a_checked_notebook_carries_its_check_stage_in_its_resources():
     cell = nbformat.v4.new_code_cell("a = 42", metadata={"nbgrader": {"grade_id": "q1-hidden", "grade": True}})
     cell.outputs = [
         nbformat.v4.new_output(
-            "display_data", data={wire.MIME: json.loads(json.dumps(wire.build_answers_message("q1-hidden", ["a"], {"a": 42})))}
+            "display_data",
+            data={wire.MIME: json.loads(json.dumps(wire.build_answers_message("q1-hidden", ["a"], {"a": 42})))},
         )
     ]
     nb = nbformat.v4.new_notebook(cells=[cell])

@@ -8,9 +8,9 @@ test reads::
 
 When a submission is graded (``c.Autograde`` in ``assignments/nbgrader_config.py``):
 
-- :class:`ReportAnswers`, the last of nbgrader's sanitising steps, replaces
+- :class:`SendAnswers`, the last of nbgrader's sanitising steps, replaces
   each hidden-test cell by a cell that only *reports* the declared answers
-  (:func:`htcourse.grading.wire.report`). nbgrader writes the sanitised copy
+  (:func:`htcourse.grading.wire.send_answers`). nbgrader writes the sanitised copy
   into the folder the kernel runs in, so from then on no hidden test is in
   the kernel's folder, and none is ever sent to the kernel.
 - :class:`CheckAnswers`, right after the notebook ran, reads the reports,
@@ -35,12 +35,13 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Integer
 
+from htcourse.grading import cells as nbcells
 from htcourse.grading import wire
-from htcourse.grading.feedback import BEGIN_HIDDEN, has_hidden_tests, split_hidden
+from htcourse.grading.cells import BEGIN_HIDDEN, has_hidden_tests, split_hidden
 
 DECLARATION = re.compile(r"^[ \t]*#[ \t]*ANSWERS CHECKED:[ \t]*(?P<names>.*?)[ \t]*$", re.MULTILINE)
 #: The ename of the error output that the grader writes into a failed hidden-test cell.
-CHECK_ENAME = "HiddenTestFailed"
+CHECK_ENAME = nbcells.HIDDEN_FAILED_ENAME
 _BUILTINS = frozenset(dir(builtins))
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -152,11 +153,11 @@ def declaration_problems(grade_id: str, source: str, setup_sources: list[str]) -
 # --- the report cell (runs in the student's kernel) ----------------------------------------
 
 
-def report_source(source: str, grade_id: str, names: list[str], max_bytes: int = wire.MAX_REPORT_BYTES) -> str:
+def send_answers_source(source: str, grade_id: str, names: list[str], max_bytes: int = wire.MAX_ANSWERS_BYTES) -> str:
     """What runs in the kernel instead of a hidden-test cell: its visible comments and a report."""
     visible = "\n".join(line for line in split_hidden(source)[0].splitlines() if line.strip())
     call = (
-        f"__import__('htcourse.grading.wire', fromlist=['report']).report("
+        f"__import__('htcourse.grading.wire', fromlist=['send_answers']).send_answers("
         f"{grade_id!r}, {list(names)!r}, globals(), {int(max_bytes)})"
     )
     return (visible + "\n" if visible else "") + (
@@ -164,7 +165,7 @@ def report_source(source: str, grade_id: str, names: list[str], max_bytes: int =
     )
 
 
-def take_reports(cell: NotebookNode) -> list:
+def take_answers_messages(cell: NotebookNode) -> list:
     """Remove every report output from ``cell`` and return their payloads."""
     kept, found = [], []
     for output in cell.get("outputs", []):
@@ -178,7 +179,7 @@ def take_reports(cell: NotebookNode) -> list:
     return found
 
 
-def pick_report(payloads: list, grade_id: str, max_bytes: int) -> str:
+def pick_answers_message(payloads: list, grade_id: str, max_bytes: int) -> str:
     """The one report of a cell as JSON text, or a marker of why there is none (also JSON)."""
     mine = [p for p in payloads if isinstance(p, dict) and p.get("cell") == grade_id]
     if not mine:
@@ -199,15 +200,16 @@ def failed_output(lines: list[str]) -> NotebookNode:
     return NotebookNode(output_type="error", ename=CHECK_ENAME, evalue=text, traceback=list(lines))
 
 
-class ReportAnswers(NbGraderPreprocessor):
+class SendAnswers(NbGraderPreprocessor):
     """Replace each hidden-test cell by a cell that reports its declared answers (autograde, sanitising)."""
 
-    max_report_bytes = Integer(
-        wire.MAX_REPORT_BYTES, help="Largest report of the answers of one hidden-test cell (bytes of JSON)."
+    max_answers_bytes = Integer(
+        wire.MAX_ANSWERS_BYTES,
+        help="Largest message of the answers of one hidden-test cell to the checker (bytes of JSON).",
     ).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nbcells.nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("grade") and has_hidden_tests(cell.source):
             names = declared_names(cell.source)
             if names is None:
@@ -215,7 +217,7 @@ class ReportAnswers(NbGraderPreprocessor):
                     f"the hidden-test cell {meta.get('grade_id')} declares no answers "
                     "(# ANSWERS CHECKED: ...): run make validate"
                 )
-            cell.source = report_source(cell.source, meta.get("grade_id", ""), names, self.max_report_bytes)
+            cell.source = send_answers_source(cell.source, meta.get("grade_id", ""), names, self.max_answers_bytes)
         return cell, resources
 
     def preprocess(self, nb, resources):
@@ -247,7 +249,7 @@ def check_executed(
     setup: list[str],
     *,
     timeout: float,
-    max_report_bytes: int = wire.MAX_REPORT_BYTES,
+    max_answers_bytes: int = wire.MAX_ANSWERS_BYTES,
     resources: dict | None = None,
 ) -> dict[str, dict]:
     """Judge every hidden-test cell of an executed notebook in the trusted checker.
@@ -266,10 +268,10 @@ def check_executed(
     started, cpu_started = time.perf_counter(), time.process_time()
     reports, cells = {}, {}
     for cell in nb.cells:
-        payloads = take_reports(cell) if cell.cell_type == "code" else []
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        payloads = take_answers_messages(cell) if cell.cell_type == "code" else []
+        gid = nbcells.grade_id(cell)
         if gid in hidden_sources and cell.cell_type == "code":
-            reports[gid] = pick_report(payloads, gid, max_report_bytes)
+            reports[gid] = pick_answers_message(payloads, gid, max_answers_bytes)
             cells[gid] = cell
     tests = hidden_tests({gid: hidden_sources[gid] for gid in cells})
     if not tests:
@@ -292,7 +294,7 @@ def check_executed(
     return results
 
 
-class CheckAnswers(ReportAnswers):
+class CheckAnswers(SendAnswers):
     """Run the hidden tests in the trusted checker and record pass or fail in each cell (autograde)."""
 
     timeout = Float(120, help="Seconds the hidden tests of one notebook may run in the trusted checker.").tag(
@@ -302,7 +304,7 @@ class CheckAnswers(ReportAnswers):
     def preprocess(self, nb, resources):
         setup, hidden = from_gradebook(nb, resources)
         check_executed(
-            nb, hidden, setup, timeout=self.timeout, max_report_bytes=self.max_report_bytes, resources=resources
+            nb, hidden, setup, timeout=self.timeout, max_answers_bytes=self.max_answers_bytes, resources=resources
         )
         return nb, resources
 
@@ -324,7 +326,7 @@ def from_gradebook(nb: NotebookNode, resources: dict) -> tuple[list[str], dict[s
         }
         setup = []
         for cell in nb.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            gid = nbcells.grade_id(cell)
             sc = sources.get(gid)
             if sc is not None and sc.locked and sc.cell_type == "code" and gid not in grades | solutions:
                 setup.append(sc.source)
@@ -335,7 +337,7 @@ def setup_and_hidden(nb: NotebookNode) -> tuple[list[str], dict[str, str]]:
     """The read-only setup cells and the hidden-test cells of a source notebook."""
     setup, hidden = [], {}
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nbcells.nbgrader_meta(cell)
         if cell.cell_type != "code":
             continue
         if meta.get("grade") and has_hidden_tests(cell.source):

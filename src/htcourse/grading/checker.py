@@ -51,7 +51,7 @@ def problem_line(name: str, why: str, detail: str, label: str) -> str:
     if why == wire.UNDEFINED:
         return f"{name} was not defined when {label} was checked."
     if why == wire.TOO_LARGE:
-        limit = wire.MAX_REPORT_BYTES // 1_000_000
+        limit = wire.MAX_ANSWERS_BYTES // 1_000_000
         return f"{name} was too large to be checked when {label} was checked (its answer must fit in {limit} MB)."
     kind = re.sub(r"[^\w.\[\] ]", "", str(detail))[:60] or "unknown"
     return (
@@ -339,9 +339,9 @@ class Checker(Helper):
     ) -> dict:
         """``{cell id: {"passed", "lines"}}`` for ``tests`` (each ``{"id", "label", "names", "source"}``).
 
-        ``reports`` maps a cell id to its report as JSON text (:func:`htcourse.grading.answers.pick_report`).
+        ``reports`` maps a cell id to its report as JSON text (:func:`htcourse.grading.answers.pick_answers_message`).
         """
-        # ``reports`` are JSON texts already (answers.pick_report measured them): put them in as they are.
+        # ``reports`` are JSON texts already (answers.pick_answers_message measured them): put them in as they are.
         body = ", ".join(f"{json.dumps(k)}: {v}" for k, v in reports.items())
         line = (
             f'{{"setup": {json.dumps(setup)}, "tests": {json.dumps(tests)}, "timeout": {float(timeout)!r}, '

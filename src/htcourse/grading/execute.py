@@ -127,7 +127,7 @@ class BoundedExecute(Execute):
             if read[5] <= 2 and len(str(report)) <= 1.1 * MAX_ANSWERS_BYTES + 10_000:
                 # nbclient makes a notebook node of every dict and list in an output and validates it:
                 # for a report of a table, about a tenth of a second. The report only goes on to the
-                # checker as data (answers.take_reports), so it is put in as it came, after nbclient
+                # checker as data (answers.take_answers_messages), so it is put in as it came, after nbclient
                 # has handled the output with an empty report in its place.
                 empty = dict(msg, content=dict(content, data=dict(content["data"], **{MIME: {}})))
                 out = super().output(outs, empty, display_id, cell_index)

@@ -45,7 +45,7 @@ LIMITS: list[tuple[str, str, str]] = [
     ("nbgrader.preprocessors", "LimitOutput", "max_traceback"),
     ("htcourse.grading.outputs", "LimitOutputSize", "max_output_chars"),
     ("htcourse.grading.outputs", "LimitOutputSize", "max_cell_chars"),
-    ("htcourse.grading.answers", "ReportAnswers", "max_report_bytes"),
+    ("htcourse.grading.answers", "SendAnswers", "max_answers_bytes"),
     # what is submitted
     ("nbgrader.coursedir", "CourseDirectory", "max_file_size"),
     ("nbgrader.coursedir", "CourseDirectory", "max_dir_size"),

@@ -134,7 +134,7 @@ def check_solutions(path, timeout: float | None = None) -> list[str]:
     for cell in nb.cells:
         gid = cells.grade_id(cell)
         if gid in hidden:
-            cell.source = answers.report_source(hidden[gid], gid, answers.declared_names(hidden[gid]) or [])
+            cell.source = answers.send_answers_source(hidden[gid], gid, answers.declared_names(hidden[gid]) or [])
     client = NotebookClient(
         nb,
         timeout=int(timeout),

@@ -27,7 +27,7 @@ KEY = "htcourse_stages"
 STAGES = {
     "working copy": "preflight checks, rebuilding the notebook around the assignment's cells, the staging folder",
     "converter": "making nbgrader's autograde converter, its student and submission rows in the gradebook",
-    "sanitise": "nbgrader's sanitising pass (ClearOutput ... ReportAnswers), reading and writing the notebook",
+    "sanitise": "nbgrader's sanitising pass (ClearOutput ... SendAnswers), reading and writing the notebook",
     "kernel start": "starting the sandboxed kernel until it answers, and shutting it down",
     "execution": "running the notebook's cells in the kernel",
     "check": "the hidden tests in the trusted checker (CPU: worker, checker and its child)",

@@ -37,9 +37,8 @@ import math
 
 #: The MIME type of an answers message (a display output the grader reads and removes).
 MIME = "application/vnd.htcourse.answers+json"
-#: Largest answers message of one cell, in bytes of JSON (c.ReportAnswers.max_report_bytes overrides it).
+#: Largest answers message of one cell, in bytes of JSON (c.SendAnswers.max_answers_bytes overrides it).
 MAX_ANSWERS_BYTES = 20_000_000
-MAX_REPORT_BYTES = MAX_ANSWERS_BYTES  # the older name, still read by answers.py and checker.py
 MAX_DEPTH = 32
 
 #: dtypes a reported array, Series or DataFrame column may have.
@@ -195,10 +194,6 @@ def send_answers(cell_id: str, names: list[str], namespace: dict, max_bytes: int
     from IPython.display import display
 
     display({MIME: build_answers_message(cell_id, names, namespace, max_bytes)}, raw=True)
-
-
-#: The older name, still called by the cells answers.report_source writes.
-report = send_answers
 
 
 # --- in the grader's trusted checker ---------------------------------------------------

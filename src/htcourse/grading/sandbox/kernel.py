@@ -71,7 +71,7 @@ class NoPauseKernelClient(AsyncKernelClient):
             "before a byte of it is stored). A larger one, e.g. one print of a 200 MB string, is not "
             "read: the kernel's output channel closes, the remaining cells are not run and the "
             "submission is flagged. Leave room for the report of a hidden-test cell's answers "
-            "(c.ReportAnswers.max_report_bytes)."
+            "(c.SendAnswers.max_answers_bytes)."
         ),
     ).tag(config=True)
 
