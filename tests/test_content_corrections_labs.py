@@ -64,9 +64,9 @@ def test_the_module_check_fails_on_the_old_wording():
 @pytest.mark.parametrize(
     ("name", "work", "said"),
     [
-        ("ps1", "Liquid Traces", "no longer set in Module 3"),
+        ("ps1", "Liquid Traces", "Module 3 set it in earlier editions"),
         ("ps2", "Level of Confidence", "no longer set in Module 4"),
-        ("ps6", "The List", "no longer set in Module 8"),
+        ("ps6", "The List", "Module 8 has dropped it from its works"),
     ],
 )
 def test_works_no_longer_set_are_described_as_such(name, work, said):

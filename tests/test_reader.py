@@ -21,14 +21,14 @@ def _norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def reader_pdf(site_dir, tmp_path_factory):
-    """The reader as `make reader` makes it (its command, in its own process: the browser tests'
+    """The reader as `make reader` makes it (`htcourse reader`, in its own process: the browser tests'
     Playwright session may be running in this one), written outside the site."""
     import subprocess
     import sys
 
     out = tmp_path_factory.mktemp("reader") / "course-reader.pdf"
     result = subprocess.run(
-        [sys.executable, "-m", "htcourse.sitebuild.reader", "--site", str(site_dir), "--out", str(out)],
+        [str(Path(sys.executable).parent / "htcourse"), "reader", "--site", str(site_dir), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,
