@@ -71,3 +71,23 @@ def test_human_labels_and_count_phrases():
     assert charts.count_phrase(1, "case") == "1 case"
     assert charts.count_phrase(2, "case") == "2 cases"
     assert charts.count_phrase(1200, "person", "people") == "1,200 people"
+
+
+def test_the_course_theme_draws_no_text_under_the_minimum_even_in_facet_headers():
+    """Vega-Lite draws facet headers at 10 px unless told; the course theme sets every text it draws."""
+    import re
+
+    import vl_convert
+
+    charts.enable()
+    faceted = (
+        alt.Chart(LINES)
+        .mark_line()
+        .encode(x="year:O", y="cases:Q")
+        .properties(width=100, height=80)
+        .facet(column=alt.Column("version:N", title="Version"))
+        .properties(title="Cases", description="A test chart.")
+    )
+    svg = vl_convert.vegalite_to_svg(faceted.to_dict())
+    sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)(?:px)?"', svg)]
+    assert sizes and min(sizes) >= charts.MIN_FONT_PX, sorted(set(sizes))

@@ -68,6 +68,8 @@ def _course_theme() -> alt.theme.ThemeConfig:
             "range": {"category": OKABE_ITO},
             "axis": {"labelFontSize": 12, "titleFontSize": 13, "labelColor": "#222", "titleColor": "#222"},
             "legend": {"labelFontSize": 12, "titleFontSize": 13, "labelColor": "#222", "titleColor": "#222"},
+            # facet headers (alt.Column, alt.Row, alt.Facet) default to 10 px: under MIN_FONT_PX
+            "header": {"labelFontSize": 12, "titleFontSize": 13, "labelColor": "#222", "titleColor": "#222"},
             "title": {"fontSize": 15, "color": "#222", "anchor": "start"},
             "view": {"stroke": None},
         }
