@@ -38,6 +38,15 @@ def reader_pdf(site_dir, tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def reader_pages(reader_pdf):
+    """The reader opened once, with every page's extracted text (pypdf's extraction is the slow part)."""
+    from pypdf import PdfReader
+
+    pdf = PdfReader(reader_pdf)
+    return pdf, [page.extract_text() for page in pdf.pages]
+
+
 def _outline(pdf):
     """Flattened bookmarks: (title, page index), in order."""
     found = []
@@ -53,10 +62,8 @@ def _outline(pdf):
     return found
 
 
-def test_reader_has_every_toc_page_in_order_with_extractable_text(reader_pdf, site_dir):
-    from pypdf import PdfReader
-
-    pdf = PdfReader(reader_pdf)
+def test_reader_has_every_toc_page_in_order_with_extractable_text(reader_pages, site_dir):
+    pdf, texts = reader_pages
     pages = toc_pages()
     marks = _outline(pdf)
     assert len(marks) == len(pages), f"{len(marks)} bookmarks for {len(pages)} pages of _toc.yml"
@@ -67,21 +74,17 @@ def test_reader_has_every_toc_page_in_order_with_extractable_text(reader_pdf, si
         h1 = soup.select_one("main h1") or soup.title
         expected = _norm(h1.get_text().replace("#", ""))
         assert _norm(title) == expected, f"bookmark {title!r} is not the title of {toc.html}"
-        text = _norm(pdf.pages[index].extract_text())
+        text = _norm(texts[index])
         assert expected[:40] in text, f"{toc.html}: its title is not on its first page ({index + 1})"
         # Text is extractable: the page's first real paragraph is in the PDF's text.
         para = next((p.get_text() for p in soup.select("main article p") if len(p.get_text()) > 60), "")
         if para:
-            following = " ".join(
-                _norm(pdf.pages[i].extract_text()) for i in range(index, min(index + 3, len(pdf.pages)))
-            )
+            following = " ".join(_norm(texts[i]) for i in range(index, min(index + 3, len(texts))))
             assert _norm(para)[:40] in following, f"{toc.html}: its text is not extractable from the reader"
 
 
-def test_reader_contents_links_page_numbers_and_no_site_links(reader_pdf):
-    from pypdf import PdfReader
-
-    pdf = PdfReader(reader_pdf)
+def test_reader_contents_links_page_numbers_and_no_site_links(reader_pages):
+    pdf, texts = reader_pages
     marks = _outline(pdf)
     contents_pages = marks[0][1]
     assert contents_pages >= 1, "no contents page before the first course page"
@@ -94,26 +97,24 @@ def test_reader_contents_links_page_numbers_and_no_site_links(reader_pdf):
             else:
                 pytest.fail(f"a contents entry that is not a link inside the PDF: {annot}")
     assert targets == [index for _, index in marks], "the contents links do not lead to the pages in order"
-    for number, page in enumerate(pdf.pages, start=1):
-        lines = [line.strip() for line in page.extract_text().splitlines() if line.strip()]
+    for number, (page, text) in enumerate(zip(pdf.pages, texts), start=1):
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
         assert str(number) in lines, f"page {number} does not show its number"
         for ref in page.get("/Annots") or []:
             uri = str((ref.get_object().get("/A") or {}).get("/URI", ""))
             assert "127.0.0.1" not in uri and "reader.invalid" not in uri, f"page {number} links to {uri}"
 
 
-def test_reader_charts_are_vectors_with_descriptions_and_no_navigation(reader_pdf, site_dir):
-    from pypdf import PdfReader
-
-    pdf = PdfReader(reader_pdf)
-    chart_pages = [i for i, page in enumerate(pdf.pages) if "Chart description" in page.extract_text()]
+def test_reader_charts_are_vectors_with_descriptions_and_no_navigation(reader_pages):
+    pdf, texts = reader_pages
+    chart_pages = [i for i, text in enumerate(texts) if "Chart description" in text]
     assert chart_pages, "no chart with its description in the reader"
     for i, page in enumerate(pdf.pages):
         xobjects = (page.get("/Resources") or {}).get("/XObject") or {}
         images = [k for k, v in xobjects.items() if v.get_object().get("/Subtype") == "/Image"]
         if i in chart_pages:
             assert not images, f"page {i + 1}: a chart printed as a raster image"
-        text = page.extract_text()
+        text = texts[i]
         for chrome in ("Skip to main content", "Back to top", "Ctrl+K", "previous\nModule", "Search Ctrl"):
             assert chrome not in text, f"page {i + 1} shows site navigation: {chrome!r}"
 
