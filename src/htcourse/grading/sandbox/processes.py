@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 _PR_SET_PDEATHSIG = 1
 
@@ -85,6 +86,7 @@ class Helper:
     def __init__(self, module: str, args: tuple[str, ...] = (), env: dict | None = None):
         self.owner = os.getpid()
         self.lock = threading.Lock()
+        self._unread = bytearray()  # what the pipe gave beyond the last line read
         if env is None:
             env = dict(os.environ)
             env.pop("PYTHONSTARTUP", None)
@@ -102,9 +104,25 @@ class Helper:
         return self.process.poll() is None
 
     def read_line(self, timeout: float) -> bytes:
-        """One reply line (with its newline), or ``b""`` if none came within ``timeout`` or the helper ended."""
-        ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, timeout))
-        return self.process.stdout.readline() if ready else b""
+        """One reply line (with its newline), or ``b""`` if none came within ``timeout`` or the helper ended.
+
+        Lines are split here from what the pipe gives, not by a buffered file: ``select`` on a buffered
+        file cannot see a second line that its buffer already holds (two replies that arrived at once),
+        and would wait out the whole timeout for it.
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
+        fd = self.process.stdout.fileno()
+        while (end := self._unread.find(b"\n")) < 0:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return b""
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:  # the helper ended; a line it did not finish is no reply
+                return b""
+            self._unread += chunk
+        line = bytes(self._unread[: end + 1])
+        del self._unread[: end + 1]
+        return line
 
     def send(self, line: str) -> None:
         """Send one request line; raise :attr:`error` if the helper cannot be reached."""
