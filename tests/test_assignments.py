@@ -569,7 +569,12 @@ def test_interrupted_run_loses_nothing(course_template, tmp_path):
         deadline = time.monotonic() + 240
         while "[1/3]" not in out.read_text() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)
-        time.sleep(1.0)  # s2 is being graded now
+        # s2 is being graded now: kill once its staging folder and its kernel's working copy exist
+        # (waiting a fixed second was too short on a loaded machine)
+        while time.monotonic() < deadline and proc.poll() is None:
+            if list(scratch.glob("htcourse-grading-*")) and list(scratch.glob("htc-work-*")):
+                break
+            time.sleep(0.1)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     # the next run removes what the killed one left in flight: staging, the kernel's working copy (unmounted)
