@@ -82,7 +82,7 @@ PARTIAL = {
     "ps5-evaluation": (["q1-answer", "q9-answer"], 6),  # 3 + 3 (q9: precision from a sample, the curve)
     "ps6-trends": (["q1-answer", "q5-answer"], 5),  # 2 + 3 (q5: the trend model)
     "ps2-image-matching": (["q1-answer", "q2-answer"], 5),  # 2 + 3
-    "ps1-linking": (["q1-answer", "q5-answer"], 5),  # 2 + 3 (q5: approximate record linkage)
+    "ps1-linking": (["q1-answer", "q2-answer"], 5),  # 2 + 3; q5 links exact names only: below LINK_QUALITY
     "ps7-supply-chains": (["q1-answer", "q5-answer"], 5),  # 2 + 3 (q5: audit planning, two lists)
 }
 BATCH_TIMEOUT = 8  # seconds per cell in the dirty-data batch (the infinite loops cost this much)
@@ -446,6 +446,8 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
     committed = REPO_ROOT / "datasets"
     import pandas as pd
 
+    from htcourse import linking
+
     naive = pd.read_csv(committed / "case_records_raw.csv")
     careful = pd.read_csv(committed / "case_records_raw.csv", keep_default_na=False, na_values=[""])
     lost = int(naive["citizenship"].isna().sum() - careful["citizenship"].isna().sum())
@@ -468,13 +470,15 @@ def test_solutions_rekey_on_a_regenerated_dataset(course_template, tmp_path, mon
         fake.cell(nb, "q1-answer").source
         + f"\nn_networks_phone = {int((by_phone >= 2).sum())}\nlargest_phone = {int(by_phone.max())}",
     )
-    # and q5 (approximate linkage) with the committed data's number of candidate pairs
+    # and q5 (linkage) with the committed data's true pairs as the links, scored as perfect
     records = pd.read_csv(committed / "case_records_raw.csv", keep_default_na=False, na_values=[""])
-    block = records.groupby(
-        [records["yearOfRegistration"], records["familyName"].str.strip().str.lower().str[0]]
-    ).size()
+    manifest = pd.read_csv(committed / "case_records_defects.csv", keep_default_na=False, na_values=[""])
+    pairs = sorted(linking.true_record_pairs(records, manifest))
     fake.set_answer(
-        nb, "q5-answer", fake.cell(nb, "q5-answer").source + f"\nn_candidates = {int((block * (block - 1) // 2).sum())}"
+        nb,
+        "q5-answer",
+        f"links = pd.DataFrame({pairs!r}, columns=['unique_id_l', 'unique_id_r']).assign(match_probability=1.0)\n"
+        "link_precision = link_recall = 1.0",
     )
     fake.write_submission(course, "hardcoded", "ps1-linking", nb)
 

@@ -67,7 +67,22 @@ WRONG = {
         "q2-answer": "precision_phone = recall_phone = 0.5",
         "q3-answer": "n_mixed = 1\nlargest_mixed = 2",
         "q4-answer": "independents_in_mixed = independents_with_operation = 0",
-        "q5-answer": "n_candidates = 10\nn_links = 1\nlink_precision = link_recall = 0.5",
+        # question 5: names spelt exactly alike, honestly scored: right pairs and figures, below LINK_QUALITY
+        "q5-answer": (
+            'people = records.assign(given=records["givenName"].str.strip().str.lower(),\n'
+            '                        family=records["familyName"].str.strip().str.lower())\n'
+            'people = people.reset_index(names="unique_id")\n'
+            'same = people.merge(people, on=["yearOfRegistration", "given", "family"], suffixes=("_l", "_r"))\n'
+            'links = same.loc[same["unique_id_l"] < same["unique_id_r"], ["unique_id_l", "unique_id_r"]]\n'
+            "links = links.assign(match_probability=1.0)\n"
+            'row_of_case = dict(zip(records["caseId"], records.index))\n'
+            'second = manifest[manifest["defect"] == "duplicate"]\n'
+            "true_pairs = {tuple(sorted((int(r), row_of_case[c])))\n"
+            '              for r, c in zip(second["rawRow"], second["duplicateOf"])}\n'
+            'found = {(int(a), int(b)) for a, b in zip(links["unique_id_l"], links["unique_id_r"])}\n'
+            "link_precision = len(found & true_pairs) / len(found)\n"
+            "link_recall = len(found & true_pairs) / len(true_pairs)"
+        ),
     },
     "ps7-supply-chains": {
         "q1-answer": "detection_announced_supplier = detection_unannounced_buyer = 0.5",
