@@ -94,6 +94,28 @@ def apply_late_policy(course: Course, assignment: str, echo: Callable[[str], Non
         raise CourseError(str(exc)) from None
 
 
+def register_students(course: Course, students: list[str]) -> None:
+    """Put every student of a batch in the gradebook before any worker grades.
+
+    nbgrader's autograde adds a student it does not find (find, then add). Two
+    grading runs on one course at once (two assignments in two terminals) can
+    both miss a new student and both add them; the second failed the whole
+    submission with a UNIQUE constraint. Here a student that another run added
+    in between counts as added.
+    """
+    from nbgrader.api import InvalidEntry, MissingEntry
+
+    with course.gradebook() as gb:
+        for student_id in students:
+            try:
+                gb.find_student(student_id)
+            except MissingEntry:
+                try:
+                    gb.add_student(student_id)
+                except InvalidEntry:  # added meanwhile by another run (nbgrader has rolled back)
+                    gb.find_student(student_id)
+
+
 def grade_all(
     assignment: str,
     course: Course | None = None,
@@ -134,6 +156,7 @@ def grade_all(
         )
         return batch
     _remove_stale_staging()
+    register_students(course, todo)
     jobs = max(1, min(jobs, len(todo)))
     echo(f"Grading {len(todo)} submission(s) of {assignment}" + (f" with {jobs} workers" if jobs > 1 else ""))
     try:
