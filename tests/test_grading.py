@@ -21,23 +21,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import cli_env, fake_students
 
 from htcourse.paths import REPO_ROOT
 
 PYTHON = sys.executable
 ASSIGNMENT = "ps4-dirty-data"
 
-_spec = importlib.util.spec_from_file_location(
-    "htcourse_fake_students_grading", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py"
-)
-fake = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fake)
+fake = fake_students()
 
 
 def run_cli(course: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}", HTCOURSE_CELL_TIMEOUT="8"
-    )
+    env = cli_env(HTCOURSE_CELL_TIMEOUT="8")
     return subprocess.run(
         [PYTHON, "-m", "htcourse.grading", "--course", str(course), *args],
         cwd=course,
@@ -617,11 +612,7 @@ def test_no_payload_runs_in_the_formgrader_or_the_feedback(hostile, browser):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(
-        os.environ,
-        PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        JUPYTER_CONFIG_DIR=str(course / ".jupyter-config"),
-    )
+    env = cli_env(JUPYTER_CONFIG_DIR=str(course / ".jupyter-config"))
     server = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "jupyter"),
