@@ -155,6 +155,27 @@ def test_grading_refuses_without_bubblewrap_unless_told(tmp_path, monkeypatch):
     assert auto_scores(course) == {"correct": 10}
 
 
+def test_grading_refuses_at_once_when_the_assignments_datasets_are_missing(tmp_path, monkeypatch):
+    """A course whose datasets are not there fails before any submission runs, naming the missing file and the fix."""
+    from htcourse.grading.batch import check_datasets, datasets_read, grade_all
+    from htcourse.grading.course import Course, CourseError
+
+    root = tmp_path / "course"
+    (root / "source").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
+    shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
+    course = Course(root)
+    assert datasets_read(course, ASSIGNMENT) == ["case_records_raw.csv", "case_records_defects.csv"]
+    check_datasets(course, ASSIGNMENT)  # the committed datasets are all there
+    monkeypatch.setenv("HTCOURSE_DATASETS", str(tmp_path / "empty"))
+    with pytest.raises(CourseError) as refused:
+        grade_all(ASSIGNMENT, course)  # before the gradebook is even opened (it does not exist here)
+    message = str(refused.value)
+    assert "case_records_raw.csv is missing" in message and "1 more of the datasets" in message
+    assert f"HTCOURSE_DATASETS is set ({tmp_path / 'empty'})" in message and "make datasets" in message
+    assert not (root / "gradebook.db").exists() and not (root / "autograded").exists()
+
+
 # --- parallel grading gives the same scores as serial grading -----------------------
 
 
