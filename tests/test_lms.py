@@ -361,7 +361,9 @@ def test_the_quick_start_shows_the_policy_and_commands_tested_here():
         shown = re.search(rf"^{re.escape(setting)} = (.+?)(?:\s+#.*)?$", text, re.M)
         assert shown and shown.group(1) == line.split("=", 1)[1].strip(), setting
     assert "dara,ps4-dirty-data,2026-10-19 17:00 UTC," in text  # the extension of the Canvas test
-    commands = [line.split("#")[0].strip() for line in re.findall(r"^htcourse .+$", text, re.M)]
+    commands = [
+        line.split("#")[0].strip() for line in re.findall(r"^(?:sudo )?(?:\.venv/bin/)?(htcourse .+)$", text, re.M)
+    ]
     commands += [c.strip() for c in re.findall(r"`(?:sudo )?(?:\.venv/bin/)?(htcourse [^`]+)`", text)]
     used = {shlex.split(c)[1] for c in commands}
     assert {"collect", "grade", "export", "assignments", "validate", "feedback", "serve", "classroom"} <= used
