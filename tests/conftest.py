@@ -7,6 +7,7 @@ import http.server
 import importlib.util
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -72,6 +73,12 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for running the course's commands in a subprocess: this one's, with this Python's
+    bin folder (where ``htcourse``, ``jupyter`` and nbgrader's commands are) first on PATH, and ``extra``."""
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
 
 
 def fake_students():

@@ -13,7 +13,6 @@ tests/test_classroom.py runs directly.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import cli_env
 
 from htcourse import cli
 from htcourse.paths import REPO_ROOT
@@ -48,7 +48,7 @@ COMMANDS = [
 
 
 def htcourse(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = cli_env()
     return subprocess.run(
         [str(Path(PYTHON).parent / "htcourse"), *args],
         cwd=cwd or REPO_ROOT,
@@ -126,7 +126,7 @@ def test_serve_serves_the_site_on_this_computer(tiny_site):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = cli_env()
     server = subprocess.Popen(
         [str(Path(PYTHON).parent / "htcourse"), "serve", "--site", str(tiny_site), "--port", str(port)],
         env=env,

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from markdown_pages import sections
 
 from htcourse.paths import REPO_ROOT
 
@@ -61,12 +62,6 @@ MEASURABLE_VERBS = {
     "weigh",
     "write",
 }
-
-
-def sections(markdown: str) -> dict[str, str]:
-    """Level-2 sections of a page, by heading text."""
-    parts = re.split(r"^## +(.+?)\s*$", markdown, flags=re.M)
-    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
 def list_items(text: str, numbered: bool) -> list[str]:

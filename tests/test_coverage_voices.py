@@ -38,6 +38,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from markdown_pages import sections
 from pybtex.database import BibliographyData, parse_file, parse_string
 
 from htcourse.paths import REPO_ROOT
@@ -94,12 +95,6 @@ def keywords(bib: BibliographyData, key: str) -> set[str]:
 def year_of(bib: BibliographyData, key: str) -> int:
     match = re.match(r"\d{4}", bib.entries[key].fields.get("year", "0")) if key in bib.entries else None
     return int(match.group(0)) if match else 0
-
-
-def sections(markdown: str, level: int = 2) -> dict[str, str]:
-    marks = "#" * level
-    parts = re.split(rf"^{marks} +(.+?)\s*$", markdown, flags=re.M)
-    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
 def cited(text: str) -> list[str]:

@@ -829,6 +829,7 @@ def test_load_missing_file_says_how_to_recreate_it(tmp_path, monkeypatch):
     message = str(error_info.value)
     assert "make datasets" in message and "case_records_raw.csv" in message
     assert "python -m htcourse.datasets generate" in message
+    assert f"HTCOURSE_DATASETS is set ({tmp_path})" in message and "unset it" in message
 
 
 # --------------------------------------------------------------------------

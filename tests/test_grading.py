@@ -21,23 +21,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import cli_env, fake_students
 
 from htcourse.paths import REPO_ROOT
 
 PYTHON = sys.executable
 ASSIGNMENT = "ps4-dirty-data"
 
-_spec = importlib.util.spec_from_file_location(
-    "htcourse_fake_students_grading", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py"
-)
-fake = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fake)
+fake = fake_students()
 
 
 def run_cli(course: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}", HTCOURSE_CELL_TIMEOUT="8"
-    )
+    env = cli_env(HTCOURSE_CELL_TIMEOUT="8")
     return subprocess.run(
         [PYTHON, "-m", "htcourse.grading", "--course", str(course), *args],
         cwd=course,
@@ -158,6 +153,27 @@ def test_grading_refuses_without_bubblewrap_unless_told(tmp_path, monkeypatch):
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert "WITHOUT the sandbox" in allowed.stderr
     assert auto_scores(course) == {"correct": 10}
+
+
+def test_grading_refuses_at_once_when_the_assignments_datasets_are_missing(tmp_path, monkeypatch):
+    """A course whose datasets are not there fails before any submission runs, naming the missing file and the fix."""
+    from htcourse.grading.batch import check_datasets, datasets_read, grade_all
+    from htcourse.grading.course import Course, CourseError
+
+    root = tmp_path / "course"
+    (root / "source").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
+    shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
+    course = Course(root)
+    assert datasets_read(course, ASSIGNMENT) == ["case_records_raw.csv", "case_records_defects.csv"]
+    check_datasets(course, ASSIGNMENT)  # the committed datasets are all there
+    monkeypatch.setenv("HTCOURSE_DATASETS", str(tmp_path / "empty"))
+    with pytest.raises(CourseError) as refused:
+        grade_all(ASSIGNMENT, course)  # before the gradebook is even opened (it does not exist here)
+    message = str(refused.value)
+    assert "case_records_raw.csv is missing" in message and "1 more of the datasets" in message
+    assert f"HTCOURSE_DATASETS is set ({tmp_path / 'empty'})" in message and "make datasets" in message
+    assert not (root / "gradebook.db").exists() and not (root / "autograded").exists()
 
 
 # --- parallel grading gives the same scores as serial grading -----------------------
@@ -617,11 +633,7 @@ def test_no_payload_runs_in_the_formgrader_or_the_feedback(hostile, browser):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(
-        os.environ,
-        PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        JUPYTER_CONFIG_DIR=str(course / ".jupyter-config"),
-    )
+    env = cli_env(JUPYTER_CONFIG_DIR=str(course / ".jupyter-config"))
     server = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "jupyter"),

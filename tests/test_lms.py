@@ -13,9 +13,7 @@ gradebook, the Canvas import, the plain CSV and the Moodle import.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import cli_env, fake_students
 
 from htcourse.grading import lms
 from htcourse.paths import REPO_ROOT
@@ -40,17 +39,11 @@ c.LatePolicy.fraction = 0.1
 c.LatePolicy.cutoff_hours = 72
 """
 
-_spec = importlib.util.spec_from_file_location(
-    "htcourse_fake_students_lms", Path(__file__).parent / "fixtures" / "submissions" / "fake_students.py"
-)
-fake = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fake)
+fake = fake_students()
 
 
 def htcourse(course: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ, PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}", HTCOURSE_CELL_TIMEOUT="8"
-    )
+    env = cli_env(HTCOURSE_CELL_TIMEOUT="8")
     return subprocess.run(
         [PYTHON, "-m", "htcourse.cli", *args, "--course", str(course)],
         cwd=course,
@@ -368,7 +361,9 @@ def test_the_quick_start_shows_the_policy_and_commands_tested_here():
         shown = re.search(rf"^{re.escape(setting)} = (.+?)(?:\s+#.*)?$", text, re.M)
         assert shown and shown.group(1) == line.split("=", 1)[1].strip(), setting
     assert "dara,ps4-dirty-data,2026-10-19 17:00 UTC," in text  # the extension of the Canvas test
-    commands = [line.split("#")[0].strip() for line in re.findall(r"^htcourse .+$", text, re.M)]
+    commands = [
+        line.split("#")[0].strip() for line in re.findall(r"^(?:sudo )?(?:\.venv/bin/)?(htcourse .+)$", text, re.M)
+    ]
     commands += [c.strip() for c in re.findall(r"`(?:sudo )?(?:\.venv/bin/)?(htcourse [^`]+)`", text)]
     used = {shlex.split(c)[1] for c in commands}
     assert {"collect", "grade", "export", "assignments", "validate", "feedback", "serve", "classroom"} <= used

@@ -154,17 +154,6 @@ def test_nrm_series_matches_the_published_2023_totals():
     assert len(nrm) == 59 * 3 * 4 and (nrm["referrals"] >= 0).all()
 
 
-def test_nrm_file_has_its_checksum_and_ogl_licence():
-    nrm = published_tables.NRM
-    assert hashlib.sha256((COMMITTED / nrm.filename).read_bytes()).hexdigest() == nrm.sha256
-    package = json.loads((COMMITTED / DATAPACKAGE_FILE).read_text(encoding="utf-8"))
-    resource = {r["path"]: r for r in package["resources"]}[nrm.filename]
-    assert resource["hash"] == f"sha256:{nrm.sha256}"
-    assert resource["licenses"][0]["name"] == "OGL-UK-3.0"
-    text = (COMMITTED / nrm.datasheet).read_text(encoding="utf-8")
-    assert "Open Government Licence v3.0" in text and "17,004" in text and "7,432" in text
-
-
 # --- The NRM's referrals by first responder, exploitation type and age (2022 Q2 to 2023 Q4) ----------------
 
 #: Published quarterly totals, each from the Home Office bulletin for that quarter (first publication).
@@ -201,13 +190,23 @@ def test_nrm_by_type_agrees_with_the_quarterly_series_up_to_later_revisions():
     assert series.loc[2023].sum() == 17_004 and by_type.loc[2023].sum() == 17_023  # see the datasheet
 
 
-def test_nrm_by_type_file_has_its_checksum_ogl_licence_and_datasheet():
-    series = published_tables.NRM_BY_TYPE
+#: Figures each series' datasheet must state (from the Home Office publications cited in the tests above).
+DATASHEET_FIGURES = {
+    published_tables.NRM.filename: ("17,004", "7,432"),
+    published_tables.NRM_BY_TYPE.filename: ("4,746", "4,142"),
+}
+
+
+@pytest.mark.parametrize("series", published_tables.SERIES, ids=lambda s: s.filename)
+def test_series_file_has_its_checksum_ogl_licence_and_published_figures(series):
     assert hashlib.sha256((COMMITTED / series.filename).read_bytes()).hexdigest() == series.sha256
     package = json.loads((COMMITTED / DATAPACKAGE_FILE).read_text(encoding="utf-8"))
     resource = {r["path"]: r for r in package["resources"]}[series.filename]
     assert resource["hash"] == f"sha256:{series.sha256}"
     assert resource["licenses"][0]["name"] == "OGL-UK-3.0" and "NOT synthetic" in resource["description"]
+    text = (COMMITTED / series.datasheet).read_text(encoding="utf-8")  # its licence: the test below
+    for figure in DATASHEET_FIGURES[series.filename]:
+        assert figure in text, figure
 
 
 @pytest.mark.parametrize("series", published_tables.SERIES, ids=lambda s: s.filename)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from markdown_pages import sections
 from test_coverage_voices import MODULES as MODULE_PAGES
 from test_coverage_voices import objective_problems
 
@@ -59,13 +60,6 @@ OUTCOME_VERBS = {
     "weigh",
     "write",
 }
-
-
-def sections(markdown: str, level: int = 2) -> dict[str, str]:
-    """Sections of a page at one heading level, by heading text."""
-    marks = "#" * level
-    parts = re.split(rf"^{marks} +(.+?)\s*$", markdown, flags=re.M)
-    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
 def table_rows(text: str) -> list[list[str]]:

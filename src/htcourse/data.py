@@ -62,12 +62,18 @@ def path(name: str) -> Path:
     file_name = _file_name(name)
     file = datasets_dir() / file_name
     if not file.is_file():
-        if not os.environ.get("HTCOURSE_DATASETS") and not in_checkout():
+        override = os.environ.get("HTCOURSE_DATASETS")
+        if not override and not in_checkout():
             hint = INSTALLED_HINT
         elif file_name in _generated_files():
             hint = REGENERATE_HINT
         else:
             hint = "It is not generated: restore it from the repository (e.g. `git checkout -- datasets`)."
+        if override:
+            hint += (
+                f" HTCOURSE_DATASETS is set ({override}): point it at a folder of the course's datasets "
+                "(`htcourse datasets --out FOLDER` writes one), or unset it to read the course's own."
+            )
         raise DatasetMissingError(f"Dataset file {file} is missing. {hint}", str(file))
     return file
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -63,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=100, help="synthetic submissions for the grading benchmark")
     args = parser.parse_args(argv)
 
+    if "grading" not in args.skip:
+        from htcourse.grading.course import CourseError
+
+        try:
+            grading_bench.check_ready()  # before the build: minutes, then a failure, otherwise
+        except CourseError as exc:
+            print(f"python -m htcourse.bench: the grading benchmark cannot run: {exc}", file=sys.stderr)
+            return 2
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="htcourse-bench-") as tmp:
         out = Path(tmp) / "book"

@@ -162,9 +162,21 @@ def course_grader(course: Path, jobs: int, *options: str) -> float:
     )
 
 
+def check_ready() -> None:
+    """Raise :class:`~htcourse.grading.course.CourseError` if a dataset the benchmark's assignment reads is missing.
+
+    Without it every run of :func:`run` would grade the whole class to failure, which takes minutes.
+    """
+    from htcourse.grading.batch import check_datasets
+    from htcourse.grading.course import Course
+
+    check_datasets(Course(REPO_ROOT / "assignments"), ASSIGNMENT)
+
+
 def run(n: int, workdir: Path) -> dict:
     from htcourse.grading.batch import default_jobs
 
+    check_ready()
     jobs, cpus = default_jobs(), os.cpu_count() or 1
     template = make_course(workdir / "template", n)
 

@@ -213,6 +213,16 @@ def files(source: Path) -> dict[str, str]:
     return texts
 
 
+def _year_quarter_fields(first_year: int) -> list[dict]:
+    """The ``year`` and ``quarter`` fields that both NRM series begin with; ``first_year`` is the series' first."""
+    return [
+        schema_field("year", "integer", "Calendar year of the referral.", required=True, minimum=first_year),
+        schema_field(
+            "quarter", "integer", "Calendar quarter (1 = January to March).", required=True, enum=[1, 2, 3, 4]
+        ),
+    ]
+
+
 def resources() -> list[dict]:
     """Data Package resource descriptors, with each file's checksum, source and licence."""
     out = []
@@ -248,10 +258,7 @@ def resources() -> list[dict]:
         "NOT synthetic: official statistics (Open Government Licence v3.0), copied unchanged but for "
         f"names and the dropped Total rows; see {NRM.datasheet}.",
         [
-            schema_field("year", "integer", "Calendar year of the referral.", required=True, minimum=2009),
-            schema_field(
-                "quarter", "integer", "Calendar quarter (1 = January to March).", required=True, enum=[1, 2, 3, 4]
-            ),
+            *_year_quarter_fields(first_year=2009),
             schema_field(
                 "ageGroup", "string", "Age at exploitation.", required=True, enum=["adult", "child", "unknown"]
             ),
@@ -272,10 +279,7 @@ def resources() -> list[dict]:
         "NOT synthetic: official statistics (Open Government Licence v3.0), each quarter as its own release first "
         f"published it, summed over gender and nationality; see {NRM_BY_TYPE.datasheet}.",
         [
-            schema_field("year", "integer", "Calendar year of the referral.", required=True, minimum=2022),
-            schema_field(
-                "quarter", "integer", "Calendar quarter (1 = January to March).", required=True, enum=[1, 2, 3, 4]
-            ),
+            *_year_quarter_fields(first_year=2022),
             schema_field(
                 "responderType",
                 "string",

@@ -14,6 +14,7 @@ grade is lost; scores do not depend on ``jobs``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -136,9 +137,11 @@ def grade_all(
     The course's due dates and extensions go into the gradebook first
     (:func:`apply_late_policy`). Raises :class:`CourseError` if the assignment
     cannot be graded at all, including when the sandbox is on and bubblewrap
-    is missing, or the late policy or extensions file is wrong.
+    is missing, a dataset its notebooks read is missing (:func:`check_datasets`),
+    or the late policy or extensions file is wrong.
     """
     course = course or Course()
+    check_datasets(course, assignment)  # first: without them nothing else matters
     course.check_assignment(assignment)
     check_sandbox(course)
     apply_late_policy(course, assignment, echo)
@@ -188,6 +191,43 @@ def check_sandbox(course: Course) -> None:
         find_tools()
     except SandboxUnavailable as exc:
         raise CourseError(str(exc)) from None
+
+
+#: ``data.load("name"`` or ``data.path("name"`` in a notebook's code: a dataset it reads by name.
+_READS_DATASET = re.compile(r"""\bdata\.(?:load|path)\(\s*["']([\w.-]+)["']""")
+
+
+def datasets_read(course: Course, assignment: str) -> list[str]:
+    """The dataset files the assignment's source notebooks read by name (``data.load("x")``), once each."""
+    import nbformat
+
+    names = []
+    for notebook in course.notebooks(assignment):
+        nb = nbformat.read(course.source_notebook(assignment, notebook), as_version=4)
+        names += [n for cell in nb.cells if cell.cell_type == "code" for n in _READS_DATASET.findall(cell.source)]
+    return list(dict.fromkeys(n if n.endswith(".csv") else f"{n}.csv" for n in names))
+
+
+def check_datasets(course: Course, assignment: str) -> None:
+    """Refuse to grade when a dataset the assignment's notebooks read by name is missing, and say how to get it.
+
+    Without its datasets every submission would run to its end and then fail in the
+    checker's setup: a whole class would take minutes to say so.
+    """
+    from htcourse.paths import datasets_dir
+
+    folder = datasets_dir()
+    missing = [name for name in datasets_read(course, assignment) if not (folder / name).is_file()]
+    if missing:
+        from htcourse import data  # its message says how to get the file (pandas: imported only here)
+
+        try:
+            data.path(missing[0])
+            reason = f"{folder / missing[0]} is missing"  # it appeared meanwhile
+        except data.DatasetMissingError as exc:
+            reason = str(exc)
+        more = f" ({len(missing) - 1} more of the datasets it reads are missing too)" if len(missing) > 1 else ""
+        raise CourseError(f"cannot grade {assignment}: {reason}{more}")
 
 
 # --- worker processes ------------------------------------------------------------
