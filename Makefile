@@ -61,8 +61,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The tests run in TEST_WORKERS processes (pytest-xdist; `auto`: one per CPU), each file's tests in one
+# worker, the longest files first (conftest.py). TEST_WORKERS=0 runs them in this process, one by one.
+TEST_WORKERS ?= auto
+
 test: lint book system-packages
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 serve: $(STAMP)
 	$(BIN)/htcourse serve

@@ -22,6 +22,25 @@ REPO_ROOT = Path(__file__).resolve().parent
 
 OTHER_SEED = 12345
 
+#: The test files that take longest, longest first (measured with --durations). They run first, so that
+#: with several workers (make test: pytest-xdist, one file to a worker) the last to finish is a short file.
+#: Every other file keeps its place after them.
+LONGEST_FIRST = (
+    "tests/test_assignments.py",
+    "tests/test_grading.py",
+    "tests/test_site.py",
+    "tests/test_classroom.py",
+    "tests/test_lms.py",
+    "tests/test_cli.py",
+    "tests/test_ps7.py",
+    "tests/test_reader.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
 
 def generate_other_seed_datasets(folder: Path) -> Path:
     """Every dataset generated with OTHER_SEED into ``folder``; the published tables (not generated) copied."""

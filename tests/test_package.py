@@ -365,3 +365,15 @@ def test_classroom_environment_has_nbgitpuller_and_the_hub_link_is_nbgitpullers(
     assert f"{lab}/{tree}" == "lab/tree", "the link opens JupyterLab"
     assert folder == launch.repository_name(url), "nbgitpuller clones into a folder named after the repository"
     assert (REPO_ROOT / path).is_file(), f"the link opens {path}, which is not in the repository"
+
+
+def test_the_longest_first_order_names_test_files_that_exist():
+    """conftest.LONGEST_FIRST orders make test's workers: a renamed file would silently lose its place."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("htcourse_root_conftest", REPO_ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    assert root_conftest.LONGEST_FIRST
+    for name in root_conftest.LONGEST_FIRST:
+        assert (REPO_ROOT / name).is_file(), name
