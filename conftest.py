@@ -58,19 +58,30 @@ def generate_other_seed_datasets(folder: Path) -> Path:
     return folder
 
 
-def nbval_environment(folder: Path) -> dict[str, str]:
-    """The variables the notebooks' kernel gets under nbval, with the datasets generated into ``folder``."""
+def nbval_environment(folder: Path, generate: bool = True) -> dict[str, str]:
+    """The variables the notebooks' kernel gets under nbval, with the datasets generated into ``folder``
+    (or already there: ``generate=False``)."""
     from htcourse.charts import SITE_BUILD_ENV
     from htcourse.selfcheck import STRICT_ENV
 
     return {
-        "HTCOURSE_DATASETS": str(generate_other_seed_datasets(folder)),
+        "HTCOURSE_DATASETS": str(generate_other_seed_datasets(folder) if generate else folder),
         SITE_BUILD_ENV: "1",
         STRICT_ENV: "1",
     }
 
 
 _NBVAL_ENV = pytest.StashKey[dict]()
+
+
+def _made_once(tmp_path_factory, name, make):
+    """tests/once.py's made_once (the datasets are generated once for every pytest-xdist worker)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("htcourse_tests_once", REPO_ROOT / "tests" / "once.py")
+    once = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(once)
+    return once.made_once(tmp_path_factory, name, make)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -82,8 +93,10 @@ def pytest_runtest_setup(item):
         yield
         return
     if _NBVAL_ENV not in item.config.stash:
-        folder = item.config._tmp_path_factory.mktemp(f"nbval-datasets-seed-{OTHER_SEED}")
-        item.config.stash[_NBVAL_ENV] = nbval_environment(folder)
+        folder = _made_once(
+            item.config._tmp_path_factory, f"nbval-datasets-seed-{OTHER_SEED}", generate_other_seed_datasets
+        )
+        item.config.stash[_NBVAL_ENV] = nbval_environment(folder, generate=False)
     env = item.config.stash[_NBVAL_ENV]
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from once import made_once
 
 from htcourse.paths import REPO_ROOT
 
@@ -97,13 +98,16 @@ def course_template(tmp_path_factory) -> Path:
     from htcourse.grading import Course
     from htcourse.grading.prepare import generate
 
-    root = tmp_path_factory.mktemp("course") / "template"
-    root.mkdir()
-    shutil.copy2(COURSE_SRC / "nbgrader_config.py", root)
-    shutil.copytree(COURSE_SRC / "source", root / "source")
-    lines = []
-    assert generate(Course(root), echo=lines.append) == 0, "\n".join(lines)
-    return root
+    def make(folder: Path) -> None:
+        root = folder / "template"
+        root.mkdir()
+        shutil.copy2(COURSE_SRC / "nbgrader_config.py", root)
+        shutil.copytree(COURSE_SRC / "source", root / "source")
+        lines = []
+        assert generate(Course(root), echo=lines.append) == 0, "\n".join(lines)
+
+    # made once per test run, for every worker (tests/once.py): the tests copy it before changing it
+    return made_once(tmp_path_factory, "course", make) / "template"
 
 
 def run_coroutine(coroutine):

@@ -36,7 +36,7 @@ def test_labs_are_found():
     assert LABS, "no lab notebooks match book/modules/*/lab-*.ipynb"
 
 
-def test_nbval_runs_every_lab_on_another_seed_with_strict_self_checks(tmp_path):
+def test_nbval_runs_every_lab_on_another_seed_with_strict_self_checks(tmp_path_factory):
     """nbval executes every notebook under book/ (pyproject.toml), and conftest gives its kernel data
     from another seed, the site build's chart checks, and self-checks that raise on a wrong answer:
     so a lab that depends on one seed's numbers, or whose worked solution fails its own check, fails."""
@@ -48,7 +48,11 @@ def test_nbval_runs_every_lab_on_another_seed_with_strict_self_checks(tmp_path):
 
     options = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert "book" in options["testpaths"] and "--nbval-lax" in options["addopts"]
-    env = root.nbval_environment(tmp_path)
+    # the folder nbval's kernels read (made once per run, by whichever comes first)
+    folder = root._made_once(
+        tmp_path_factory, f"nbval-datasets-seed-{root.OTHER_SEED}", root.generate_other_seed_datasets
+    )
+    env = root.nbval_environment(folder, generate=False)
     assert env[STRICT_ENV] == "1" and env[SITE_BUILD_ENV] == "1"
     folder = Path(env["HTCOURSE_DATASETS"])
     committed = REPO_ROOT / "datasets"
