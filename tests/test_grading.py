@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import cli_env, fake_students
+from once import made_once
 
 from htcourse.paths import REPO_ROOT
 
@@ -43,12 +44,22 @@ def run_cli(course: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def new_course(root: Path) -> Path:
-    root.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
-    shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
-    result = run_cli(root, "generate", ASSIGNMENT)
-    assert result.returncode == 0, result.stdout + result.stderr
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory) -> Path:
+    """A course with ASSIGNMENT only, generated once per run (``htcourse.grading generate``); copied by new_course."""
+
+    def make(root: Path) -> None:
+        shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
+        shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
+        result = run_cli(root, "generate", ASSIGNMENT)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    return made_once(tmp_path_factory, f"generated-{ASSIGNMENT}", make)
+
+
+def new_course(root: Path, generated: Path) -> Path:
+    """A course of its own at ``root``: a copy of the generated one."""
+    shutil.copytree(generated, root)
     return root
 
 
@@ -82,8 +93,8 @@ def attacks(course: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory):
-    course = new_course(tmp_path_factory.mktemp("sandbox") / "course")
+def attacked(tmp_path_factory, generated):
+    course = new_course(tmp_path_factory.mktemp("sandbox") / "course", generated)
     fake.write_submission(course, "correct", ASSIGNMENT, fake.correct(course, ASSIGNMENT))
     for name, code in attacks(course).items():
         # The attempt comes after the answers: a fork bomb exhausts its own
@@ -134,9 +145,9 @@ def test_each_graded_submission_records_where_its_time_went(attacked):
     assert stages["check"][2] > 0, "the checker's CPU comes back with the check"
 
 
-def test_grading_refuses_without_bubblewrap_unless_told(tmp_path, monkeypatch):
+def test_grading_refuses_without_bubblewrap_unless_told(tmp_path, monkeypatch, generated):
     """No bwrap on PATH: a clear refusal (exit 2) that names UNSANDBOXED=1; with it, grading goes on."""
-    course = new_course(tmp_path / "course")
+    course = new_course(tmp_path / "course", generated)
     fake.write_submission(course, "correct", ASSIGNMENT, fake.correct(course, ASSIGNMENT))
     no_bwrap = tmp_path / "bin"
     no_bwrap.mkdir()
@@ -179,7 +190,7 @@ def test_grading_refuses_at_once_when_the_assignments_datasets_are_missing(tmp_p
 # --- parallel grading gives the same scores as serial grading -----------------------
 
 
-def test_serial_grading_gives_the_parallel_batchs_scores(tmp_path):
+def test_serial_grading_gives_the_parallel_batchs_scores(tmp_path, generated):
     """One worker (--jobs 1) gives each student the score the parallel batch gives them
     (test_assignments.py::test_batch_scores_are_exact grades the same students with several workers)."""
     students = {
@@ -188,7 +199,7 @@ def test_serial_grading_gives_the_parallel_batchs_scores(tmp_path):
         "wrong": fake.wrong,
         "partial": lambda c, a: fake.partial(c, a, ["q1-answer", "q2-answer"]),
     }
-    course = new_course(tmp_path / "jobs1")
+    course = new_course(tmp_path / "jobs1", generated)
     for name, make in students.items():
         fake.write_submission(course, name, ASSIGNMENT, make(course, ASSIGNMENT))
     result = run_cli(course, "grade", ASSIGNMENT, "--jobs", "1")
@@ -288,8 +299,8 @@ def _with_cell(nb, code: str, where: str):
 
 
 @pytest.fixture(scope="module")
-def gamed(tmp_path_factory):
-    course = new_course(tmp_path_factory.mktemp("gamed") / "course")
+def gamed(tmp_path_factory, generated):
+    course = new_course(tmp_path_factory.mktemp("gamed") / "course", generated)
     honest = ["q1-answer", "q2-answer"]
     fake.write_submission(course, "correct", ASSIGNMENT, fake.correct(course, ASSIGNMENT))
     fake.write_submission(course, "partial", ASSIGNMENT, fake.partial(course, ASSIGNMENT, honest))
@@ -460,10 +471,10 @@ _Listener, hostile_markdown, hostile_code = (
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
+def hostile(tmp_path_factory, generated):
     """A class with an honest student, one whose code leaves links, and one whose answers carry script."""
     base = tmp_path_factory.mktemp("hostile")
-    course = new_course(base / "course")
+    course = new_course(base / "course", generated)
     listener = _Listener()
     outside = base / "root-only"
     outside.mkdir(mode=0o700)
@@ -720,8 +731,8 @@ RESOURCE_ATTACKS = {
 
 
 @pytest.fixture(scope="module")
-def bounded(tmp_path_factory):
-    course = new_course(tmp_path_factory.mktemp("bounded") / "course")
+def bounded(tmp_path_factory, generated):
+    course = new_course(tmp_path_factory.mktemp("bounded") / "course", generated)
     with open(course / "nbgrader_config.py", "a") as config:
         config.write(SMALL_BOUNDS)
     fake.write_submission(course, "honest", ASSIGNMENT, fake.correct(course, ASSIGNMENT))

@@ -141,8 +141,8 @@ def grade_all(
     or the late policy or extensions file is wrong.
     """
     course = course or Course()
+    check_datasets(course, assignment)  # first: without them nothing else matters
     course.check_assignment(assignment)
-    check_datasets(course, assignment)  # before anything is graded: without them every submission fails
     check_sandbox(course)
     apply_late_policy(course, assignment, echo)
     batch = Batch(assignment)
