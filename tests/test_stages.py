@@ -46,3 +46,18 @@ def test_a_checked_notebook_carries_its_check_stage_in_its_resources():
     wall, cpu, checker_cpu = resources[stages.KEY]["check"]
     assert wall > 0 and cpu > 0 and checker_cpu > 0
     assert not hasattr(answers, "CHECK_SECONDS"), "the figures travel in resources, not in module state"
+
+
+def test_what_a_sandbox_showed_reaches_the_converter_through_nbconverts_deep_copy():
+    """BoundedExecute adds to a deep copy of the resources (nbconvert's); the converter's findings still see it."""
+    import copy
+
+    from htcourse.grading import stages
+    from htcourse.grading.sandbox import bounds, workdir
+
+    findings = stages.Findings()
+    resources = copy.deepcopy({"unique_key": "ps1", stages.FINDINGS_KEY: findings})
+    stages.add_findings(resources, {"reached": ["it filled its working folder (1 MB)"], "left_behind": []})
+    stages.add_findings(resources, {"reached": [], "left_behind": ["a link x -> /etc/shadow"]})
+    assert findings == {"reached": ["it filled its working folder (1 MB)"], "left_behind": ["a link x -> /etc/shadow"]}
+    assert not hasattr(bounds, "REACHED") and not hasattr(workdir, "LEFT_BEHIND"), "no module state"

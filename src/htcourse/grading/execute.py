@@ -11,6 +11,10 @@ cells once the kernel is unresponsive, once ``max_cell_timeouts`` cells
 have run over time, or once the notebook has run for ``max_seconds`` in
 all; the cells it skips get an error output (so their tests score zero)
 that says why.
+
+What each sandbox showed once its kernel had ended (the bounds it reached,
+the links its code left; ``SandboxKernelManager.findings``) goes into the
+notebook's ``resources``, as the stage timings do (:data:`.stages.FINDINGS_KEY`).
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ class BoundedExecute(Execute):
         super().__init__(**kwargs)
         from htcourse.grading.sandbox.kernel import NoPauseKernelManager
 
+        self._managers: list = []  # the kernel managers of the notebook being run
         self.kernel_manager_class = NoPauseKernelManager
         if self.sandbox:
             # nbgrader's Execute fixes its kernel manager class in __init__,
@@ -98,10 +103,14 @@ class BoundedExecute(Execute):
         # make bench's stages: the kernel's start (until its first cell) and stop, and the cells between
         start = self._cells_ended = (time.perf_counter(), time.process_time())
         self._cells_began = None
+        self._managers = []
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
             end = (time.perf_counter(), time.process_time())
+            for manager in self._managers:  # their kernels have ended: what did their sandboxes show?
+                if resources is not None and hasattr(manager, "findings"):
+                    stages.add_findings(resources, manager.findings)
             began, ended = self._cells_began or end, self._cells_ended if self._cells_began else end
             if resources is not None:
                 stages.record(
@@ -111,6 +120,11 @@ class BoundedExecute(Execute):
                     began[1] - start[1] + end[1] - ended[1],
                 )
                 stages.record(resources, "execution", ended[0] - began[0], ended[1] - began[1])
+
+    def create_kernel_manager(self):
+        manager = super().create_kernel_manager()
+        self._managers.append(manager)
+        return manager
 
     def output(self, outs, msg, display_id, cell_index):
         """nbclient's handling of one output, keeping at most a bounded amount of each cell's output."""

@@ -9,6 +9,10 @@ grader adds the steps around nbgrader (:mod:`.grader`), keeps the total in
 ``Result.stages`` and the completion marker (:mod:`.markers`), and the bench
 reads the markers (:mod:`htcourse.bench.grading`).
 
+The same way, :class:`~htcourse.grading.execute.BoundedExecute` puts what
+each sandbox showed once its kernel had ended (bounds reached, links left)
+under :data:`FINDINGS_KEY`; the grader turns them into flags.
+
 Wall seconds are what a worker waited; CPU seconds are the worker's own
 (``time.process_time``) and, apart, those of its helper processes (for the
 check, the trusted checker's and its child's). A kernel's CPU is not
@@ -36,6 +40,34 @@ STAGES = {
     "feedback": "nbgrader generate_feedback: the feedback page (HTML) without hidden tests",
     "gradebook": "reading the scores back, the completion marker",
 }
+
+#: The key, in nbgrader's ``resources``, of what the sandboxes showed once their kernels had ended
+#: (``BoundedExecute`` puts it there): ``{"reached": [bounds reached, in words], "left_behind": [links
+#: and special files the kernel left in its working folder]}``. Not timings, but they travel the same way.
+FINDINGS_KEY = "htcourse_sandbox"
+
+
+class Findings(dict):
+    """The findings of one converter's sandboxes, shared by every copy of the resources they are put in.
+
+    nbconvert deep-copies a notebook's resources before its preprocessors run,
+    and keeps nothing of them when one raises; the grader still needs to know
+    which bound a failed notebook reached. A deep copy of a ``Findings`` is
+    the same ``Findings``.
+    """
+
+    def __init__(self):
+        super().__init__(reached=[], left_behind=[])
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def add_findings(resources: dict, findings: dict[str, list[str]]) -> None:
+    """Add one sandbox's findings to a notebook's ``resources`` (see :data:`FINDINGS_KEY`)."""
+    into = resources.setdefault(FINDINGS_KEY, {})
+    for kind, items in findings.items():
+        into.setdefault(kind, []).extend(items)
 
 
 def record(resources: dict, stage: str, wall: float, cpu: float = 0.0, helper_cpu: float = 0.0) -> None:
@@ -78,18 +110,26 @@ def staged_autograde():
     from nbgrader.converters import Autograde
 
     class StagedAutograde(Autograde):
-        """``Autograde`` whose ``stages`` hold the figures its preprocessors put in ``resources``."""
+        """``Autograde`` whose ``stages`` hold the figures its preprocessors put in ``resources``.
+
+        Its ``findings`` hold what the sandboxes showed (:data:`FINDINGS_KEY`),
+        even from a notebook whose conversion failed: each notebook's resources
+        are given this very :class:`Findings`.
+        """
 
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self.stages: dict = {}
+            self.findings = Findings()
 
         # Autograde converts each notebook in two passes (sanitise, then autograde), each from
         # init_single_notebook_resources to write_single_notebook with resources of its own.
 
         def init_single_notebook_resources(self, notebook_filename):
             self._pass = (time.perf_counter(), time.process_time())
-            return super().init_single_notebook_resources(notebook_filename)
+            resources = super().init_single_notebook_resources(notebook_filename)
+            resources[FINDINGS_KEY] = self.findings
+            return resources
 
         def write_single_notebook(self, output, resources):
             super().write_single_notebook(output, resources)

@@ -32,10 +32,6 @@ from htcourse.grading.sandbox.processes import owner_gone
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
-#: Bounds that sandboxes reached in this process, oldest first, in words (read by the grader).
-REACHED: list[str] = []
-#: The most memory each sandbox of this process held at once, in bytes (0 where it was not measured).
-PEAKS: list[int] = []
 PREFIX = "htcourse-sandbox-"
 
 _MS_NOSUID, _MS_NODEV = 2, 4

@@ -204,10 +204,19 @@ class SandboxKernelManager(NoPauseKernelManager):
 
     _rundir: Path | None = None
     _scratch: Path | None = None
+    #: What its sandbox showed once its kernel had ended, in words, for the grading report:
+    #: ``"reached"`` (bounds the sandbox reached), ``"left_behind"`` (links and special files
+    #: the kernel left in its working folder). :class:`htcourse.grading.execute.BoundedExecute`
+    #: puts them in the notebook's resources.
+    findings: dict[str, list[str]]
     _cgroup: bounds.MemoryCgroup | None = None
     _said_no_cgroup: bool = False
     _fast_argv: list[str] | None = None
     _fast_unavailable: str = ""  # why fast start is off in this process, once it failed
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.findings = {"reached": [], "left_behind": []}
 
     @property
     def limits(self) -> SandboxLimits:
@@ -364,20 +373,19 @@ class SandboxKernelManager(NoPauseKernelManager):
         if self._rundir and not restart:
             shutil.rmtree(self._rundir, ignore_errors=True)
         if self._cgroup is not None and not restart:
-            peak, reached = self._cgroup.usage()
-            bounds.PEAKS.append(peak)
+            _, reached = self._cgroup.usage()
             if reached:
-                bounds.REACHED.append(
+                self.findings["reached"].append(
                     f"its processes reached the memory bound of the sandbox "
                     f"({self.sandbox_memory_bytes / 1024**2:,.0f} MB for all of them together)"
                 )
             self._cgroup.remove()
             self._cgroup = None
         if self._scratch is not None and not restart:
-            for item in workdir.scan_left_behind(self._scratch, self._workdir):
-                workdir.LEFT_BEHIND.append((str(self._workdir), item))
+            self.findings["left_behind"] += workdir.scan_left_behind(self._scratch, self._workdir)
             if bounds.is_mount(self._scratch) and bounds.folder_full(self._scratch):
-                bounds.REACHED.append(f"it filled its working folder ({self.workdir_bytes / 1024**2:,.0f} MB)")
+                size = f"{self.workdir_bytes / 1024**2:,.0f} MB"
+                self.findings["reached"].append(f"it filled its working folder ({size})")
             workdir.remove_scratch(self._scratch)
             self._scratch = None
 
