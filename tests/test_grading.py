@@ -394,14 +394,14 @@ def test_checker_prepares_a_setup_ahead_and_answers_in_order():
         c.prepare(["base = 41"], tests)  # twice: both replies are read before the check's
         # prepare() only sends: it has not even read the checker's first line, let alone a reply
         assert (c.started, c.pending) == (False, 2), "prepare waited for the checker"
-        assert c.check(["base = 41"], tests, good)["q1"]["passed"] is True
+        assert c.check(["base = 41"], tests, good, 60, 60)["q1"]["passed"] is True
         assert 0 < c.last_cpu_seconds < 5, "the checker reports the CPU a check cost (make bench)"
-        result = c.check(["base = 41"], tests, bad)["q1"]
+        result = c.check(["base = 41"], tests, bad, 60, 60)["q1"]
         assert result["passed"] is False and result["lines"] == ["Question 1: a is off by some"]
         c.prepare(["base = 1 / 0"], tests)
         with pytest.raises(checker.CheckerError, match="setup cell 1 failed in the checker: ZeroDivisionError"):
-            c.check(["base = 1 / 0"], tests, good)
-        assert c.check(["base = 41"], tests, good)["q1"]["passed"] is True  # still in step
+            c.check(["base = 1 / 0"], tests, good, 60, 60)
+        assert c.check(["base = 41"], tests, good, 60, 60)["q1"]["passed"] is True  # still in step
     finally:
         c.close()
 

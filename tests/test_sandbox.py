@@ -224,7 +224,7 @@ def test_a_forked_kernel_has_no_privilege_and_nothing_of_the_grader(course, monk
     # makes pipes of its own for stdout and stderr; what it replaced was /dev/null).
     assert first["fds"]["0"] == "/dev/null"
     assert all(t == "/dev/null" or t.startswith(("anon_inode:", "socket:", "pipe:")) for t in first["fds"].values())
-    running = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD).process
+    running = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD, start_timeout=60).process
     grader_pipes = {f"pipe:[{os.fstat(f.fileno()).st_ino}]" for f in (running.stdin, running.stdout)}
     assert not grader_pipes & set(first["fds"].values()), first["fds"]
     # Only its own sandbox: bwrap's first process, the placeholder, the kernel (and `ps`-like reads).
@@ -258,7 +258,7 @@ def test_no_process_outlives_its_kernel(course):
     from htcourse.grading.sandbox.bwrap import sandbox_env
 
     run_sandboxed(["import subprocess; subprocess.Popen(['sleep', '600'])"], course["work"], km=manager())
-    server_pid = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD).process.pid
+    server_pid = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD, start_timeout=60).process.pid
 
     def survivors() -> list[str]:
         found = []

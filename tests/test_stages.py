@@ -41,7 +41,7 @@ def test_a_checked_notebook_carries_its_check_stage_in_its_resources():
     ]
     nb = nbformat.v4.new_notebook(cells=[cell])
     resources: dict = {}
-    results = answers.check_executed(nb, hidden, [], timeout=60, resources=resources)
+    results = answers.check_executed(nb, hidden, [], timeout=60, setup_timeout=60, resources=resources)
     assert results["q1-hidden"]["passed"] is True
     wall, cpu, checker_cpu = resources[stages.KEY]["check"]
     assert wall > 0 and cpu > 0 and checker_cpu > 0

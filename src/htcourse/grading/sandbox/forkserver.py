@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     import importlib
 
     argv = sys.argv[1:] if argv is None else argv
-    for name in argv or DEFAULT_PRELOAD:
+    for name in argv:
         importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the grader, which stops us
@@ -259,15 +259,15 @@ class ForkServer(Helper):
     name = "kernel fork server"
     close_timeout = 2
 
-    def __init__(self, env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD, timeout: float = 60):
+    def __init__(self, env: dict, preload: tuple[str, ...], start_timeout: float):
         super().__init__("htcourse.grading.sandbox.forkserver", tuple(preload), env)
         self.preload = preload
         self._count = 0
-        if self.read_line(timeout) != b"ready\n":
+        if self.read_line(start_timeout) != b"ready\n":
             self.close()
             raise ForkServerError(f"the kernel fork server did not start (could it import {', '.join(preload)}?)")
 
-    def spawn(self, request: dict, timeout: float = 60) -> None:
+    def spawn(self, request: dict, timeout: float) -> None:
         """Start one kernel in the sandbox described by ``request``; raise :class:`ForkServerError` if it failed."""
         with self.lock:
             if not self.alive:
@@ -290,9 +290,12 @@ class ForkServer(Helper):
 _servers = Helpers(ForkServer)
 
 
-def get(env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> ForkServer:
-    """This process's fork server for ``env`` and ``preload``, started on first use (and again if it died)."""
-    return _servers.get((tuple(sorted(env.items())), tuple(preload)), env, tuple(preload))
+def get(env: dict, preload: tuple[str, ...], start_timeout: float) -> ForkServer:
+    """This process's fork server for ``env`` and ``preload``, started on first use (and again if it died).
+
+    ``start_timeout``: seconds it may take to start (``c.SandboxKernelManager.fast_start_timeout``).
+    """
+    return _servers.get((tuple(sorted(env.items())), tuple(preload)), env, tuple(preload), start_timeout)
 
 
 async def wait_for_file(path, process: subprocess.Popen, timeout: float) -> None:

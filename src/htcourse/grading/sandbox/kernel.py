@@ -198,6 +198,14 @@ class SandboxKernelManager(NoPauseKernelManager):
             "Needs root and Linux; otherwise, or if the fork fails, the kernel starts the ordinary way."
         ),
     ).tag(config=True)
+    fast_start_timeout = Int(
+        60,
+        help=(
+            "Seconds each step of a fast start may take: the fork server's start (it imports the preloaded "
+            "modules, once per grading process), the sandbox's setting up, one fork into it. Past it, kernels "
+            "start the ordinary way (c.BoundedExecute.startup_timeout still bounds a kernel's whole start)."
+        ),
+    ).tag(config=True)
     preload = List(
         Unicode(), list(forkserver.DEFAULT_PRELOAD), help="Modules the warm interpreter imports once (see fast_start)."
     ).tag(config=True)
@@ -330,7 +338,7 @@ class SandboxKernelManager(NoPauseKernelManager):
             },
             "cgroup_procs": str(self._cgroup.procs) if self._cgroup is not None else "",
         }
-        forkserver.get(sandbox_env(), tuple(self.preload)).spawn(request, timeout)
+        forkserver.get(sandbox_env(), tuple(self.preload), timeout).spawn(request, timeout)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         env = dict(kw.get("env") or os.environ)
@@ -343,7 +351,7 @@ class SandboxKernelManager(NoPauseKernelManager):
         if self._fast_argv is None:
             return launched
         try:
-            await self._fast_start(timeout=60)
+            await self._fast_start(timeout=self.fast_start_timeout)
             return launched
         except (forkserver.ForkServerError, OSError, ValueError) as exc:
             # Stop the placeholder sandbox and start the kernel the ordinary way
