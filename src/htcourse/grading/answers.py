@@ -40,8 +40,6 @@ from htcourse.grading import wire
 from htcourse.grading.cells import BEGIN_HIDDEN, has_hidden_tests, split_hidden
 
 DECLARATION = re.compile(r"^[ \t]*#[ \t]*ANSWERS CHECKED:[ \t]*(?P<names>.*?)[ \t]*$", re.MULTILINE)
-#: The ename of the error output that the grader writes into a failed hidden-test cell.
-CHECK_ENAME = nbcells.HIDDEN_FAILED_ENAME
 _BUILTINS = frozenset(dir(builtins))
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -197,7 +195,7 @@ def pick_answers_message(payloads: list, grade_id: str, max_bytes: int) -> str:
 
 def failed_output(lines: list[str]) -> NotebookNode:
     text = "\n".join(lines)
-    return NotebookNode(output_type="error", ename=CHECK_ENAME, evalue=text, traceback=list(lines))
+    return NotebookNode(output_type="error", ename=nbcells.HIDDEN_FAILED_ENAME, evalue=text, traceback=list(lines))
 
 
 class SendAnswers(NbGraderPreprocessor):
