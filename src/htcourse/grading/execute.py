@@ -101,25 +101,25 @@ class BoundedExecute(Execute):
         self._skip_reason = ""
         self._started = time.monotonic()
         # make bench's stages: the kernel's start (until its first cell) and stop, and the cells between
-        start = self._cells_ended = (time.perf_counter(), time.process_time())
+        start = self._cells_ended = (time.perf_counter(), time.process_time(), 0.0)
         self._cells_began = None
         self._managers = []
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
-            end = (time.perf_counter(), time.process_time())
-            for manager in self._managers:  # their kernels have ended: what did their sandboxes show?
+            # their kernels have ended: what did their sandboxes show, and what CPU did they use in all?
+            kernel_cpu = 0.0
+            for manager in self._managers:
                 if resources is not None and hasattr(manager, "findings"):
                     stages.add_findings(resources, manager.findings)
+                kernel_cpu += getattr(manager, "kernel_cpu_seconds", 0.0)
+            end = (time.perf_counter(), time.process_time(), kernel_cpu)
             began, ended = self._cells_began or end, self._cells_ended if self._cells_began else end
             if resources is not None:
-                stages.record(
-                    resources,
-                    "kernel start",
-                    began[0] - start[0] + end[0] - ended[0],
-                    began[1] - start[1] + end[1] - ended[1],
-                )
-                stages.record(resources, "execution", ended[0] - began[0], ended[1] - began[1])
+                cells = [ended[i] - began[i] for i in range(3)]
+                stages.record(resources, "execution", cells[0], cells[1], 0.0, cells[2])
+                rest = [end[i] - start[i] - cells[i] for i in range(3)]  # before the first cell, after the last
+                stages.record(resources, "kernel start", rest[0], rest[1], 0.0, rest[2])
 
     def create_kernel_manager(self):
         manager = super().create_kernel_manager()
@@ -179,13 +179,18 @@ class BoundedExecute(Execute):
             return f"the notebook had already run for more than {self.max_seconds} s"
         return ""
 
+    def _now(self) -> tuple[float, float, float]:
+        """(wall, the worker's CPU, the sandbox's CPU so far: 0 where it is not counted)."""
+        sandbox = getattr(self.km, "sandbox_cpu_seconds", None)
+        return time.perf_counter(), time.process_time(), (sandbox() or 0.0) if sandbox else 0.0
+
     def preprocess_cell(self, cell, resources, index):
         if getattr(self, "_cells_began", 0) is None:
-            self._cells_began = (time.perf_counter(), time.process_time())
+            self._cells_began = self._now()
         try:
             return self._preprocess_cell(cell, resources, index)
         finally:
-            self._cells_ended = (time.perf_counter(), time.process_time())
+            self._cells_ended = self._now()
 
     def _preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":

@@ -15,8 +15,10 @@ under :data:`FINDINGS_KEY`; the grader turns them into flags.
 
 Wall seconds are what a worker waited; CPU seconds are the worker's own
 (``time.process_time``) and, apart, those of its helper processes (for the
-check, the trusted checker's and its child's). A kernel's CPU is not
-counted: it runs in the sandbox, in no process of the worker's.
+check, the trusted checker's and its child's) and of the sandbox's
+processes, the kernel's and its children's (for the kernel's start and the
+execution; counted by the sandbox's cgroup, :class:`.sandbox.bounds.CpuAccount`,
+where the machine keeps one; the sandbox's own setting up is in its start).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import time
 
 #: The key of the stage figures in nbgrader's ``resources``:
-#: ``{stage: [wall s, the worker's CPU s, CPU s in helper processes]}``.
+#: ``{stage: [wall s, the worker's CPU s, CPU s in helper processes, CPU s in the sandbox]}``.
 KEY = "htcourse_stages"
 
 #: The stages in the order a submission passes them, with what each covers (the bench's table).
@@ -32,8 +34,9 @@ STAGES = {
     "working copy": "preflight checks, rebuilding the notebook around the assignment's cells, the staging folder",
     "converter": "making nbgrader's autograde converter, its student and submission rows in the gradebook",
     "sanitise": "nbgrader's sanitising pass (ClearOutput ... SendAnswers), reading and writing the notebook",
-    "kernel start": "starting the sandboxed kernel until it answers, and shutting it down",
-    "execution": "running the notebook's cells in the kernel",
+    "kernel start": "starting the sandboxed kernel until it answers, and shutting it down (kernel CPU: "
+    "the sandbox's processes, before the first cell and after the last)",
+    "execution": "running the notebook's cells in the kernel (kernel CPU: the sandbox's processes meanwhile)",
     "check": "the hidden tests in the trusted checker (CPU: worker, checker and its child)",
     "autograde rest": "the autograde pass's other steps (limits, markup, SaveAutoGrades, late penalties), "
     "writing and reading the graded notebook",
@@ -70,17 +73,21 @@ def add_findings(resources: dict, findings: dict[str, list[str]]) -> None:
         into.setdefault(kind, []).extend(items)
 
 
-def record(resources: dict, stage: str, wall: float, cpu: float = 0.0, helper_cpu: float = 0.0) -> None:
-    """Add seconds to ``stage`` in a notebook's ``resources`` (wall; the worker's CPU; helpers' CPU)."""
-    into(resources.setdefault(KEY, {}), stage, wall, cpu, helper_cpu)
+def record(
+    resources: dict, stage: str, wall: float, cpu: float = 0.0, helper_cpu: float = 0.0, kernel_cpu: float = 0.0
+) -> None:
+    """Add seconds to ``stage`` in a notebook's ``resources`` (wall; the worker's CPU; helpers'; the sandbox's)."""
+    into(resources.setdefault(KEY, {}), stage, wall, cpu, helper_cpu, kernel_cpu)
 
 
-def into(stages: dict, stage: str, wall: float, cpu: float = 0.0, helper_cpu: float = 0.0) -> None:
-    """Add seconds to ``stage`` in ``stages`` (``{stage: [wall, CPU, helpers' CPU]}``)."""
-    figures = stages.setdefault(stage, [0.0, 0.0, 0.0])
-    figures[0] += wall
-    figures[1] += cpu
-    figures[2] += helper_cpu
+def into(
+    stages: dict, stage: str, wall: float, cpu: float = 0.0, helper_cpu: float = 0.0, kernel_cpu: float = 0.0
+) -> None:
+    """Add seconds to ``stage`` in ``stages`` (``{stage: [wall, CPU, helpers' CPU, the sandbox's CPU]}``)."""
+    figures = stages.setdefault(stage, [0.0, 0.0, 0.0, 0.0])
+    figures.extend([0.0] * (4 - len(figures)))
+    for i, seconds in enumerate((wall, cpu, helper_cpu, kernel_cpu)):
+        figures[i] += seconds
 
 
 def merge(stages: dict, more: dict) -> None:
@@ -99,9 +106,9 @@ class Clock:
         """Add the time since the last lap to ``stage``; ``within``: stages measured inside it, moved out."""
         now = (time.perf_counter(), time.process_time())
         into(self.stages, stage, now[0] - self._last[0], now[1] - self._last[1])
-        for inner, (wall, cpu, helper_cpu) in (within or {}).items():
-            into(self.stages, stage, -wall, -cpu)
-            into(self.stages, inner, wall, cpu, helper_cpu)
+        for inner, figures in (within or {}).items():
+            into(self.stages, stage, -figures[0], -figures[1])
+            into(self.stages, inner, *figures)
         self._last = now
 
 

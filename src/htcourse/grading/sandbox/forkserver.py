@@ -170,8 +170,8 @@ def _serve_one(status_fd: int) -> None:
         if not line:
             os._exit(0)
         req = json.loads(line)
-        if req.get("cgroup_procs"):  # join the sandbox's memory cgroup (bounds.py) before forking the kernel
-            with open(req["cgroup_procs"], "w") as procs:
+        for path in req.get("cgroup_procs") or []:  # join the sandbox's cgroups (bounds.py) before forking
+            with open(path, "w") as procs:
                 procs.write("0")
         target = int(req["target"])
         sandbox = os.pidfd_open(int(req["bwrap"]))

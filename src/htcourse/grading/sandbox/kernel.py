@@ -218,6 +218,9 @@ class SandboxKernelManager(NoPauseKernelManager):
     #: puts them in the notebook's resources.
     findings: dict[str, list[str]]
     _cgroup: bounds.MemoryCgroup | None = None
+    _cpu: bounds.CpuAccount | None = None
+    #: CPU seconds the sandbox's processes used in all, read once its kernel has ended (make bench).
+    kernel_cpu_seconds: float = 0.0
     _said_no_cgroup: bool = False
     _fast_argv: list[str] | None = None
     _fast_unavailable: str = ""  # why fast start is off in this process, once it failed
@@ -257,6 +260,9 @@ class SandboxKernelManager(NoPauseKernelManager):
         if self._cgroup is not None:
             self._cgroup.remove()
         self._cgroup = bounds.MemoryCgroup.create(f"{os.getpid()}-{self._uid}", self.sandbox_memory_bytes)
+        if self._cpu is not None:
+            self._cpu.remove()
+        self._cpu = bounds.CpuAccount.create(f"{os.getpid()}-{self._uid}", self._cgroup)
         if self._cgroup is None and not type(self)._said_no_cgroup:
             type(self)._said_no_cgroup = True
             self.log.warning(
@@ -303,11 +309,21 @@ class SandboxKernelManager(NoPauseKernelManager):
             )
         )
 
+    def _cgroup_procs(self) -> list[str]:
+        """The files a process of the sandbox writes ``0`` to, to join its cgroups (memory, CPU account)."""
+        return [str(group.procs) for group in (self._cgroup, self._cpu) if group is not None and group.procs]
+
+    def sandbox_cpu_seconds(self) -> float | None:
+        """CPU seconds the sandbox's processes have used so far (None where the machine does not count them)."""
+        return self._cpu.seconds() if self._cpu is not None else None
+
     def _in_cgroup(self, cmd: list[str]) -> list[str]:
-        """``cmd`` started inside the sandbox's memory cgroup (it joins, then becomes ``cmd``)."""
-        if self._cgroup is None:
+        """``cmd`` started inside the sandbox's cgroups (it joins them, then becomes ``cmd``)."""
+        procs = self._cgroup_procs()
+        if not procs:
             return cmd
-        return ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', str(self._cgroup.procs), *cmd]
+        joins = " && ".join(f'echo 0 > "${i}"' for i in range(1, len(procs) + 1))
+        return ["/bin/sh", "-c", f'{joins} && shift {len(procs)} && exec "$@"', "sh", *procs, *cmd]
 
     def _can_fast_start(self, cmd: list[str]) -> bool:
         return (
@@ -336,7 +352,7 @@ class SandboxKernelManager(NoPauseKernelManager):
                 "memory_bytes": self.memory_bytes,
                 "max_processes": self.max_processes,
             },
-            "cgroup_procs": str(self._cgroup.procs) if self._cgroup is not None else "",
+            "cgroup_procs": self._cgroup_procs(),
         }
         forkserver.get(sandbox_env(), tuple(self.preload), timeout).spawn(request, timeout)
 
@@ -380,6 +396,10 @@ class SandboxKernelManager(NoPauseKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if self._rundir and not restart:
             shutil.rmtree(self._rundir, ignore_errors=True)
+        if self._cpu is not None and not restart:
+            self.kernel_cpu_seconds += self._cpu.seconds()
+            self._cpu.remove()  # (with v2, the memory cgroup below, which counts the CPU too)
+            self._cpu = None
         if self._cgroup is not None and not restart:
             _, reached = self._cgroup.usage()
             if reached:
