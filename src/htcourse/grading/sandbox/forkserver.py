@@ -55,11 +55,19 @@ from htcourse.grading.sandbox.processes import Helper, Helpers, _check, _die_wit
 #: ``ipykernel.debugger`` too: every kernel imports it (and debugpy, ~250 files) at start, whether or not
 #: anyone debugs; a sandboxed kernel cannot write bytecode caches into the read-only environment, so
 #: where none were written at install it compiled them all again, 0.4 s of CPU per kernel.
+#: The IPython and standard modules after it are those a kernel still imported while it started
+#: (its shell's debugger, completer, %store magic and in-memory history), and the course's data loader.
 DEFAULT_PRELOAD = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
     "ipykernel.debugger",
+    "IPython.core.debugger",
+    "IPython.core.completerlib",
+    "IPython.extensions.storemagic",
+    "sqlite3",
+    "tornado.platform.asyncio",
+    "htcourse.data",
     "pandas",
     "networkx",
     "rapidfuzz.distance",
