@@ -31,3 +31,32 @@ def test_sanitize_hidden_tests_unit():
     assert nb.cells[0].source == "# hidden test" and nb.cells[0].outputs[0].evalue == HIDDEN_FAILED
     assert nb.cells[1].outputs[0].text.strip() == REDACTED
     assert len(nb.cells[2].outputs[0].text) < 25_000 and "truncated" in nb.cells[2].outputs[0].text
+
+
+def test_the_feedback_exporter_skips_nbconverts_second_parse_only_where_it_changes_nothing():
+    """Same page as nbconvert's HTMLExporter (once parsed); pictures still get their alternative text."""
+    import base64
+
+    from bs4 import BeautifulSoup
+    from nbconvert.exporters import HTMLExporter
+
+    from htcourse.grading.feedback import FeedbackHTMLExporter, with_csp
+
+    png = base64.b64encode(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+        )
+    ).decode()
+    text = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("**Answer**"), nbformat.v4.new_code_cell("1")])
+    picture = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plot()")])
+    picture.cells[0].outputs = [nbformat.v4.new_output("display_data", data={"image/png": png})]
+    pages = {}
+    for name, nb in (("text", text), ("picture", picture)):
+        ours, _ = FeedbackHTMLExporter(template_name="classic").from_notebook_node(nb)
+        theirs, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+        assert str(BeautifulSoup(ours, "html.parser")) == str(BeautifulSoup(with_csp(theirs), "html.parser"))
+        pages[name] = ours, with_csp(theirs)
+    assert pages["text"][0] != pages["text"][1], "the page without pictures was not parsed and written again"
+    assert pages["picture"][0] == pages["picture"][1]
+    assert "No description has been provided for this image" in pages["picture"][0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -224,7 +226,7 @@ def test_a_forked_kernel_has_no_privilege_and_nothing_of_the_grader(course, monk
     # makes pipes of its own for stdout and stderr; what it replaced was /dev/null).
     assert first["fds"]["0"] == "/dev/null"
     assert all(t == "/dev/null" or t.startswith(("anon_inode:", "socket:", "pipe:")) for t in first["fds"].values())
-    running = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD).process
+    running = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD, start_timeout=60).process
     grader_pipes = {f"pipe:[{os.fstat(f.fileno()).st_ino}]" for f in (running.stdin, running.stdout)}
     assert not grader_pipes & set(first["fds"].values()), first["fds"]
     # Only its own sandbox: bwrap's first process, the placeholder, the kernel (and `ps`-like reads).
@@ -258,7 +260,7 @@ def test_no_process_outlives_its_kernel(course):
     from htcourse.grading.sandbox.bwrap import sandbox_env
 
     run_sandboxed(["import subprocess; subprocess.Popen(['sleep', '600'])"], course["work"], km=manager())
-    server_pid = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD).process.pid
+    server_pid = forkserver.get(sandbox_env(), forkserver.DEFAULT_PRELOAD, start_timeout=60).process.pid
 
     def survivors() -> list[str]:
         found = []
@@ -436,3 +438,22 @@ def test_one_huge_output_message_is_not_read_and_is_flagged(tmp_path):
     # Read whole, one 200 MB string lifted the grader's peak from about 130 MB to about 730 MB (3 bytes
     # per byte sent); read whole, this 40 MB string lifts it to about 240 MB (measured: 124 MB bounded, 238 MB not).
     assert result["peak_bytes"] < 190 * 1024**2, result["peak_bytes"]
+
+
+def test_a_sandboxs_cpu_account_counts_its_processes_and_their_children():
+    """make bench's kernel CPU: a process that joins the account is counted, with the children it waited for."""
+    from htcourse.grading.sandbox import bounds
+
+    account = bounds.CpuAccount.create(f"{os.getpid()}-cputest", None)
+    if account is None:  # no cgroup v1 cpuacct the grader may write: only where it is not root, or on v2
+        assert os.geteuid() != 0 or not bounds._own_cpuacct()
+        return
+    try:
+        busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+        join = f"open({str(account.procs)!r}, 'w').write('0')"
+        parent = f"import subprocess, sys\n{join}\nsubprocess.run([sys.executable, '-c', {busy!r}])"
+        subprocess.run([sys.executable, "-c", parent], check=True)
+        assert 0.3 <= account.seconds() < 5
+    finally:
+        account.remove()
+    assert not account.folder.exists()

@@ -85,7 +85,7 @@ c.Autograde.autograde_preprocessors = [p for p in c.Autograde.autograde_preproce
 
 
 def stage_figures(course: Path) -> list[dict]:
-    """Each graded submission's seconds per stage (``{stage: [wall, CPU, helpers' CPU]}``), from its marker."""
+    """Each graded submission's seconds per stage (``{stage: [wall, CPU, helpers' CPU, kernel CPU]}``)."""
     import json
 
     out = []
@@ -98,39 +98,41 @@ def stage_table(figures: list[dict]) -> dict:
     """Mean seconds per notebook of each stage (:data:`htcourse.grading.stages.STAGES`) and its share of the wall time.
 
     ``wall_s``: the time a worker spent in the stage; ``cpu_s``: the worker's CPU in it; ``helper_cpu_s``:
-    CPU in its helper processes (the trusted checker and its child). With more workers than CPUs a wall
+    CPU in its helper processes (the trusted checker and its child); ``kernel_cpu_s``: CPU of the sandbox's
+    processes (the kernel; 0 where the machine does not count it). With more workers than CPUs a wall
     time includes waiting for a CPU.
     """
     from htcourse.grading.stages import STAGES
 
     n = len(figures) or 1
     names = list(STAGES) + sorted({s for f in figures for s in f} - set(STAGES))
-    sums = {name: [sum(f.get(name, [0.0, 0.0, 0.0])[i] for f in figures) / n for i in range(3)] for name in names}
-    total = sum(wall for wall, _, _ in sums.values()) or 1.0
-    table = {
-        name: {
-            "wall_s": round(wall, 3),
-            "share": round(wall / total, 3),
-            "cpu_s": round(cpu, 3),
-            "helper_cpu_s": round(helper, 3),
-        }
-        for name, (wall, cpu, helper) in sums.items()
-    }
-    table["total"] = {
-        "wall_s": round(total, 3),
-        "share": 1.0,
-        "cpu_s": round(sum(c for _, c, _ in sums.values()), 3),
-        "helper_cpu_s": round(sum(h for _, _, h in sums.values()), 3),
-    }
+
+    def mean(name: str, i: int) -> float:
+        return sum((f.get(name, []) + [0.0] * 4)[i] for f in figures) / n
+
+    sums = {name: [mean(name, i) for i in range(4)] for name in names}
+    total = sum(row[0] for row in sums.values()) or 1.0
+    keys = ("wall_s", "cpu_s", "helper_cpu_s", "kernel_cpu_s")
+    table = {name: {key: round(row[i], 3) for i, key in enumerate(keys)} for name, row in sums.items()}
+    for name, row in table.items():
+        row["share"] = round(sums[name][0] / total, 3)
+    table["total"] = {key: round(sum(row[i] for row in sums.values()), 3) for i, key in enumerate(keys)}
+    table["total"]["share"] = 1.0
     return table
 
 
 def stage_lines(table: dict) -> list[str]:
     """The stage table as text: mean seconds per notebook, share of the total."""
-    lines = [f"{'stage (mean per notebook)':<26} {'wall s':>8} {'share':>7} {'CPU s':>8} {'helpers CPU s':>14}"]
+    lines = [
+        f"{'stage (mean per notebook)':<26} {'wall s':>8} {'share':>7} {'CPU s':>8} {'helpers CPU s':>14} "
+        f"{'kernel CPU s':>13}"
+    ]
     for name, row in table.items():
         share = f"{100 * row['share']:>6.1f}%"
-        lines.append(f"{name:<26} {row['wall_s']:>8.3f} {share} {row['cpu_s']:>8.3f} {row['helper_cpu_s']:>14.3f}")
+        lines.append(
+            f"{name:<26} {row['wall_s']:>8.3f} {share} {row['cpu_s']:>8.3f} {row['helper_cpu_s']:>14.3f} "
+            f"{row.get('kernel_cpu_s', 0.0):>13.3f}"
+        )
     return lines
 
 
@@ -227,6 +229,12 @@ def run(n: int, workdir: Path) -> dict:
         "trusted_checker_cost_vs_raw_nbclient": round(check["wall_s"] / (raw_s / n), 3),
         "trusted_checker_cpu_per_notebook_s": round(check["cpu_s"] + check["helper_cpu_s"], 3),
         "trusted_checker_cpu_vs_raw_nbclient": round((check["cpu_s"] + check["helper_cpu_s"]) / (raw_s / n), 3),
+        # CPU seconds per sandboxed notebook by process, from the stage table: what the machine's other load
+        # changes least (a wall time includes waiting for a CPU). Once-per-worker costs (starting a worker,
+        # its fork server and its checker) are not in them.
+        "cpu_per_notebook_worker_s": table["total"]["cpu_s"],
+        "cpu_per_notebook_checker_s": table["total"]["helper_cpu_s"],
+        "cpu_per_notebook_kernel_s": table["total"]["kernel_cpu_s"],
         "sandboxed_kernel_start": (
             "forked from a warm interpreter (htcourse.grading.sandbox.forkserver)"
             if os.geteuid() == 0

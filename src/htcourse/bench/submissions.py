@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 
+from htcourse.grading import cells
+
 # Answers of the right type and shape but the wrong value: visible tests pass, hidden tests fail.
 WRONG = {
     "ps4-dirty-data": {
@@ -114,32 +116,21 @@ def source(course_root: Path, assignment: str):
     return read_notebook(Path(course_root) / "source" / assignment / f"{assignment}.ipynb")
 
 
-def _gid(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def cell(nb, grade_id: str):
     for c in nb.cells:
-        if _gid(c) == grade_id:
+        if cells.grade_id(c) == grade_id:
             return c
     raise KeyError(grade_id)
 
 
 def solution_text(source_cell) -> str:
     """The code between BEGIN and END SOLUTION, without the markers and canary comments."""
-    lines, inside = [], False
-    for line in source_cell.source.splitlines():
-        if "BEGIN SOLUTION" in line:
-            inside = True
-        elif "END SOLUTION" in line:
-            inside = False
-        elif inside and not re.match(r"\s*#\s*CANARY-", line):
-            lines.append(line)
-    return "\n".join(lines)
+    _, solution = cells.split_hidden(source_cell.source, cells.BEGIN_SOLUTION, cells.END_SOLUTION)
+    return "\n".join(line for line in solution if not re.match(r"\s*#\s*CANARY-", line))
 
 
 def answer_ids(nb, cell_type: str = "code") -> list[str]:
-    return [_gid(c) for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == cell_type]
+    return [cells.grade_id(c) for c in nb.cells if cells.is_solution(c) and c.cell_type == cell_type]
 
 
 def set_answer(nb, grade_id: str, text: str):

@@ -40,8 +40,6 @@ from htcourse.grading import wire
 from htcourse.grading.cells import BEGIN_HIDDEN, has_hidden_tests, split_hidden
 
 DECLARATION = re.compile(r"^[ \t]*#[ \t]*ANSWERS CHECKED:[ \t]*(?P<names>.*?)[ \t]*$", re.MULTILINE)
-#: The ename of the error output that the grader writes into a failed hidden-test cell.
-CHECK_ENAME = nbcells.HIDDEN_FAILED_ENAME
 _BUILTINS = frozenset(dir(builtins))
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -197,7 +195,7 @@ def pick_answers_message(payloads: list, grade_id: str, max_bytes: int) -> str:
 
 def failed_output(lines: list[str]) -> NotebookNode:
     text = "\n".join(lines)
-    return NotebookNode(output_type="error", ename=CHECK_ENAME, evalue=text, traceback=list(lines))
+    return NotebookNode(output_type="error", ename=nbcells.HIDDEN_FAILED_ENAME, evalue=text, traceback=list(lines))
 
 
 class SendAnswers(NbGraderPreprocessor):
@@ -249,6 +247,7 @@ def check_executed(
     setup: list[str],
     *,
     timeout: float,
+    setup_timeout: float,
     max_answers_bytes: int = wire.MAX_ANSWERS_BYTES,
     resources: dict | None = None,
 ) -> dict[str, dict]:
@@ -277,7 +276,7 @@ def check_executed(
     if not tests:
         return {}
     trusted = checker.get()
-    results = trusted.check(setup, tests, reports, timeout)
+    results = trusted.check(setup, tests, reports, timeout, setup_timeout)
     checker_cpu = trusted.last_cpu_seconds
     for gid, cell in cells.items():
         result = results[gid]
@@ -300,11 +299,24 @@ class CheckAnswers(SendAnswers):
     timeout = Float(120, help="Seconds the hidden tests of one notebook may run in the trusted checker.").tag(
         config=True
     )
+    setup_timeout = Float(
+        300,
+        help=(
+            "Seconds the trusted checker may take to start and to run an assignment's setup cells (imports, "
+            "datasets) before it checks a notebook; the hidden tests then have c.CheckAnswers.timeout."
+        ),
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         setup, hidden = from_gradebook(nb, resources)
         check_executed(
-            nb, hidden, setup, timeout=self.timeout, max_answers_bytes=self.max_answers_bytes, resources=resources
+            nb,
+            hidden,
+            setup,
+            timeout=self.timeout,
+            setup_timeout=self.setup_timeout,
+            max_answers_bytes=self.max_answers_bytes,
+            resources=resources,
         )
         return nb, resources
 

@@ -36,9 +36,6 @@ import traceback
 from htcourse.grading import wire
 from htcourse.grading.sandbox.processes import Helper, Helpers
 
-#: Seconds all the hidden tests of one notebook may take in the checker.
-DEFAULT_TIMEOUT = 120
-
 
 class CheckerError(RuntimeError):
     """The checker could not check a notebook (a problem of the grader or the assignment, not the student)."""
@@ -269,7 +266,7 @@ def serve(requests, reply_fd: int) -> None:
             if request.get("prepare"):
                 reply = {"prepared": True}
             else:
-                reply = _check_in_child(namespace, request, float(request.get("timeout", DEFAULT_TIMEOUT)))
+                reply = _check_in_child(namespace, request, float(request["timeout"]))
                 # CPU spent on this check, here and in the child (make bench reports it)
                 reply["cpu_seconds"] = time.process_time() - cpu_started + sum(CHILD_CPU_SECONDS[children_before:])
         except CheckerError as exc:
@@ -312,17 +309,16 @@ class Checker(Helper):
     error = CheckerError
     name = "trusted checker"
 
-    def __init__(self, timeout: float = 120):
+    def __init__(self):
         super().__init__("htcourse.grading.checker")
-        self._start_timeout = timeout
         self.started = False  # its first line ("ready") has been read
         self.pending = 0
         self.last_cpu_seconds = 0.0  # CPU the checker spent on the last check
 
-    def _wait_started(self) -> None:
+    def _wait_started(self, timeout: float) -> None:
         """Read the checker's first line (the lock held), which says it has started."""
         if not self.started:
-            if self.read_line(self._start_timeout) != b"ready\n":
+            if self.read_line(timeout) != b"ready\n":
                 self.close()
                 raise CheckerError("the trusted checker did not start")
             self.started = True
@@ -335,11 +331,13 @@ class Checker(Helper):
             self.pending += 1
 
     def check(
-        self, setup: list[str], tests: list[dict], reports: dict[str, str], timeout: float = DEFAULT_TIMEOUT
+        self, setup: list[str], tests: list[dict], reports: dict[str, str], timeout: float, setup_timeout: float
     ) -> dict:
         """``{cell id: {"passed", "lines"}}`` for ``tests`` (each ``{"id", "label", "names", "source"}``).
 
         ``reports`` maps a cell id to its report as JSON text (:func:`htcourse.grading.answers.pick_answers_message`).
+        The tests may run ``timeout`` seconds (``c.CheckAnswers.timeout``), after the checker's start
+        and the setup, which may take ``setup_timeout`` (``c.CheckAnswers.setup_timeout``).
         """
         # ``reports`` are JSON texts already (answers.pick_answers_message measured them): put them in as they are.
         body = ", ".join(f"{json.dumps(k)}: {v}" for k, v in reports.items())
@@ -350,13 +348,13 @@ class Checker(Helper):
         with self.lock:
             # By now (after the notebook ran) the checker has long started; a check
             # can be large, so it is sent only to a checker that reads.
-            self._wait_started()
+            self._wait_started(setup_timeout)
             self.send(line)
             # The first request of a setup runs it (datasets, images): allow for that.
             # Replies to earlier prepare requests come first; a failed setup is
             # reported again by this check, which runs it again.
             while True:
-                line = self.read_line(timeout + 300)
+                line = self.read_line(timeout + setup_timeout)
                 if not line or not self.pending:
                     break
                 self.pending -= 1

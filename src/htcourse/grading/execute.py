@@ -11,6 +11,10 @@ cells once the kernel is unresponsive, once ``max_cell_timeouts`` cells
 have run over time, or once the notebook has run for ``max_seconds`` in
 all; the cells it skips get an error output (so their tests score zero)
 that says why.
+
+What each sandbox showed once its kernel had ended (the bounds it reached,
+the links its code left; ``SandboxKernelManager.findings``) goes into the
+notebook's ``resources``, as the stage timings do (:data:`.stages.FINDINGS_KEY`).
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ class BoundedExecute(Execute):
         super().__init__(**kwargs)
         from htcourse.grading.sandbox.kernel import NoPauseKernelManager
 
+        self._managers: list = []  # the kernel managers of the notebook being run
         self.kernel_manager_class = NoPauseKernelManager
         if self.sandbox:
             # nbgrader's Execute fixes its kernel manager class in __init__,
@@ -96,21 +101,30 @@ class BoundedExecute(Execute):
         self._skip_reason = ""
         self._started = time.monotonic()
         # make bench's stages: the kernel's start (until its first cell) and stop, and the cells between
-        start = self._cells_ended = (time.perf_counter(), time.process_time())
+        start = self._cells_ended = (time.perf_counter(), time.process_time(), 0.0)
         self._cells_began = None
+        self._managers = []
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
-            end = (time.perf_counter(), time.process_time())
+            # their kernels have ended: what did their sandboxes show, and what CPU did they use in all?
+            kernel_cpu = 0.0
+            for manager in self._managers:
+                if resources is not None and hasattr(manager, "findings"):
+                    stages.add_findings(resources, manager.findings)
+                kernel_cpu += getattr(manager, "kernel_cpu_seconds", 0.0)
+            end = (time.perf_counter(), time.process_time(), kernel_cpu)
             began, ended = self._cells_began or end, self._cells_ended if self._cells_began else end
             if resources is not None:
-                stages.record(
-                    resources,
-                    "kernel start",
-                    began[0] - start[0] + end[0] - ended[0],
-                    began[1] - start[1] + end[1] - ended[1],
-                )
-                stages.record(resources, "execution", ended[0] - began[0], ended[1] - began[1])
+                cells = [ended[i] - began[i] for i in range(3)]
+                stages.record(resources, "execution", cells[0], cells[1], 0.0, cells[2])
+                rest = [end[i] - start[i] - cells[i] for i in range(3)]  # before the first cell, after the last
+                stages.record(resources, "kernel start", rest[0], rest[1], 0.0, rest[2])
+
+    def create_kernel_manager(self):
+        manager = super().create_kernel_manager()
+        self._managers.append(manager)
+        return manager
 
     def output(self, outs, msg, display_id, cell_index):
         """nbclient's handling of one output, keeping at most a bounded amount of each cell's output."""
@@ -165,13 +179,18 @@ class BoundedExecute(Execute):
             return f"the notebook had already run for more than {self.max_seconds} s"
         return ""
 
+    def _now(self) -> tuple[float, float, float]:
+        """(wall, the worker's CPU, the sandbox's CPU so far: 0 where it is not counted)."""
+        sandbox = getattr(self.km, "sandbox_cpu_seconds", None)
+        return time.perf_counter(), time.process_time(), (sandbox() or 0.0) if sandbox else 0.0
+
     def preprocess_cell(self, cell, resources, index):
         if getattr(self, "_cells_began", 0) is None:
-            self._cells_began = (time.perf_counter(), time.process_time())
+            self._cells_began = self._now()
         try:
             return self._preprocess_cell(cell, resources, index)
         finally:
-            self._cells_ended = (time.perf_counter(), time.process_time())
+            self._cells_ended = self._now()
 
     def _preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":

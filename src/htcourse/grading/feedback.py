@@ -40,6 +40,8 @@ from htcourse.grading.cells import (  # noqa: F401 (BEGIN_HIDDEN: answers.py sti
 HIDDEN_FAILED = "A hidden test did not pass."
 REDACTED = "[This output was removed from your feedback because it contained hidden test code.]"
 
+#: What nbconvert's pass over a rendered page changes: pictures and JupyterLab-style cells (FeedbackHTMLExporter).
+_NEEDS_SOUP = re.compile(r"<img\b|jp-Notebook", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -163,8 +165,45 @@ class FeedbackHTMLExporter(HTMLExporter):
         return environment
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        output, resources = super().from_notebook_node(nb, resources, **kw)
+        output, resources = self._render(nb, resources, **kw)
         return with_csp(output, self.content_security_policy), resources
+
+    def _render(self, nb, resources=None, **kw):
+        """``HTMLExporter.from_notebook_node`` (nbconvert 7), parsing the page again only where that changes it.
+
+        nbconvert parses every page it has rendered with BeautifulSoup, to give
+        pictures without one an alternative text and to make JupyterLab-style
+        cells focusable, and writes it out again: half the CPU of a feedback
+        page. The feedback template has no such cells, so the page is parsed
+        only when it has a picture (or a student's output brought such a cell).
+        """
+        from bs4 import BeautifulSoup
+        from nbconvert.exporters import TemplateExporter
+        from nbconvert.filters.highlight import Highlight2HTML
+        from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+        resources = self._init_resources(resources)
+        filter_data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources)
+        self.register_filter("highlight_code", highlight_code)
+        self.register_filter("filter_data_type", filter_data_type)
+        html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        if not _NEEDS_SOUP.search(html):
+            return html, resources
+        soup = BeautifulSoup(html, features="html.parser")
+        missing_alt = 0
+        for elem in soup.select("img:not([alt])"):
+            elem.attrs["alt"] = "No description has been provided for this image"
+            missing_alt += 1
+        if missing_alt:
+            self.log.warning("Alternative text is missing on %s image(s).", missing_alt)
+        for elem in soup.select(".jp-Notebook div.jp-Cell-inputWrapper"):
+            elem.attrs["tabindex"] = "0"
+        for elem in soup.select(".jp-Notebook div.jp-OutputArea-output"):
+            elem.attrs["tabindex"] = "0"
+        return str(soup), resources
 
 
 def with_csp(page: str, policy: str = CONTENT_SECURITY_POLICY) -> str:

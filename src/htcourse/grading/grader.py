@@ -35,7 +35,7 @@ from htcourse.grading.nbgrader_steps import GradingError, write_feedback
 from htcourse.grading.outputs import was_truncated
 from htcourse.grading.restore import load_template, restore
 from htcourse.grading.results import Result, read_scores
-from htcourse.grading.sandbox import bounds, workdir
+from htcourse.grading.sandbox import workdir
 
 STAGING_PREFIX = "htcourse-grading-"  # then the grading process's id (see batch._remove_stale_staging)
 
@@ -168,20 +168,18 @@ def _grade_one(student_id: str, assignment: str, course: Course, force: bool) ->
         )
         autograde.force = True
         autograde.create_student = True
-        left_before = len(workdir.LEFT_BEHIND)
-        bounds_before = len(bounds.REACHED)
         try:
             result.log += nbgrader_steps.run(autograde)
         except GradingError as exc:
             result.log += exc.log
-            reached = bounds.REACHED[bounds_before:]
+            reached = autograde.findings["reached"]
             if reached:
                 raise GradingError(f"{exc} ({'; '.join(dict.fromkeys(reached))})", exc.log) from None
             raise
         finally:
             clock.lap("converter", within=autograde.stages)  # the notebooks' stages, and the converter's rest
-            result.flags += list(dict.fromkeys(bounds.REACHED[bounds_before:]))
-            left = [item for _, item in workdir.LEFT_BEHIND[left_before:]]
+            result.flags += list(dict.fromkeys(autograde.findings["reached"]))
+            left = autograde.findings["left_behind"]
             if left:
                 result.flags.append(
                     "its code left links or special files in its working folder (never followed; "

@@ -30,6 +30,8 @@ LIMITS: list[tuple[str, str, str]] = [
     ("htcourse.grading.execute", "BoundedExecute", "startup_timeout"),
     ("htcourse.grading.execute", "BoundedExecute", "iopub_timeout"),
     ("htcourse.grading.answers", "CheckAnswers", "timeout"),
+    ("htcourse.grading.answers", "CheckAnswers", "setup_timeout"),
+    ("htcourse.grading.sandbox.kernel", "SandboxKernelManager", "fast_start_timeout"),
     ("htcourse.grading.sandbox.kernel", "SandboxKernelManager", "cpu_seconds"),
     # memory, processes, disk
     ("htcourse.grading.sandbox.kernel", "SandboxKernelManager", "memory_bytes"),

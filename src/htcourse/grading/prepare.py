@@ -146,7 +146,8 @@ def check_solutions(path, timeout: float | None = None) -> list[str]:
     )
     client.execute()
     try:
-        results = answers.check_executed(nb, hidden, setup, timeout=timeout)
+        setup_timeout = configured(None, answers.CheckAnswers, "setup_timeout")
+        results = answers.check_executed(nb, hidden, setup, timeout=timeout, setup_timeout=setup_timeout)
     except CheckerError as exc:
         return [f"the trusted checker could not check the solutions: {exc}"]
     return [

@@ -16,7 +16,9 @@ children could each hold the per-process memory limit. Here:
   there reaches the grading machine's disk, or the feedback.
 
 What a sandbox used, and whether it reached a bound, is read when its kernel
-has ended (:meth:`MemoryCgroup.usage`, :func:`folder_full`).
+has ended (:meth:`MemoryCgroup.usage`, :func:`folder_full`); so is the CPU
+that all its processes used (:class:`CpuAccount`, a measurement for
+``make bench``, not a bound: ``prlimit`` bounds CPU).
 """
 
 from __future__ import annotations
@@ -32,10 +34,6 @@ from htcourse.grading.sandbox.processes import owner_gone
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
-#: Bounds that sandboxes reached in this process, oldest first, in words (read by the grader).
-REACHED: list[str] = []
-#: The most memory each sandbox of this process held at once, in bytes (0 where it was not measured).
-PEAKS: list[int] = []
 PREFIX = "htcourse-sandbox-"
 
 _MS_NOSUID, _MS_NODEV = 2, 4
@@ -136,6 +134,69 @@ class MemoryCgroup:
                 time.sleep(0.02)
 
 
+def _own_cpuacct() -> Path | None:
+    """The folder of this process's cgroup v1 ``cpuacct`` cgroup, or None."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "cpuacct" in controllers.split(","):
+            folder = CGROUP_ROOT / "cpuacct" / path.lstrip("/")
+            return folder if folder.is_dir() else None
+    return None
+
+
+def counts_cpu() -> bool:
+    """Whether this machine lets the grader count a sandbox's CPU (:class:`CpuAccount`)."""
+    found = _own_cgroup()
+    if found is not None and found[0] == "v2":
+        return (found[1] / "cpu.stat").exists()
+    return _own_cpuacct() is not None
+
+
+class CpuAccount:
+    """The CPU seconds all the processes of one sandbox used, kernel and children, ended ones included.
+
+    With cgroup v2, the sandbox's memory cgroup counts them already
+    (``cpu.stat``); with v1, a ``cpuacct`` cgroup of its own does, which the
+    sandbox's processes join (``procs``) as they join the memory cgroup.
+    """
+
+    def __init__(self, folder: Path, procs: Path | None):
+        self.folder, self.procs = folder, procs
+
+    @classmethod
+    def create(cls, name: str, memory: MemoryCgroup | None) -> CpuAccount | None:
+        """The account for the sandbox whose memory cgroup is ``memory``, or None where the machine keeps none."""
+        if memory is not None and memory.version == "v2":
+            return cls(memory.folder, None) if (memory.folder / "cpu.stat").exists() else None
+        parent = _own_cpuacct()
+        if parent is None:
+            return None
+        folder = parent / f"{PREFIX}{name}"
+        try:
+            folder.mkdir()
+        except OSError:
+            return None
+        return cls(folder, folder / "cgroup.procs")
+
+    def seconds(self) -> float:
+        """CPU seconds used so far (0.0 once it is unreadable)."""
+        try:
+            if self.procs is None:
+                stat = dict(line.split() for line in (self.folder / "cpu.stat").read_text().splitlines())
+                return int(stat.get("usage_usec", 0)) / 1e6
+            return int((self.folder / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError):
+            return 0.0
+
+    def remove(self) -> None:
+        if self.procs is not None:  # a v2 account is the memory cgroup, removed with it
+            MemoryCgroup("v1", self.folder, 0).remove()
+
+
 def mount_tmpfs(folder: Path, size: int) -> bool:
     """Mount a tmpfs of ``size`` bytes (mode 0700, no setuid, no devices) on ``folder``; False if not allowed."""
     if os.geteuid() != 0:
@@ -175,3 +236,7 @@ def remove_stale_cgroups() -> None:
     for folder in parent.glob(PREFIX + "*"):
         if owner_gone(folder.name, PREFIX):
             MemoryCgroup(version, folder, 0).remove()
+    cpu = _own_cpuacct() if version == "v1" else None
+    for folder in cpu.glob(PREFIX + "*") if cpu is not None else []:
+        if owner_gone(folder.name, PREFIX):
+            MemoryCgroup("v1", folder, 0).remove()

@@ -52,10 +52,22 @@ from htcourse.grading.sandbox.processes import Helper, Helpers, _check, _die_wit
 
 #: Modules the kernels of the course's assignments import: the kernel itself, pandas, and networkx and
 #: rapidfuzz (record linkage; networkx alone costs a kernel about 0.1 s of CPU to import).
+#: ``ipykernel.debugger`` too: every kernel imports it (and debugpy, ~250 files) at start, whether or not
+#: anyone debugs; a sandboxed kernel cannot write bytecode caches into the read-only environment, so
+#: where none were written at install it compiled them all again, 0.4 s of CPU per kernel.
+#: The IPython and standard modules after it are those a kernel still imported while it started
+#: (its shell's debugger, completer, %store magic and in-memory history), and the course's data loader.
 DEFAULT_PRELOAD = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.debugger",
+    "IPython.core.completerlib",
+    "IPython.extensions.storemagic",
+    "sqlite3",
+    "tornado.platform.asyncio",
+    "htcourse.data",
     "pandas",
     "networkx",
     "rapidfuzz.distance",
@@ -166,8 +178,8 @@ def _serve_one(status_fd: int) -> None:
         if not line:
             os._exit(0)
         req = json.loads(line)
-        if req.get("cgroup_procs"):  # join the sandbox's memory cgroup (bounds.py) before forking the kernel
-            with open(req["cgroup_procs"], "w") as procs:
+        for path in req.get("cgroup_procs") or []:  # join the sandbox's cgroups (bounds.py) before forking
+            with open(path, "w") as procs:
                 procs.write("0")
         target = int(req["target"])
         sandbox = os.pidfd_open(int(req["bwrap"]))
@@ -227,7 +239,10 @@ def main(argv: list[str] | None = None) -> None:
     import importlib
 
     argv = sys.argv[1:] if argv is None else argv
-    for name in argv or DEFAULT_PRELOAD:
+    # debugpy (imported with ipykernel.debugger) warns on stderr, the instructor's terminal, about frozen
+    # modules that matter only to someone setting breakpoints; a kernel's own stderr is /dev/null.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    for name in argv:
         importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the grader, which stops us
@@ -259,15 +274,15 @@ class ForkServer(Helper):
     name = "kernel fork server"
     close_timeout = 2
 
-    def __init__(self, env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD, timeout: float = 60):
+    def __init__(self, env: dict, preload: tuple[str, ...], start_timeout: float):
         super().__init__("htcourse.grading.sandbox.forkserver", tuple(preload), env)
         self.preload = preload
         self._count = 0
-        if self.read_line(timeout) != b"ready\n":
+        if self.read_line(start_timeout) != b"ready\n":
             self.close()
             raise ForkServerError(f"the kernel fork server did not start (could it import {', '.join(preload)}?)")
 
-    def spawn(self, request: dict, timeout: float = 60) -> None:
+    def spawn(self, request: dict, timeout: float) -> None:
         """Start one kernel in the sandbox described by ``request``; raise :class:`ForkServerError` if it failed."""
         with self.lock:
             if not self.alive:
@@ -290,9 +305,12 @@ class ForkServer(Helper):
 _servers = Helpers(ForkServer)
 
 
-def get(env: dict, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> ForkServer:
-    """This process's fork server for ``env`` and ``preload``, started on first use (and again if it died)."""
-    return _servers.get((tuple(sorted(env.items())), tuple(preload)), env, tuple(preload))
+def get(env: dict, preload: tuple[str, ...], start_timeout: float) -> ForkServer:
+    """This process's fork server for ``env`` and ``preload``, started on first use (and again if it died).
+
+    ``start_timeout``: seconds it may take to start (``c.SandboxKernelManager.fast_start_timeout``).
+    """
+    return _servers.get((tuple(sorted(env.items())), tuple(preload)), env, tuple(preload), start_timeout)
 
 
 async def wait_for_file(path, process: subprocess.Popen, timeout: float) -> None:

@@ -198,16 +198,36 @@ class SandboxKernelManager(NoPauseKernelManager):
             "Needs root and Linux; otherwise, or if the fork fails, the kernel starts the ordinary way."
         ),
     ).tag(config=True)
+    fast_start_timeout = Int(
+        60,
+        help=(
+            "Seconds each step of a fast start may take: the fork server's start (it imports the preloaded "
+            "modules, once per grading process), the sandbox's setting up, one fork into it. Past it, kernels "
+            "start the ordinary way (c.BoundedExecute.startup_timeout still bounds a kernel's whole start)."
+        ),
+    ).tag(config=True)
     preload = List(
         Unicode(), list(forkserver.DEFAULT_PRELOAD), help="Modules the warm interpreter imports once (see fast_start)."
     ).tag(config=True)
 
     _rundir: Path | None = None
     _scratch: Path | None = None
+    #: What its sandbox showed once its kernel had ended, in words, for the grading report:
+    #: ``"reached"`` (bounds the sandbox reached), ``"left_behind"`` (links and special files
+    #: the kernel left in its working folder). :class:`htcourse.grading.execute.BoundedExecute`
+    #: puts them in the notebook's resources.
+    findings: dict[str, list[str]]
     _cgroup: bounds.MemoryCgroup | None = None
+    _cpu: bounds.CpuAccount | None = None
+    #: CPU seconds the sandbox's processes used in all, read once its kernel has ended (make bench).
+    kernel_cpu_seconds: float = 0.0
     _said_no_cgroup: bool = False
     _fast_argv: list[str] | None = None
     _fast_unavailable: str = ""  # why fast start is off in this process, once it failed
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.findings = {"reached": [], "left_behind": []}
 
     @property
     def limits(self) -> SandboxLimits:
@@ -240,6 +260,9 @@ class SandboxKernelManager(NoPauseKernelManager):
         if self._cgroup is not None:
             self._cgroup.remove()
         self._cgroup = bounds.MemoryCgroup.create(f"{os.getpid()}-{self._uid}", self.sandbox_memory_bytes)
+        if self._cpu is not None:
+            self._cpu.remove()
+        self._cpu = bounds.CpuAccount.create(f"{os.getpid()}-{self._uid}", self._cgroup)
         if self._cgroup is None and not type(self)._said_no_cgroup:
             type(self)._said_no_cgroup = True
             self.log.warning(
@@ -286,11 +309,21 @@ class SandboxKernelManager(NoPauseKernelManager):
             )
         )
 
+    def _cgroup_procs(self) -> list[str]:
+        """The files a process of the sandbox writes ``0`` to, to join its cgroups (memory, CPU account)."""
+        return [str(group.procs) for group in (self._cgroup, self._cpu) if group is not None and group.procs]
+
+    def sandbox_cpu_seconds(self) -> float | None:
+        """CPU seconds the sandbox's processes have used so far (None where the machine does not count them)."""
+        return self._cpu.seconds() if self._cpu is not None else None
+
     def _in_cgroup(self, cmd: list[str]) -> list[str]:
-        """``cmd`` started inside the sandbox's memory cgroup (it joins, then becomes ``cmd``)."""
-        if self._cgroup is None:
+        """``cmd`` started inside the sandbox's cgroups (it joins them, then becomes ``cmd``)."""
+        procs = self._cgroup_procs()
+        if not procs:
             return cmd
-        return ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', str(self._cgroup.procs), *cmd]
+        joins = " && ".join(f'echo 0 > "${i}"' for i in range(1, len(procs) + 1))
+        return ["/bin/sh", "-c", f'{joins} && shift {len(procs)} && exec "$@"', "sh", *procs, *cmd]
 
     def _can_fast_start(self, cmd: list[str]) -> bool:
         return (
@@ -319,9 +352,9 @@ class SandboxKernelManager(NoPauseKernelManager):
                 "memory_bytes": self.memory_bytes,
                 "max_processes": self.max_processes,
             },
-            "cgroup_procs": str(self._cgroup.procs) if self._cgroup is not None else "",
+            "cgroup_procs": self._cgroup_procs(),
         }
-        forkserver.get(sandbox_env(), tuple(self.preload)).spawn(request, timeout)
+        forkserver.get(sandbox_env(), tuple(self.preload), timeout).spawn(request, timeout)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         env = dict(kw.get("env") or os.environ)
@@ -334,7 +367,7 @@ class SandboxKernelManager(NoPauseKernelManager):
         if self._fast_argv is None:
             return launched
         try:
-            await self._fast_start(timeout=60)
+            await self._fast_start(timeout=self.fast_start_timeout)
             return launched
         except (forkserver.ForkServerError, OSError, ValueError) as exc:
             # Stop the placeholder sandbox and start the kernel the ordinary way
@@ -363,21 +396,24 @@ class SandboxKernelManager(NoPauseKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if self._rundir and not restart:
             shutil.rmtree(self._rundir, ignore_errors=True)
+        if self._cpu is not None and not restart:
+            self.kernel_cpu_seconds += self._cpu.seconds()
+            self._cpu.remove()  # (with v2, the memory cgroup below, which counts the CPU too)
+            self._cpu = None
         if self._cgroup is not None and not restart:
-            peak, reached = self._cgroup.usage()
-            bounds.PEAKS.append(peak)
+            _, reached = self._cgroup.usage()
             if reached:
-                bounds.REACHED.append(
+                self.findings["reached"].append(
                     f"its processes reached the memory bound of the sandbox "
                     f"({self.sandbox_memory_bytes / 1024**2:,.0f} MB for all of them together)"
                 )
             self._cgroup.remove()
             self._cgroup = None
         if self._scratch is not None and not restart:
-            for item in workdir.scan_left_behind(self._scratch, self._workdir):
-                workdir.LEFT_BEHIND.append((str(self._workdir), item))
+            self.findings["left_behind"] += workdir.scan_left_behind(self._scratch, self._workdir)
             if bounds.is_mount(self._scratch) and bounds.folder_full(self._scratch):
-                bounds.REACHED.append(f"it filled its working folder ({self.workdir_bytes / 1024**2:,.0f} MB)")
+                size = f"{self.workdir_bytes / 1024**2:,.0f} MB"
+                self.findings["reached"].append(f"it filled its working folder ({size})")
             workdir.remove_scratch(self._scratch)
             self._scratch = None
 

@@ -31,10 +31,6 @@ from htcourse.grading.sandbox.processes import owner_gone
 SCRATCH_PREFIX = "htc-work-"  # then the grading process's id
 RUNDIR_PREFIX = "htc-kernel-"  # the kernel's run folder (kernel.py), then the grading process's id
 
-#: Links and special files that kernels left in their working folders, in this
-#: process, oldest first: (working folder as the kernel saw it, what was left).
-LEFT_BEHIND: list[tuple[str, str]] = []
-
 
 def _copy_file(src_dir_fd: int, name: str, dst_dir_fd: int, uid: int | None, gid: int | None) -> None:
     fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=src_dir_fd)
