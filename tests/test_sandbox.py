@@ -457,3 +457,16 @@ def test_a_sandboxs_cpu_account_counts_its_processes_and_their_children():
     finally:
         account.remove()
     assert not account.folder.exists()
+
+
+def test_a_kernels_sockets_fit_even_when_the_temporary_folder_is_deep(tmp_path):
+    """A kernel's sockets are files in its run folder, and a Unix socket's path holds 107 bytes: under a
+    deep TMPDIR (a test's own temporary folder under pytest-xdist) ZeroMQ refused "File name too long"."""
+    from htcourse.grading.sandbox import workdir
+
+    deep = tmp_path / ("d" * 80)
+    assert workdir.rundir_parent(deep) == "/tmp"
+    assert workdir.rundir_parent(Path("/var/tmp")) == "/var/tmp"
+    longest = Path(workdir.rundir_parent(Path("/" + "x" * (workdir.MAX_RUNDIR_PARENT - 1))))
+    socket = longest / f"{workdir.RUNDIR_PREFIX}{4_194_304}-abcdefgh" / "kernel-12345"
+    assert len(str(socket).encode()) < 107

@@ -240,7 +240,8 @@ class SandboxKernelManager(NoPauseKernelManager):
         # the key that signs every message): private to the sandbox user (0700,
         # owned by it; mkdtemp makes it 0700), so no other local user can read
         # the key or replace a socket. The grader, as root, can still use it.
-        self._rundir = Path(tempfile.mkdtemp(prefix=f"{workdir.RUNDIR_PREFIX}{os.getpid()}-"))
+        prefix = f"{workdir.RUNDIR_PREFIX}{os.getpid()}-"
+        self._rundir = Path(tempfile.mkdtemp(prefix=prefix, dir=workdir.rundir_parent()))
         if os.geteuid() == 0:
             os.chown(self._rundir, self._uid, SANDBOX_GID)
         self.transport = "ipc"

@@ -135,13 +135,26 @@ def remove_scratch(work: Path) -> None:
         shutil.rmtree(private, ignore_errors=True)
 
 
+#: The longest temporary folder a kernel's run folder is made in. The kernel's sockets are files in the run
+#: folder (IPC transport), and a Unix socket's path has room for 107 bytes: the run folder's own name and
+#: the sockets' names ("/kernel-<n>") take up to about 40 of them.
+MAX_RUNDIR_PARENT = 60
+
+
+def rundir_parent(tmpdir: Path | None = None) -> str:
+    """Where a kernel's run folder is made: the temporary folder, or ``/tmp`` if that is too deep for sockets."""
+    base = str(tmpdir or tempfile.gettempdir())
+    return base if len(base) <= MAX_RUNDIR_PARENT else "/tmp"
+
+
 def remove_stale(tmpdir: Path | None = None) -> list[Path]:
     """Working copies (and kernel run folders) left by a grading process that was killed; returns them."""
     from htcourse.grading.sandbox import bounds
 
     removed = []
-    for prefix in (SCRATCH_PREFIX, RUNDIR_PREFIX):
-        for private in Path(tmpdir or tempfile.gettempdir()).glob(prefix + "*"):
+    folders = [(SCRATCH_PREFIX, Path(tmpdir or tempfile.gettempdir())), (RUNDIR_PREFIX, Path(rundir_parent(tmpdir)))]
+    for prefix, parent in folders:
+        for private in parent.glob(prefix + "*"):
             if not owner_gone(private.name, prefix):
                 continue
             if bounds.is_mount(private / "work"):
