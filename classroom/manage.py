@@ -202,8 +202,19 @@ def build_env(env: Path, log) -> None:
         )
         _uv("venv", "--quiet", "--python", str(SYSTEM_PYTHON), str(env))
         (env / "requirements.txt").write_text(combined_requirements())
-        # pip too (as python -m venv would give it), at the version .venv uses.
-        _uv("pip", "install", "--quiet", "--python", python, "-r", str(env / "requirements.txt"), "pip==26.3")
+        # pip too (as python -m venv would give it), at the version .venv uses. Compiled (.pyc) as pip would:
+        # the users cannot write into the environment, so each of their kernels would compile its imports again.
+        _uv(
+            "pip",
+            "install",
+            "--quiet",
+            "--compile-bytecode",
+            "--python",
+            python,
+            "-r",
+            str(env / "requirements.txt"),
+            "pip==26.3",
+        )
         stamp.write_text(env_fingerprint())
     log("installing the course package (non-editable, with its datasets) into the single-user environment")
     build = Path(run(["mktemp", "-d"]).stdout.strip())
@@ -217,6 +228,7 @@ def build_env(env: Path, log) -> None:
             "--no-deps",
             "--reinstall",
             "--no-cache",
+            "--compile-bytecode",
             str(REPO),
             cwd=build,
         )

@@ -66,7 +66,7 @@ def page_types(site: Path) -> dict[str, str]:
 def run_lighthouse(url: str) -> dict:
     """One Lighthouse run on ``url``: category scores and the main metrics."""
     if not LIGHTHOUSE.exists():
-        raise FileNotFoundError(f"{LIGHTHOUSE} is missing: run `npm ci` (make setup does it).")
+        raise FileNotFoundError(f"{LIGHTHOUSE} is missing: run `make bench`, which installs it (npm ci --include=dev).")
     chromium = os.environ.get("CHROME_PATH") or os.environ.get("CHROMIUM", "/usr/bin/chromium")
     proc = subprocess.run(
         [

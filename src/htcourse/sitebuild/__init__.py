@@ -123,6 +123,8 @@ def setup(app: Sphinx) -> dict:
     app.setup_extension("htcourse.sitebuild.psets")
     app.connect("config-inited", _on_config_inited)
     app.connect("builder-inited", _on_builder_inited)
+    # The notebooks Sphinx is about to read, executed side by side into myst-nb's cache (ahead.py).
+    app.setup_extension("htcourse.sitebuild.ahead")
     app.connect("html-page-context", on_html_page_context)
     # Wide tables and charts show that they scroll sideways (every page: Markdown tables too).
     app.add_js_file("htcourse-scroll.js", priority=900, loading_method="defer")
