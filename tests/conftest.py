@@ -12,13 +12,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, launch
 from once import made_once
 
 from htcourse.paths import REPO_ROOT
 
 SITE_DIR = REPO_ROOT / "_build" / "html"
 COURSE_SRC = REPO_ROOT / "assignments"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
@@ -60,18 +60,7 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Browser tests need Debian's chromium at {CHROMIUM} (`apt-get install chromium`).")
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(p)
         yield browser
         browser.close()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from browser import check_page, open_offline
+from browser import check_page, check_pages, open_offline
 from bs4 import BeautifulSoup
 from conftest import serve_directory
 
@@ -136,11 +136,13 @@ def is_redirect(page: Path) -> bool:
     return page.read_text(encoding="utf-8").startswith('<meta http-equiv="Refresh"')
 
 
-def test_every_page_passes_the_browser_checks(browser, site_url, site_dir):
+def test_every_page_passes_the_browser_checks(site_url, site_dir):
     """Visit every built page: no errors, no other hosts, charts live, no serious axe violation."""
     # A redirect page navigates away at once (its target is visited in its own right).
     paths = [rel for rel in page_paths(site_dir) if not is_redirect(site_dir / rel)]
-    problems = {rel: found for rel in paths if (found := check_page(browser, f"{site_url}/{rel}"))}
+    found = check_pages([f"{site_url}/{rel}" for rel in paths])  # in three browsers side by side
+    assert len(found) == len(paths)
+    problems = {rel: found[f"{site_url}/{rel}"] for rel in paths if found[f"{site_url}/{rel}"]}
     print(f"visited {len(paths)} pages; axe found no serious or critical violation on {len(paths) - len(problems)}")
     assert not problems, problems
 
