@@ -27,6 +27,7 @@ OTHER_SEED = 12345
 #: Every other file keeps its place after them.
 LONGEST_FIRST = (
     "tests/test_assignments.py",
+    "tests/test_site_pages.py",
     "tests/test_grading.py",
     "tests/test_site.py",
     "tests/test_classroom.py",

@@ -6,6 +6,7 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -138,3 +139,19 @@ def check_pages(urls: list[str], browsers: int = 3) -> dict[str, dict]:
         for found in pool.map(check_share, shares):
             problems.update(found)
     return problems
+
+
+# --- the built site's pages -------------------------------------------------------
+
+
+def built_pages(site_dir: Path) -> list[Path]:
+    return sorted(p for p in site_dir.rglob("*.html") if "_static" not in p.parts)
+
+
+def page_paths(site_dir: Path) -> list[str]:
+    return [str(p.relative_to(site_dir)) for p in built_pages(site_dir)]
+
+
+def is_redirect(page: Path) -> bool:
+    """Jupyter Book's root index.html only redirects (meta refresh) to the landing page."""
+    return page.read_text(encoding="utf-8").startswith('<meta http-equiv="Refresh"')

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from browser import check_page, check_pages, open_offline
+from browser import built_pages, check_page, is_redirect, open_offline, page_paths
 from bs4 import BeautifulSoup
 from conftest import serve_directory
 
@@ -27,10 +27,6 @@ CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
 CDN_HINT = re.compile(
     r"https?://(cdn\.jsdelivr\.net|unpkg\.com|cdnjs\.cloudflare\.com|fonts\.googleapis\.com|fonts\.gstatic\.com)"
 )
-
-
-def built_pages(site_dir: Path) -> list[Path]:
-    return sorted(p for p in site_dir.rglob("*.html") if "_static" not in p.parts)
 
 
 def remote_references(html_text: str) -> list[str]:
@@ -125,26 +121,6 @@ def test_global_estimates_chart_renders_offline(browser, site_url):
     assert visit.blocked == [], f"requests to other hosts: {visit.blocked}"
     assert visit.failed == [], visit.failed
     page.context.close()
-
-
-def page_paths(site_dir: Path) -> list[str]:
-    return [str(p.relative_to(site_dir)) for p in built_pages(site_dir)]
-
-
-def is_redirect(page: Path) -> bool:
-    """Jupyter Book's root index.html only redirects (meta refresh) to the landing page."""
-    return page.read_text(encoding="utf-8").startswith('<meta http-equiv="Refresh"')
-
-
-def test_every_page_passes_the_browser_checks(site_url, site_dir):
-    """Visit every built page: no errors, no other hosts, charts live, no serious axe violation."""
-    # A redirect page navigates away at once (its target is visited in its own right).
-    paths = [rel for rel in page_paths(site_dir) if not is_redirect(site_dir / rel)]
-    found = check_pages([f"{site_url}/{rel}" for rel in paths])  # in three browsers side by side
-    assert len(found) == len(paths)
-    problems = {rel: found[f"{site_url}/{rel}"] for rel in paths if found[f"{site_url}/{rel}"]}
-    print(f"visited {len(paths)} pages; axe found no serious or critical violation on {len(paths) - len(problems)}")
-    assert not problems, problems
 
 
 def test_the_browser_checks_fail_a_broken_page(browser, tmp_path):
