@@ -40,19 +40,30 @@ _MS_NOSUID, _MS_NODEV = 2, 4
 _MNT_DETACH = 2
 
 
+def _cgroup_lines() -> list[str]:
+    """This process's cgroups, one ``hierarchy:controllers:path`` line each (none where unreadable)."""
+    try:
+        return Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return []
+
+
+def _own_v1(controller: str) -> Path | None:
+    """The folder of this process's cgroup v1 cgroup for ``controller`` (``memory``, ``cpuacct``), or None."""
+    for line in _cgroup_lines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            folder = CGROUP_ROOT / controller / path.lstrip("/")
+            return folder if folder.is_dir() else None
+    return None
+
+
 def _own_cgroup() -> tuple[str, Path] | None:
     """(``"v1"`` or ``"v2"``, the folder of this process's memory cgroup), or None."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        hierarchy, controllers, path = line.split(":", 2)
-        if "memory" in controllers.split(","):
-            folder = CGROUP_ROOT / "memory" / path.lstrip("/")
-            if folder.is_dir():
-                return "v1", folder
-    for line in lines:
+    v1 = _own_v1("memory")
+    if v1 is not None:
+        return "v1", v1
+    for line in _cgroup_lines():
         hierarchy, controllers, path = line.split(":", 2)
         if hierarchy == "0" and (CGROUP_ROOT / "cgroup.controllers").exists():
             folder = CGROUP_ROOT / path.lstrip("/")
@@ -134,26 +145,12 @@ class MemoryCgroup:
                 time.sleep(0.02)
 
 
-def _own_cpuacct() -> Path | None:
-    """The folder of this process's cgroup v1 ``cpuacct`` cgroup, or None."""
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if "cpuacct" in controllers.split(","):
-            folder = CGROUP_ROOT / "cpuacct" / path.lstrip("/")
-            return folder if folder.is_dir() else None
-    return None
-
-
 def counts_cpu() -> bool:
     """Whether this machine lets the grader count a sandbox's CPU (:class:`CpuAccount`)."""
     found = _own_cgroup()
     if found is not None and found[0] == "v2":
         return (found[1] / "cpu.stat").exists()
-    return _own_cpuacct() is not None
+    return _own_v1("cpuacct") is not None
 
 
 class CpuAccount:
@@ -172,7 +169,7 @@ class CpuAccount:
         """The account for the sandbox whose memory cgroup is ``memory``, or None where the machine keeps none."""
         if memory is not None and memory.version == "v2":
             return cls(memory.folder, None) if (memory.folder / "cpu.stat").exists() else None
-        parent = _own_cpuacct()
+        parent = _own_v1("cpuacct")
         if parent is None:
             return None
         folder = parent / f"{PREFIX}{name}"
@@ -236,7 +233,7 @@ def remove_stale_cgroups() -> None:
     for folder in parent.glob(PREFIX + "*"):
         if owner_gone(folder.name, PREFIX):
             MemoryCgroup(version, folder, 0).remove()
-    cpu = _own_cpuacct() if version == "v1" else None
+    cpu = _own_v1("cpuacct") if version == "v1" else None
     for folder in cpu.glob(PREFIX + "*") if cpu is not None else []:
         if owner_gone(folder.name, PREFIX):
             MemoryCgroup("v1", folder, 0).remove()
