@@ -182,6 +182,11 @@ def test_validate_checks_the_source(course):
     assert ASSIGNMENT in result.stdout
 
 
+def test_validate_refuses_no_workers(course, capsys):
+    code, _, err = inproc(capsys, "validate", ASSIGNMENT, "--jobs", "0", "--course", str(course))
+    assert code == 2 and "--jobs must be at least 1" in err, err
+
+
 def test_grade_and_feedback_refuse_an_unknown_assignment_and_name_the_fix(course, capsys):
     for command in ("grade", "feedback"):
         code, _, err = inproc(capsys, command, "ps99", "--course", str(course))

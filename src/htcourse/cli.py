@@ -125,8 +125,12 @@ def cmd_assignments(args) -> int:
 
 def cmd_validate(args) -> int:
     from htcourse.grading import prepare
+    from htcourse.grading.batch import default_jobs
 
-    return prepare.validate(_course(args), args.assignments or None)
+    jobs = default_jobs() if args.jobs is None else args.jobs
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    return prepare.validate(_course(args), args.assignments or None, jobs=jobs)
 
 
 def cmd_collect(args) -> int:
@@ -325,7 +329,15 @@ COMMANDS: tuple[Command, ...] = (
         ("htcourse validate", "htcourse validate ps4-dirty-data"),
         "htcourse.grading.prepare.validate",
         cmd_validate,
-        (arg("assignments", nargs="*", help="only these (default: all)"),),
+        (
+            arg("assignments", nargs="*", help="only these (default: all)"),
+            arg(
+                "--jobs",
+                type=int,
+                default=None,
+                help="notebooks checked at once, each in a process of its own (default: one more than the CPUs)",
+            ),
+        ),
         course=True,
     ),
     Command(

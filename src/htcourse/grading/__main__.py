@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("assignments", nargs="*")
     v = sub.add_parser("validate", help="nbgrader validate on the source notebooks, plus the course's authoring checks")
     v.add_argument("assignments", nargs="*")
+    v.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help="check this many notebooks at once, each in a process of its own (default: one more than the CPUs)",
+    )
     gr = sub.add_parser("grade", help="autograde every submission, write feedback, export grades to CSV")
     gr.add_argument("assignment")
     gr.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             return prepare.generate(course, args.assignments or None)
         if args.command == "validate":
-            return prepare.validate(course, args.assignments or None)
+            return prepare.validate(course, args.assignments or None, jobs=args.jobs)
         if args.command == "grade":
             return grade_all(args.assignment, course, students=args.student, force=args.force, jobs=args.jobs).exit_code
         if args.command == "feedback":

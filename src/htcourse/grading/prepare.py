@@ -157,31 +157,58 @@ def check_solutions(path, timeout: float | None = None) -> list[str]:
     ]
 
 
-def validate(course: Course, assignments: list[str] | None = None, echo: Callable[[str], None] = print) -> int:
-    """``nbgrader validate`` on each source notebook, plus the course's authoring rules."""
+def _notebook_problems(root: str, overrides: dict, name: str, nb_name: str) -> list[str]:
+    """What is wrong with one source notebook (nothing: it is valid). Runs in a worker process of :func:`validate`."""
     from nbgrader.validator import Validator
 
     from htcourse.grading.answers import CheckAnswers
     from htcourse.grading.limits import configured
     from htcourse.grading.nbgrader_steps import log
 
-    status = 0
-    for name in assignments or course.assignments():
-        for nb_name in course.notebooks(name):
-            path = course.source_notebook(name, nb_name)
-            validator = Validator(config=course.config, log=log)
-            results = validator.validate(str(path))
-            problems = []
-            for cell in results.get("failed", []):
-                first = cell["source"].splitlines()[0] if cell["source"] else ""
-                error = cell["raw_error"].strip()
-                last_line = error.splitlines()[-1] if error else ""
-                problems.append(f"a test fails on the solution: {first}\n      {last_line}")
-            for cell in results.get("type_changed", []):
-                problems.append(f"a cell changed type: {cell['source'][:60]}")
-            problems += _authoring_problems(name, nbformat.read(str(path), as_version=4))
-            if not problems:
-                problems += check_solutions(path, configured(course.config, CheckAnswers, "timeout"))
+    course = Course(root, overrides)
+    path = course.source_notebook(name, nb_name)
+    # nbgrader's Validator changes the process's working folder while it runs: one notebook per process.
+    results = Validator(config=course.config, log=log).validate(str(path))
+    problems = []
+    for cell in results.get("failed", []):
+        first = cell["source"].splitlines()[0] if cell["source"] else ""
+        error = cell["raw_error"].strip()
+        last_line = error.splitlines()[-1] if error else ""
+        problems.append(f"a test fails on the solution: {first}\n      {last_line}")
+    for cell in results.get("type_changed", []):
+        problems.append(f"a cell changed type: {cell['source'][:60]}")
+    problems += _authoring_problems(name, nbformat.read(str(path), as_version=4))
+    if not problems:
+        problems += check_solutions(path, configured(course.config, CheckAnswers, "timeout"))
+    return problems
+
+
+def validate(
+    course: Course,
+    assignments: list[str] | None = None,
+    echo: Callable[[str], None] = print,
+    jobs: int | None = None,
+) -> int:
+    """``nbgrader validate`` on each source notebook, plus the course's authoring rules.
+
+    ``jobs`` notebooks are checked at once, each in a process of its own (default: as many as the grader's
+    workers, :func:`htcourse.grading.batch.default_jobs`); the results are echoed in name order.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from htcourse.grading.batch import default_jobs
+
+    todo = [(name, nb_name) for name in assignments or course.assignments() for nb_name in course.notebooks(name)]
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    # spawn, not fork: the caller may have threads (a test runner's, a server's) that a fork would copy mid-step.
+    with ProcessPoolExecutor(min(jobs, len(todo) or 1), mp_context=multiprocessing.get_context("spawn")) as pool:
+        found = [pool.submit(_notebook_problems, str(course.root), course.overrides, *item) for item in todo]
+        status = 0
+        for (name, nb_name), future in zip(todo, found):
+            problems = future.result()
             if problems:
                 status = 1
                 echo(f"{name}/{nb_name}.ipynb: {len(problems)} problem(s)")
