@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,32 +114,37 @@ def check_page(browser, url: str) -> dict:
     return problems
 
 
-def check_pages(urls: list[str], browsers: int = 3) -> dict[str, dict]:
-    """:func:`check_page` on every one of ``urls``, in ``browsers`` browsers side by side; the problems by URL.
+def in_browsers(visit: Callable[[object, str], object], items: list[str], browsers: int = 3) -> dict[str, object]:
+    """``visit(browser, item)`` for every one of ``items``, in ``browsers`` browsers side by side; results by item.
 
-    Most of a page's check is axe-core running in Chromium while this process waits: a few browsers
-    at once finish the site in about half the time. Each runs in a thread of its own, with its own
-    Playwright (Playwright's sync API belongs to the thread that started it).
+    Most of a page's visit is Chromium working while this process waits: a few browsers at once finish
+    the site in about half the time. Each runs in a thread of its own, with its own Playwright
+    (Playwright's sync API belongs to the thread that started it).
     """
     from playwright.sync_api import sync_playwright
 
-    def check_share(share: list[str]) -> dict[str, dict]:
+    def visit_share(share: list[str]) -> dict[str, object]:
         found = {}
         with sync_playwright() as playwright:
             browser = launch(playwright)
             try:
-                for url in share:
-                    found[url] = check_page(browser, url)
+                for item in share:
+                    found[item] = visit(browser, item)
             finally:
                 browser.close()
         return found
 
-    shares = [urls[i::browsers] for i in range(browsers) if urls[i::browsers]]
-    problems: dict[str, dict] = {}
+    shares = [items[i::browsers] for i in range(browsers) if items[i::browsers]]
+    results: dict[str, object] = {}
     with ThreadPoolExecutor(max_workers=len(shares) or 1) as pool:
-        for found in pool.map(check_share, shares):
-            problems.update(found)
-    return problems
+        for found in pool.map(visit_share, shares):
+            results.update(found)
+    return results
+
+
+def check_pages(urls: list[str], browsers: int = 3) -> dict[str, dict]:
+    """:func:`check_page` on every one of ``urls`` (axe-core and the rest), side by side; the problems by URL."""
+    return in_browsers(check_page, urls, browsers)
 
 
 # --- the built site's pages -------------------------------------------------------

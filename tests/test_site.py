@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from browser import built_pages, check_page, is_redirect, open_offline, page_paths
+from browser import built_pages, check_page, in_browsers, is_redirect, open_offline, page_paths
 from bs4 import BeautifulSoup
 from conftest import serve_directory
 
@@ -440,7 +440,7 @@ MODULE_BUDGET = 400 * 1024
 LAB_BUDGET = 700 * 1024
 
 
-def test_page_weight_budgets_with_gzip(browser, site_dir):
+def test_page_weight_budgets_with_gzip(site_dir):
     """Loading a module page transfers at most 400 KB, a lab page at most 700 KB (gzip, as GitHub Pages)."""
     from htcourse.sitebuild.serve import serve_gzip
 
@@ -449,7 +449,7 @@ def test_page_weight_budgets_with_gzip(browser, site_dir):
     assert modules and labs
     base, server = serve_gzip(site_dir)
     try:
-        sizes = {rel: _transferred(browser, base, rel) for rel in modules + labs}
+        sizes = in_browsers(lambda browser, rel: _transferred(browser, base, rel), modules + labs)
     finally:
         server.shutdown()
     print({rel: f"{size / 1024:.0f} KB" for rel, size in sizes.items()})
