@@ -75,7 +75,9 @@ format: $(STAMP)
 # worker, the longest files first (conftest.py). TEST_WORKERS=0 runs them in this process, one by one.
 TEST_WORKERS ?= auto
 
-test: lint book system-packages
+# The linter, the build and Debian's packages first, side by side (the packages download while the site builds).
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j3 lint book system-packages
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 serve: $(STAMP)
