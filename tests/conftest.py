@@ -53,8 +53,11 @@ def site_url(site_dir):
     server.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Debian's chromium for one test file. Not for the session: Playwright's sync API keeps its event loop
+    running in this thread while it is open, so a later file that starts Playwright itself (test_classroom.py,
+    in the same pytest-xdist worker) would fail with "Sync API inside the asyncio loop"."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
