@@ -72,9 +72,13 @@ class Unreportable(Exception):
 # --- in the student's kernel -------------------------------------------------------
 
 
+#: The tag of a NaN (one object for all of them: it is only ever serialised).
+_NAN = {"$float": "nan"}
+
+
 def _float(value: float):
     if math.isnan(value):
-        return {"$float": "nan"}
+        return _NAN
     if math.isinf(value):
         return {"$float": "inf" if value > 0 else "-inf"}
     return value
@@ -84,6 +88,8 @@ def _column(values: list, kind: str) -> list:
     """A list of plain values from ``tolist()``; floats made JSON-safe."""
     if kind in "biu":
         return values
+    if kind == "f":  # ``tolist()`` of a float array gives floats: only NaN and the infinities need a tag
+        return [v if v - v == 0 else _NAN if v != v else _float(v) for v in values]
     return [v if type(v) in (int, str, bool) or v is None else encode(v, 1) for v in values]
 
 
@@ -215,7 +221,8 @@ _PLAIN = (int, str, bool, float, type(None))
 def _plain_list(data, depth: int) -> list:
     if type(data) is not list:
         raise BadReport("expected a list")
-    return [v if type(v) in _PLAIN else decode(v, depth + 1) for v in data]
+    # a NaN (often most of a column) read here; each a float of its own, as decode() makes it
+    return [v if type(v) in _PLAIN else float("nan") if v == _NAN else decode(v, depth + 1) for v in data]
 
 
 def decode(data, depth: int = 0):
