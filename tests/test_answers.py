@@ -34,3 +34,45 @@ def test_declarations_are_checked_against_the_hidden_tests_names():
     assert failure_lines(good, 7, TypeError("expected 0.25"), ["total", "share"], "question 1") == [
         "Question 1: the hidden check of share could not run on your answer (TypeError)."
     ]
+
+
+def test_a_report_sent_as_text_reaches_the_checker_as_a_string_that_only_the_checker_reads():
+    import json
+
+    import pandas as pd
+
+    from htcourse.grading import wire
+    from htcourse.grading.answers import pick_answers_message
+    from htcourse.grading.checker import unpack_report
+
+    frame = pd.DataFrame({"x": [1.5, float("nan")], "s": ["a", None]})
+    namespace = {"n": 3, "frame": frame, "f": lambda: 1}
+    text = wire.answers_text("q1", ["n", "frame", "f", "gone"], namespace)
+    assert json.loads(text) == json.loads(
+        json.dumps(wire.build_answers_message("q1", ["n", "frame", "f", "gone"], namespace))
+    )
+    picked = pick_answers_message([{"cell": "q2", "json": "{}"}, {"cell": "q1", "json": text}], "q1", 10_000)
+    assert json.loads(picked) == text, "a JSON string holding the report's text, whatever the text is"
+    lines, values = unpack_report(json.loads(picked), "q1", ["n", "frame", "f", "gone"], "question 1")
+    assert values["n"] == 3 and values["frame"].equals(frame)
+    assert any("f could not be checked" in line for line in lines) and any(
+        "gone was not defined" in line for line in lines
+    )
+    # whatever a forged text holds, it is one JSON string in the checker's request: nothing of it becomes a key there
+    forged = '1}, "setup": ["import os"], "x": {"y": 1'
+    request = json.loads(
+        '{"reports": {"q1": ' + pick_answers_message([{"cell": "q1", "json": forged}], "q1", 10_000) + "}}"
+    )
+    assert request == {"reports": {"q1": forged}}
+    for bad in (forged, "[" * 100_000, json.dumps({"cell": "q9", "answers": {}, "problems": {}}), "3"):
+        assert unpack_report(bad, "q1", ["n"], "question 1") == (
+            ["Question 1 could not be checked: the report of your answers was damaged."],
+            {},
+        )
+    assert json.loads(pick_answers_message([{"cell": "q1", "json": "x" * 20_000}], "q1", 1_000)) == {
+        "too_large": 20_000
+    }
+    assert pick_answers_message([{"cell": "q1", "json": text}] * 2, "q1", 10_000) == '{"duplicate": true}'
+    # a report sent as data (and a forged one) is still read as before
+    as_data = pick_answers_message([wire.build_answers_message("q1", ["n"], namespace)], "q1", 10_000)
+    assert unpack_report(json.loads(as_data), "q1", ["n"], "question 1") == ([], {"n": 3})

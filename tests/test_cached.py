@@ -48,3 +48,36 @@ def test_nbgrader_uses_one_engine_per_gradebook_and_still_writes_it(tmp_path):
 
     with pytest.raises(ValidationError):
         MetadataValidator().validate_cell(from_dict(cell))
+
+
+def test_a_gradebook_file_is_checked_for_its_tables_once_while_it_is_the_same_file(tmp_path, monkeypatch):
+    from nbgrader import api
+    from nbgrader.api import Gradebook
+
+    from htcourse.grading import cached
+
+    cached.install()
+    cached.install()
+    assert api.Gradebook.__init__.__wrapped__.__module__ == "nbgrader.api"  # wrapped once, nbgrader's own inside
+    looked = []
+    real_inspect = api.inspect
+    monkeypatch.setattr(api, "inspect", lambda engine: looked.append(engine) or real_inspect(engine))
+    path = tmp_path / "gradebook.db"
+    url = f"sqlite:///{path}"
+    with Gradebook(url, "course") as gb:
+        gb.add_student("ada")
+    with Gradebook(url, "course") as gb:
+        assert gb.find_student("ada").id == "ada"
+        assert gb.course_id == "course" and gb.authenticator is None
+        assert gb.db.get(api.Course, "course") is not None
+    assert len(looked) == 1, "the second opening of the same file does not look for the tables again"
+    with Gradebook(url, "another") as gb:  # a new course in the same gradebook is still added
+        assert gb.db.get(api.Course, "another") is not None
+    assert len(looked) == 1
+    # the file removed and made again: a new file, whose tables nbgrader creates again
+    path.unlink()
+    with Gradebook(url, "course") as gb:
+        assert len(looked) == 2
+        assert gb.db.execute(api.text("SELECT version_num FROM alembic_version")).scalar()
+        gb.add_student("grace")
+        assert [s.id for s in gb.students] == ["grace"]

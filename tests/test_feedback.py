@@ -60,3 +60,33 @@ def test_the_feedback_exporter_skips_nbconverts_second_parse_only_where_it_chang
     assert pages["text"][0] != pages["text"][1], "the page without pictures was not parsed and written again"
     assert pages["picture"][0] == pages["picture"][1]
     assert "No description has been provided for this image" in pages["picture"][0]
+
+
+def test_code_cells_are_highlighted_once_per_process_as_nbconvert_highlights_them(monkeypatch):
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    from htcourse.grading import feedback
+
+    calls = []
+    real = Highlight2HTML.__call__
+    monkeypatch.setattr(Highlight2HTML, "__call__", lambda self, *a: calls.append(a) or real(self, *a))
+    ours = feedback.RememberedHighlight(pygments_lexer="ipython3")
+    stock = Highlight2HTML(pygments_lexer="ipython3")
+    source = f"x = {id(calls)}  # new to this process\n%time x"
+    cases = [
+        (source, None, None),
+        (source, "python", None),
+        (source, None, {"magics_language": "bash"}),
+        ("", None, {}),
+    ]
+    for args in cases:
+        assert ours(*args) == real(stock, *args)
+    made = len(calls)
+    assert made == len(cases), "each distinct cell was highlighted"
+    for args in cases:
+        assert ours(*args) == real(stock, *args)
+    assert len(calls) == made, "and not again"
+    assert ours(source, None, {"magics_language": "bash"}) != ours(source)  # the key tells them apart
+    wider = feedback.RememberedHighlight(pygments_lexer="ipython3", extra_formatter_options={"linenos": "inline"})
+    assert wider(source) == real(Highlight2HTML(extra_formatter_options={"linenos": "inline"}), source)
+    assert wider(source) != ours(source)

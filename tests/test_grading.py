@@ -462,6 +462,34 @@ def test_submission_size_limits_are_the_course_config(tmp_path):
         check_submission(folder, ["ps"], [], max_file_size_kb=2)
 
 
+def test_the_grader_checks_a_notebook_once_per_pass_unless_the_course_config_says_otherwise(tmp_path):
+    """GRADER_DEFAULTS lie under the config files: optimistic validation, which still refuses a broken notebook."""
+    from nbconvert.exporters import NotebookExporter
+    from nbconvert.preprocessors import Preprocessor
+
+    from htcourse.grading.course import Course
+
+    course = Course(REPO_ROOT / "assignments")
+    exporter = NotebookExporter(config=course.config)
+    assert exporter.optimistic_validation is True
+
+    class Breaks(Preprocessor):
+        def preprocess(self, nb, resources):
+            nb.cells[0]["cell_type"] = "no such type"
+            return nb, resources
+
+    exporter.register_preprocessor(Breaks(), enabled=True)
+    with pytest.raises(Exception, match="no such type|not valid"):
+        exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]))
+    own = tmp_path / "course"
+    own.mkdir()
+    (own / "nbgrader_config.py").write_text("c = get_config()\nc.Exporter.optimistic_validation = False\n")
+    assert NotebookExporter(config=Course(own).config).optimistic_validation is False
+    from htcourse.grading.course import GRADER_DEFAULTS
+
+    assert GRADER_DEFAULTS["Exporter"]["optimistic_validation"] is True  # a course's file changes its own copy only
+
+
 # --- hostile submissions: links out of the sandbox, script for the instructor -------------
 
 

@@ -152,3 +152,28 @@ def test_no_id_or_name_of_the_formgraders_own_survives():
     assert 'id="user-content-notebook-container"' in output["data"]["text/html"]
     # cleaning twice changes nothing more
     assert markup.clean_markdown(cleaned, {"d.png": {"image/png": PNG}}) == (cleaned, [])
+
+
+def test_markup_is_cleaned_once_per_process_with_the_same_result_and_a_fresh_list(monkeypatch):
+    """The course's cells come back in every submission: clean_markdown and clean_html remember their results."""
+    source = "Some *words*.\n\n" + HOSTILE[0][0] + f"\n\n{id(monkeypatch)}"  # new to this process
+    calls = []
+    real = markup.render_markdown
+    monkeypatch.setattr(markup, "render_markdown", lambda *a: calls.append(a) or real(*a))
+    first = markup.clean_markdown(source)
+    rendered = len(calls)
+    assert rendered >= 1 and first[1] == ["<script>"]
+    first[1].append("changed by a caller")
+    assert markup.clean_markdown(source) == (first[0], ["<script>"]), "the same result, in a list of its own"
+    assert len(calls) == rendered, "the second time, nothing is rendered again"
+    assert markup._clean_markdown(source, None) == markup.clean_markdown(source)  # what was remembered is right
+    # with attachments, and over the size bound, a cell is cleaned each time
+    markup.clean_markdown(source, {"d.png": {"image/png": PNG}})
+    markup.clean_markdown(source, {"d.png": {"image/png": PNG}})
+    assert len(calls) > rendered + 2
+    big = "x" * markup.REMEMBER_MAX_CHARS + "<script>alert(1)</script>"
+    before = len(calls)
+    assert markup.clean_markdown(big)[1] == ["<script>"] and markup.clean_markdown(big)[1] == ["<script>"]
+    assert len(calls) >= before + 2
+    html = HOSTILE[1][0] + f"<!-- {id(calls)} -->"
+    assert markup.clean_html(html) == markup.clean_html.__wrapped__(html)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -234,6 +235,39 @@ def test_a_forked_kernel_has_no_privilege_and_nothing_of_the_grader(course, monk
     assert "HTCOURSE_TEST_SECRET" not in first["environ"] and "instructor-only-value" not in first["environ"]
     # Each kernel draws its own random numbers, not a copy of the fork server's.
     assert first["random"] != second["random"]
+
+
+def test_a_forked_kernel_shows_a_students_error_as_a_fresh_kernel_does(course):
+    """The fork server formatted a traceback before forking (warm_up_tracebacks): nothing of it shows."""
+    cells = ["def share(n):\n    return 1 / n", "share(0)", "raise NotImplementedError()", "print('after')"]
+    forked = run_sandboxed(cells, course["work"], km=manager())
+    fresh = run_sandboxed(cells, course["work"], km=manager(fast_start=False))
+    assert [raised(o) for o in forked] == [None, "ZeroDivisionError", "NotImplementedError", None]
+    assert forked == fresh
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "".join(forked[1][0]["traceback"]))
+    assert "share(0)" in shown and "return 1 / n" in shown and "warm" not in str(forked)
+
+
+def test_the_fork_servers_warm_up_imports_what_a_traceback_needs_and_never_raises(monkeypatch):
+    from IPython.core import ultratb
+
+    from htcourse.grading.sandbox import forkserver
+
+    probe = (
+        "import inspect, sys\n"
+        "from htcourse.grading.sandbox.forkserver import warm_up_tracebacks\n"
+        "before = len(inspect.modulesbyfile)\n"
+        "warm_up_tracebacks()\n"
+        "print('stack_data' in sys.modules, len(inspect.modulesbyfile) > before + 100, sys.exc_info()[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True", "None"], done.stderr
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("IPython changed")
+
+    monkeypatch.setattr(ultratb, "AutoFormattedTB", broken)
+    assert forkserver.warm_up_tracebacks() is None  # a failed warm-up does not stop the fork server
 
 
 def test_a_forked_kernel_that_exits_is_seen_dead_at_once(course):

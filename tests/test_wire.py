@@ -75,3 +75,27 @@ def test_answers_travel_as_plain_data_and_forgeries_build_nothing_else():
     ]:
         with pytest.raises(wire.BadReport):
             wire.decode(forged)
+
+
+def test_float_columns_and_nans_take_a_short_way_with_the_same_result():
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    from htcourse.grading import wire
+
+    values = np.array([0.5, float("nan"), float("inf"), -float("inf"), -0.0, 1e308, float("nan")]).tolist()
+    assert wire._column(values, "f") == [wire.encode(v, 1) for v in values]
+    frame = pd.DataFrame({"x": values, "s": pd.Series(["a", None, "c", "d", None, "f", "g"], dtype="str")})
+    data = json.loads(json.dumps(wire.encode(frame), allow_nan=False))
+    back = wire.decode(data)
+    assert back.equals(frame) and list(back.dtypes) == list(frame.dtypes)
+    listed = wire.decode(json.loads(json.dumps(wire.encode([float("nan"), 1.0, float("nan")]))))
+    assert math.isnan(listed[0]) and math.isnan(listed[2]) and listed[0] is not listed[2]  # each NaN its own
+    assert listed != [listed[2], 1.0, listed[0]], "as before: two NaNs of a report are never the same object"
+    for forged in ({"$float": "nan", "x": 1}, {"$float": "NaN"}, {"$float": ["nan"]}):
+        with pytest.raises(wire.BadReport):
+            wire.decode(
+                {"$series": {"dtype": "float64", "name": None, "index": {"$range": [0, 1, 1, None]}, "data": [forged]}}
+            )

@@ -178,16 +178,24 @@ def take_answers_messages(cell: NotebookNode) -> list:
 
 
 def pick_answers_message(payloads: list, grade_id: str, max_bytes: int) -> str:
-    """The one report of a cell as JSON text, or a marker of why there is none (also JSON)."""
+    """The one report of a cell as JSON, or a marker of why there is none (also JSON).
+
+    A report sent as text (``{"cell", "json": text}``, :func:`htcourse.grading.wire.send_answers`)
+    becomes a JSON string holding that text, which only the checker reads as data
+    (:func:`htcourse.grading.checker.unpack_report`); a report sent as data becomes its JSON.
+    """
     mine = [p for p in payloads if isinstance(p, dict) and p.get("cell") == grade_id]
     if not mine:
         return '{"missing": true}'
     if len(mine) > 1:
         return '{"duplicate": true}'
-    text = json.dumps(mine[0])  # a NotebookNode is a dict: no conversion needed
+    text = mine[0].get("json")
+    as_text = isinstance(text, str) and len(mine[0]) == 2
+    if not as_text:
+        text = json.dumps(mine[0])  # a NotebookNode is a dict: no conversion needed
     if len(text) > max_bytes * 1.05 + 10_000:
         return json.dumps({"too_large": len(text)})
-    return text
+    return json.dumps(text) if as_text else text
 
 
 # --- the preprocessors ---------------------------------------------------------------------

@@ -60,6 +60,13 @@ def problem_line(name: str, why: str, detail: str, label: str) -> str:
 def unpack_report(report, grade_id: str, names: list[str], label: str) -> tuple[list[str], dict]:
     """(feedback lines if the answers cannot be used, else [], the decoded answers)."""
     cap = label[:1].upper() + label[1:]
+    if isinstance(report, str):  # sent as text (wire.send_answers): read as data here, in the checker's child
+        try:
+            report = json.loads(report)
+        except (ValueError, RecursionError):
+            return [f"{cap} could not be checked: the report of your answers was damaged."], {}
+        if not isinstance(report, dict) or report.get("cell") != grade_id:
+            return [f"{cap} could not be checked: the report of your answers was damaged."], {}
     if not isinstance(report, dict) or report.get("missing"):
         return [
             f"{cap} could not be checked: the cell that reports your answers to the grader did not run "
@@ -335,7 +342,8 @@ class Checker(Helper):
     ) -> dict:
         """``{cell id: {"passed", "lines"}}`` for ``tests`` (each ``{"id", "label", "names", "source"}``).
 
-        ``reports`` maps a cell id to its report as JSON text (:func:`htcourse.grading.answers.pick_answers_message`).
+        ``reports`` maps a cell id to its report as JSON (:func:`htcourse.grading.answers.pick_answers_message`:
+        the report's data, a marker, or a JSON string of the report's text, which :func:`unpack_report` reads).
         The tests may run ``timeout`` seconds (``c.CheckAnswers.timeout``), after the checker's start
         and the setup, which may take ``setup_timeout`` (``c.CheckAnswers.setup_timeout``).
         """

@@ -8,6 +8,7 @@ start-up time for each.
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import sys
@@ -20,6 +21,12 @@ DEFAULT_COURSE_DIR = REPO_ROOT / "assignments"
 CONFIG_FILE = "nbgrader_config.py"
 #: Seconds SQLite waits for a lock held by another process before giving up.
 SQLITE_BUSY_TIMEOUT = 60
+
+#: The grader's own defaults for nbgrader's and nbconvert's settings, under every config file (which may
+#: set them otherwise). nbconvert checks a notebook against the notebook format after every step of a pass
+#: (eleven steps per submission, plus feedback); checked once after the last step of each pass, a notebook
+#: that a step broke still fails, and a graded notebook is the same.
+GRADER_DEFAULTS = {"Exporter": {"optimistic_validation": True}}
 
 
 # nbgrader's gradebook code trips SQLAlchemy 2's autoflush warnings; they are harmless noise.
@@ -106,13 +113,13 @@ class Course:
         self.max_dir_size_kb = int(probe.max_dir_size)
 
     def _load_config(self):
-        """Jupyter's config folders first (e.g. a JupyterHub's /etc/jupyter), then the course's own file,
-        then the overrides."""
+        """The grader's defaults (:data:`GRADER_DEFAULTS`), then Jupyter's config folders (e.g. a JupyterHub's
+        /etc/jupyter), then the course's own file, then the overrides."""
         from jupyter_core.paths import jupyter_config_path
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
 
-        config = Config()
+        config = Config(copy.deepcopy(GRADER_DEFAULTS))
         for folder in reversed(jupyter_config_path()):
             if Path(folder, CONFIG_FILE).is_file() and Path(folder).resolve() != self.root:
                 config.merge(PyFileConfigLoader(CONFIG_FILE, path=folder).load_config())

@@ -23,6 +23,7 @@ import re
 
 from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.highlight import Highlight2HTML
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
@@ -179,12 +180,11 @@ class FeedbackHTMLExporter(HTMLExporter):
         """
         from bs4 import BeautifulSoup
         from nbconvert.exporters import TemplateExporter
-        from nbconvert.filters.highlight import Highlight2HTML
         from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
         langinfo = nb.metadata.get("language_info", {})
         lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-        highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+        highlight_code = self.filters.get("highlight_code", RememberedHighlight(pygments_lexer=lexer, parent=self))
         resources = self._init_resources(resources)
         filter_data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources)
         self.register_filter("highlight_code", highlight_code)
@@ -204,6 +204,34 @@ class FeedbackHTMLExporter(HTMLExporter):
         for elem in soup.select(".jp-Notebook div.jp-OutputArea-output"):
             elem.attrs["tabindex"] = "0"
         return str(soup), resources
+
+
+#: Code cells highlighted in this process, by what their HTML depends on (:class:`RememberedHighlight`).
+_HIGHLIGHTED: dict[tuple, str] = {}
+_HIGHLIGHTED_MAX = 4096
+
+
+class RememberedHighlight(Highlight2HTML):
+    """nbconvert's ``highlight_code`` filter, highlighting each distinct cell once per process.
+
+    Pygments' part of a feedback page is about a third of its CPU, and most
+    code cells (the setup, the visible tests, many answers) are the same in
+    every submission. The HTML depends only on the source, the language, a
+    cell's ``magics_language`` and the formatter's options, which make the key.
+    """
+
+    def __call__(self, source, language=None, metadata=None):
+        language = language or self.pygments_lexer
+        magic = metadata.get("magics_language") if metadata else None
+        options = tuple(sorted((str(k), repr(v)) for k, v in self.extra_formatter_options.items()))
+        key = (source, language, magic, options)
+        page = _HIGHLIGHTED.get(key)
+        if page is None:
+            page = super().__call__(source, language, metadata)
+            if len(_HIGHLIGHTED) >= _HIGHLIGHTED_MAX:
+                _HIGHLIGHTED.clear()
+            _HIGHLIGHTED[key] = page
+        return page
 
 
 def with_csp(page: str, policy: str = CONTENT_SECURITY_POLICY) -> str:

@@ -293,6 +293,39 @@ def _tokens(markup: str) -> _Tokens:
     return parser
 
 
+#: Markup up to this many characters is cleaned once per grading process: the course's own Markdown cells
+#: and outputs come back in every submission (see :func:`_remembered`).
+REMEMBER_MAX_CHARS = 100_000
+_REMEMBER_ENTRIES = 2048
+
+
+def _remembered(function):
+    """``function`` of strings, each result kept for the life of the process (a bounded number of them).
+
+    Only for functions whose result depends on their arguments alone; a result
+    is a tuple of a string and a tuple, handed out as ``(str, list)`` (a new
+    list each time). Arguments over :data:`REMEMBER_MAX_CHARS` are not kept.
+    """
+    import functools
+
+    cached = functools.lru_cache(maxsize=_REMEMBER_ENTRIES)(lambda *args: _frozen(function(*args)))
+
+    @functools.wraps(function)
+    def remembered(*args):
+        if sum(len(a) for a in args) > REMEMBER_MAX_CHARS:
+            return function(*args)
+        text, items = cached(*args)
+        return text, list(items)
+
+    remembered.cache_clear = cached.cache_clear
+    return remembered
+
+
+def _frozen(result: tuple[str, list[str]]) -> tuple[str, tuple[str, ...]]:
+    return result[0], tuple(result[1])
+
+
+@_remembered
 def clean_html(markup: str) -> tuple[str, list[str]]:
     """``(markup, [])`` if it is already clean; otherwise ``(cleaned, what was removed)``."""
     cleaned = clean(markup)
@@ -318,6 +351,18 @@ def _plain(text: str) -> str:
 
 def clean_markdown(source: str, attachments: dict | None = None) -> tuple[str, list[str]]:
     """``(source, [])`` if the cell renders cleanly; otherwise a safe source and what was removed."""
+    if not attachments:
+        return _clean_plain_markdown(source)
+    return _clean_markdown(source, attachments)
+
+
+@_remembered
+def _clean_plain_markdown(source: str) -> tuple[str, list[str]]:
+    """:func:`clean_markdown` of a cell without attachments (the course's own cells come back in each submission)."""
+    return _clean_markdown(source, None)
+
+
+def _clean_markdown(source: str, attachments: dict | None) -> tuple[str, list[str]]:
     rendered = render_markdown(source, attachments)
     cleaned, removed = clean_html(rendered)
     if not removed:

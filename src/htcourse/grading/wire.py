@@ -72,9 +72,13 @@ class Unreportable(Exception):
 # --- in the student's kernel -------------------------------------------------------
 
 
+#: The tag of a NaN (one object for all of them: it is only ever serialised).
+_NAN = {"$float": "nan"}
+
+
 def _float(value: float):
     if math.isnan(value):
-        return {"$float": "nan"}
+        return _NAN
     if math.isinf(value):
         return {"$float": "inf" if value > 0 else "-inf"}
     return value
@@ -84,6 +88,8 @@ def _column(values: list, kind: str) -> list:
     """A list of plain values from ``tolist()``; floats made JSON-safe."""
     if kind in "biu":
         return values
+    if kind == "f":  # ``tolist()`` of a float array gives floats: only NaN and the infinities need a tag
+        return [v if v - v == 0 else _NAN if v != v else _float(v) for v in values]
     return [v if type(v) in (int, str, bool) or v is None else encode(v, 1) for v in values]
 
 
@@ -163,8 +169,8 @@ def encode(value, depth: int = 0):
     raise Unreportable(f"{module + '.' if module and module != 'builtins' else ''}{kind.__qualname__}")
 
 
-def build_answers_message(cell_id: str, names: list[str], namespace: dict, max_bytes: int = MAX_ANSWERS_BYTES) -> dict:
-    """The answers message of one cell: ``{"cell", "answers": {name: data}, "problems": {name: [why, detail]}}``."""
+def _encoded_answers(names: list[str], namespace: dict, max_bytes: int) -> tuple[dict, dict]:
+    """``({name: (data, its JSON text)}, {name: [why, detail]})`` for the names of one cell."""
     answers: dict = {}
     problems: dict = {}
     used = 0
@@ -174,26 +180,46 @@ def build_answers_message(cell_id: str, names: list[str], namespace: dict, max_b
             continue
         try:
             data = encode(namespace[name])
-            size = len(json.dumps(data, allow_nan=False))
+            text = json.dumps(data, allow_nan=False)
         except Unreportable as exc:
             problems[name] = [UNSUPPORTED, str(exc)[:80]]
             continue
         except (RecursionError, ValueError, TypeError, OverflowError) as exc:
             problems[name] = [UNSUPPORTED, type(exc).__name__]
             continue
+        size = len(text)
         if used + size > max_bytes:
             problems[name] = [TOO_LARGE, str(size)]
             continue
         used += size
-        answers[name] = data
-    return {"cell": cell_id, "answers": answers, "problems": problems}
+        answers[name] = (data, text)
+    return answers, problems
+
+
+def build_answers_message(cell_id: str, names: list[str], namespace: dict, max_bytes: int = MAX_ANSWERS_BYTES) -> dict:
+    """The answers message of one cell: ``{"cell", "answers": {name: data}, "problems": {name: [why, detail]}}``."""
+    answers, problems = _encoded_answers(names, namespace, max_bytes)
+    return {"cell": cell_id, "answers": {name: data for name, (data, _) in answers.items()}, "problems": problems}
+
+
+def answers_text(cell_id: str, names: list[str], namespace: dict, max_bytes: int = MAX_ANSWERS_BYTES) -> str:
+    """:func:`build_answers_message` as JSON text, made of each answer's text (each answer serialised once)."""
+    answers, problems = _encoded_answers(names, namespace, max_bytes)
+    body = ", ".join(f"{json.dumps(name)}: {text}" for name, (_, text) in answers.items())
+    return f'{{"cell": {json.dumps(cell_id)}, "answers": {{{body}}}, "problems": {json.dumps(problems)}}}'
 
 
 def send_answers(cell_id: str, names: list[str], namespace: dict, max_bytes: int = MAX_ANSWERS_BYTES) -> None:
-    """Send the answers message of one cell to the grader (called in the student's kernel)."""
+    """Send the answers message of one cell to the grader (called in the student's kernel).
+
+    The message travels as JSON text, ``{"cell": cell_id, "json": text}``: the kernel
+    has serialised each answer once already (to measure it), and a report of a table
+    is read by the grader as one string instead of a hundred thousand values, then
+    read as data only in the trusted checker (:func:`htcourse.grading.checker.unpack_report`).
+    """
     from IPython.display import display
 
-    display({MIME: build_answers_message(cell_id, names, namespace, max_bytes)}, raw=True)
+    display({MIME: {"cell": cell_id, "json": answers_text(cell_id, names, namespace, max_bytes)}}, raw=True)
 
 
 # --- in the grader's trusted checker ---------------------------------------------------
@@ -215,7 +241,8 @@ _PLAIN = (int, str, bool, float, type(None))
 def _plain_list(data, depth: int) -> list:
     if type(data) is not list:
         raise BadReport("expected a list")
-    return [v if type(v) in _PLAIN else decode(v, depth + 1) for v in data]
+    # a NaN (often most of a column) read here; each a float of its own, as decode() makes it
+    return [v if type(v) in _PLAIN else float("nan") if v == _NAN else decode(v, depth + 1) for v in data]
 
 
 def decode(data, depth: int = 0):
