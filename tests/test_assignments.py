@@ -30,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import COURSE_SRC, fake_students
+from conftest import COURSE_SRC, cli_env, fake_students
 
 from htcourse.paths import REPO_ROOT
 
@@ -94,10 +94,9 @@ fake = fake_students()
 
 
 def env(**extra) -> dict:
-    e = dict(os.environ)
-    e["PATH"] = str(Path(PYTHON).parent) + os.pathsep + e.get("PATH", "")
+    """conftest.cli_env, without a course folder set outside the tests (each test names its own)."""
+    e = cli_env(**{k: str(v) for k, v in extra.items()})
     e.pop("HTCOURSE_COURSE_DIR", None)
-    e.update({k: str(v) for k, v in extra.items()})
     return e
 
 
