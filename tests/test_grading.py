@@ -190,6 +190,27 @@ def test_grading_refuses_at_once_when_the_assignments_datasets_are_missing(tmp_p
     assert not (root / "gradebook.db").exists() and not (root / "autograded").exists()
 
 
+def test_a_dataset_read_through_a_course_helper_is_checked_too(tmp_path, monkeypatch):
+    """ps2 reads no dataset by name, but imagematch checks every image against its licence manifest: a course
+    without the manifest is refused before grading, as one without a dataset read by name is."""
+    from htcourse import imagematch
+    from htcourse.grading.batch import HELPERS_READ, check_datasets, datasets_read
+    from htcourse.grading.course import Course, CourseError
+
+    assert HELPERS_READ["imagematch"] == imagematch.MANIFEST
+    ps2 = "ps2-image-matching"
+    root = tmp_path / "course"
+    (root / "source").mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
+    shutil.copytree(REPO_ROOT / "assignments" / "source" / ps2, root / "source" / ps2)
+    course = Course(root)
+    assert datasets_read(course, ps2) == [f"{imagematch.MANIFEST}.csv"]
+    check_datasets(course, ps2)  # the committed manifest is there
+    monkeypatch.setenv("HTCOURSE_DATASETS", str(tmp_path / "empty"))
+    with pytest.raises(CourseError, match=rf"cannot grade {ps2}: .*{imagematch.MANIFEST}\.csv is missing"):
+        check_datasets(course, ps2)
+
+
 # --- parallel grading gives the same scores as serial grading -----------------------
 
 

@@ -193,23 +193,34 @@ def check_sandbox(course: Course) -> None:
         raise CourseError(str(exc)) from None
 
 
-#: ``data.load("name"`` or ``data.path("name"`` in a notebook's code: a dataset it reads by name.
-_READS_DATASET = re.compile(r"""\bdata\.(?:load|path)\(\s*["']([\w.-]+)["']""")
+#: Course helpers that read a dataset themselves whenever a notebook uses them, and that dataset:
+#: ``imagematch`` checks every image it makes or loads against its licence manifest (``imagematch.MANIFEST``,
+#: which a test compares; imagematch itself is not imported here, as it loads Pillow and imagehash).
+HELPERS_READ = {"imagematch": "images_licences"}
+
+#: In a notebook's code, a dataset read by name (``data.load("name"`` or ``data.path("name"``; group 1),
+#: or a use of a helper of :data:`HELPERS_READ` (``imagematch.…``; group 2).
+_READS_DATASET = re.compile(r"""\bdata\.(?:load|path)\(\s*["']([\w.-]+)["']""" + rf"|\b({'|'.join(HELPERS_READ)})\.\w")
 
 
 def datasets_read(course: Course, assignment: str) -> list[str]:
-    """The dataset files the assignment's source notebooks read by name (``data.load("x")``), once each."""
+    """The dataset files the assignment's source notebooks read: by name (``data.load("x")``), or through a
+    course helper that reads one itself (:data:`HELPERS_READ`); once each, in the order first read."""
     import nbformat
 
     names = []
     for notebook in course.notebooks(assignment):
         nb = nbformat.read(course.source_notebook(assignment, notebook), as_version=4)
-        names += [n for cell in nb.cells if cell.cell_type == "code" for n in _READS_DATASET.findall(cell.source)]
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                for match in _READS_DATASET.finditer(cell.source):
+                    names.append(match.group(1) or HELPERS_READ[match.group(2)])
     return list(dict.fromkeys(n if n.endswith(".csv") else f"{n}.csv" for n in names))
 
 
 def check_datasets(course: Course, assignment: str) -> None:
-    """Refuse to grade when a dataset the assignment's notebooks read by name is missing, and say how to get it.
+    """Refuse to grade when a dataset the assignment's notebooks read (:func:`datasets_read`) is missing, and say
+    how to get it.
 
     Without its datasets every submission would run to its end and then fail in the
     checker's setup: a whole class would take minutes to say so.
