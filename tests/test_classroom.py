@@ -498,10 +498,15 @@ def instructor_in_chromium(hub: Hub, teacher: str, students: list[str], listener
             _log_in(page, hub, teacher)
             # JupyterLab's page sets the server's _xsrf cookie, which the formgrader's saves send back.
             page.wait_for_function("() => document.cookie.includes('_xsrf')", timeout=60_000)
+            # JupyterLab opens Welcome.md at start (the hub's default_url). On a busy machine it could open after
+            # the formgrader and cover it (seen once: the formgrader's heading loaded but hidden), so wait for it.
+            welcome = page.locator(".jp-RenderedMarkdown").filter(has_text="Welcome, instructor").first
+            welcome.wait_for(state="visible", timeout=60_000)
 
             # Nbgrader > Formgrader opens the formgrader inside JupyterLab (not a blank, refused frame).
             page.get_by_text("Nbgrader", exact=True).first.click()
             page.get_by_text("Formgrader", exact=True).first.click()
+            page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Formgrader").first.click()  # in front
             frame = page.frame_locator("iframe[src*='formgrader']")
             frame.locator("h1", has_text="Manage Assignments").wait_for(timeout=60_000)
             frame.locator(f"a:text-is('{ASSIGNMENT}')").first.wait_for(state="attached", timeout=60_000)
