@@ -506,9 +506,11 @@ def instructor_in_chromium(hub: Hub, teacher: str, students: list[str], listener
             # Nbgrader > Formgrader opens the formgrader inside JupyterLab (not a blank, refused frame).
             page.get_by_text("Nbgrader", exact=True).first.click()
             page.get_by_text("Formgrader", exact=True).first.click()
-            page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Formgrader").first.click()  # in front
             frame = page.frame_locator("iframe[src*='formgrader']")
-            frame.locator("h1", has_text="Manage Assignments").wait_for(timeout=60_000)
+            heading = frame.locator("h1", has_text="Manage Assignments")
+            heading.wait_for(state="attached", timeout=60_000)
+            page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Formgrader").first.click()  # in front
+            heading.wait_for(state="visible", timeout=60_000)
             frame.locator(f"a:text-is('{ASSIGNMENT}')").first.wait_for(state="attached", timeout=60_000)
             page.screenshot(path=str(shots / "instructor-lab-formgrader.png"))
             print(f"\nthe instructor's formgrader in JupyterLab: {shots / 'instructor-lab-formgrader.png'}")
