@@ -44,13 +44,20 @@ def run_cli(course: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def source_course(root: Path, assignment: str = ASSIGNMENT) -> Path:
+    """A course folder at ``root`` with the course's nbgrader_config.py and one assignment's source."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
+    shutil.copytree(REPO_ROOT / "assignments" / "source" / assignment, root / "source" / assignment)
+    return root
+
+
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory) -> Path:
     """A course with ASSIGNMENT only, generated once per run (``htcourse.grading generate``); copied by new_course."""
 
     def make(root: Path) -> None:
-        shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
-        shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
+        source_course(root)
         result = run_cli(root, "generate", ASSIGNMENT)
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -174,10 +181,7 @@ def test_grading_refuses_at_once_when_the_assignments_datasets_are_missing(tmp_p
     from htcourse.grading.batch import check_datasets, datasets_read, grade_all
     from htcourse.grading.course import Course, CourseError
 
-    root = tmp_path / "course"
-    (root / "source").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
-    shutil.copytree(REPO_ROOT / "assignments" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
+    root = source_course(tmp_path / "course")
     course = Course(root)
     assert datasets_read(course, ASSIGNMENT) == ["case_records_raw.csv", "case_records_defects.csv"]
     check_datasets(course, ASSIGNMENT)  # the committed datasets are all there
@@ -199,11 +203,7 @@ def test_a_dataset_read_through_a_course_helper_is_checked_too(tmp_path, monkeyp
 
     assert HELPERS_READ["imagematch"] == imagematch.MANIFEST
     ps2 = "ps2-image-matching"
-    root = tmp_path / "course"
-    (root / "source").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "assignments" / "nbgrader_config.py", root)
-    shutil.copytree(REPO_ROOT / "assignments" / "source" / ps2, root / "source" / ps2)
-    course = Course(root)
+    course = Course(source_course(tmp_path / "course", ps2))
     assert datasets_read(course, ps2) == [f"{imagematch.MANIFEST}.csv"]
     check_datasets(course, ps2)  # the committed manifest is there
     monkeypatch.setenv("HTCOURSE_DATASETS", str(tmp_path / "empty"))
